@@ -105,10 +105,10 @@ func TestIsReservedAuthParam(t *testing.T) {
 
 func TestEndSessionURL(t *testing.T) {
 	tests := []struct {
-		name                              string
+		name                             string
 		endpoint, hint, post, client, st string
-		want                              string
-		wantErr                           error
+		want                             string
+		wantErr                          error
 	}{
 		{"all", "https://op.example.com/logout", "eyJ.a.b", "https://app.example.com/", "cid", "s1",
 			"https://op.example.com/logout?id_token_hint=eyJ.a.b&post_logout_redirect_uri=https%3A%2F%2Fapp.example.com%2F&client_id=cid&state=s1", nil},

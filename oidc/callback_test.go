@@ -43,7 +43,7 @@ func TestParseCallback(t *testing.T) {
 		{"empty query", "", 0, issOpt, nil, ErrMissingParam, nil},
 		{"bad escape", "code=%zz&state=s", 0, issOpt, nil, ErrMalformed, nil},
 		{"bad escape in name", "co%zde=c&state=s", 0, issOpt, nil, ErrMalformed, nil},
-		{"too many params", manyParams(maxCallbackParams+1), 0, issOpt, nil, ErrMalformed, nil},
+		{"too many params", manyParams(maxCallbackParams + 1), 0, issOpt, nil, ErrMalformed, nil},
 		{"oversized", "code=" + strings.Repeat("c", 9000) + "&state=s", 0, issOpt, nil, ErrTooLarge, nil},
 		{"oversized custom cap", "code=c&state=" + strings.Repeat("s", 100), 64, issOpt, nil, ErrTooLarge, nil},
 		{"error", "error=access_denied&error_description=The+user+denied%0D%0Aaccess&state=st9", 0, issOpt, nil, ErrAuthorization,
