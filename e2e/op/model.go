@@ -111,19 +111,21 @@ type client struct {
 	idTokenLifetime time.Duration
 }
 
-func (c *client) GetID() string                          { return c.id }
-func (c *client) RedirectURIs() []string                 { return c.redirects }
-func (c *client) PostLogoutRedirectURIs() []string       { return c.postLogout }
-func (c *client) ApplicationType() zop.ApplicationType   { return zop.ApplicationTypeWeb }
-func (c *client) AuthMethod() oidc.AuthMethod            { return oidc.AuthMethodBasic }
-func (c *client) ResponseTypes() []oidc.ResponseType     { return []oidc.ResponseType{oidc.ResponseTypeCode} }
-func (c *client) LoginURL(id string) string              { return loginPath + "?authRequestID=" + id }
-func (c *client) AccessTokenType() zop.AccessTokenType   { return zop.AccessTokenTypeJWT }
-func (c *client) IDTokenLifetime() time.Duration         { return c.idTokenLifetime }
-func (c *client) DevMode() bool                          { return false }
-func (c *client) IsScopeAllowed(string) bool             { return true }
-func (c *client) IDTokenUserinfoClaimsAssertion() bool   { return true }
-func (c *client) ClockSkew() time.Duration               { return 0 }
+func (c *client) GetID() string                        { return c.id }
+func (c *client) RedirectURIs() []string               { return c.redirects }
+func (c *client) PostLogoutRedirectURIs() []string     { return c.postLogout }
+func (c *client) ApplicationType() zop.ApplicationType { return zop.ApplicationTypeWeb }
+func (c *client) AuthMethod() oidc.AuthMethod          { return oidc.AuthMethodBasic }
+func (c *client) ResponseTypes() []oidc.ResponseType {
+	return []oidc.ResponseType{oidc.ResponseTypeCode}
+}
+func (c *client) LoginURL(id string) string            { return loginPath + "?authRequestID=" + id }
+func (c *client) AccessTokenType() zop.AccessTokenType { return zop.AccessTokenTypeJWT }
+func (c *client) IDTokenLifetime() time.Duration       { return c.idTokenLifetime }
+func (c *client) DevMode() bool                        { return false }
+func (c *client) IsScopeAllowed(string) bool           { return true }
+func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
+func (c *client) ClockSkew() time.Duration             { return 0 }
 func (c *client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
