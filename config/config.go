@@ -1,0 +1,317 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is the validated, resolved plugin configuration. Only Parse makes
+// one. It is immutable: callers read its fields freely, from any number of
+// HTTP contexts, and never modify them or the slices they hold. Every
+// default is already applied and every cross reference resolved, so no field
+// needs checking again at request time.
+type Config struct {
+	Provider Provider
+	Client   Client
+
+	// Prefix is where the filter's endpoints live ("/oauth2"): it starts
+	// with "/" and has no trailing "/". See CallbackPath and friends.
+	Prefix string
+	// RedirectURL is the absolute redirect_uri, or "" to build it from each
+	// request as scheme://authority{Prefix}/callback (see CallbackURL).
+	RedirectURL string
+	// PostLogoutRedirectURL is where the provider sends the browser after
+	// logout: an absolute URL, a path starting with a single "/", or "".
+	PostLogoutRedirectURL string
+	// Scopes requested at login; always includes "openid".
+	Scopes []string
+	// ExtraAuthParams are added to every authorization request, sorted by
+	// name. Names the filter sets itself are rejected by Parse.
+	ExtraAuthParams []Param
+	// Keys is the key ring: Keys[0] seals new state and sessions, every key
+	// opens. At least one.
+	Keys []Key
+
+	Cookie    Cookie
+	Session   Session
+	Login     Login
+	Forward   Forward
+	API       API
+	Endpoints Endpoints
+	JWT       JWT
+	Limits    Limits
+	LogLevel  LogLevel
+
+	// PassThrough lists requests forwarded without authentication. Use
+	// IsPassThrough rather than matching these yourself.
+	PassThrough []PassThrough
+	// BearerIssuers are the issuers whose JWTs bearer routes accept.
+	BearerIssuers []BearerIssuer
+	// Routes in configuration order. Use Route to find a request's route.
+	Routes []Route
+
+	scope        string
+	paths        endpointPaths
+	routeOrder   []*Route
+	defaultRoute Route
+}
+
+// Provider is the OpenID Provider and how to reach it.
+type Provider struct {
+	// Issuer is the issuer identifier exactly as configured; ID tokens'
+	// "iss" must equal it byte for byte.
+	Issuer string
+	// InsecureAllowHTTP permits http:// provider URLs. It MUST NOT be set in
+	// production: it exists for loopback test providers.
+	InsecureAllowHTTP bool
+	// Discovery fetches {Issuer}/.well-known/openid-configuration. When
+	// false, AuthorizationEndpoint, TokenEndpoint and JWKSURI are set.
+	Discovery bool
+	// Endpoint URLs: absolute, validated; "" means "use the discovered one".
+	// When set they override discovery.
+	AuthorizationEndpoint string
+	TokenEndpoint         string
+	UserinfoEndpoint      string
+	JWKSURI               string
+	EndSessionEndpoint    string
+	RevocationEndpoint    string
+	IntrospectionEndpoint string
+	// Cluster is the Envoy cluster for callouts to the provider; JWKSCluster
+	// the one for JWKS fetches (defaults to Cluster).
+	Cluster     string
+	JWKSCluster string
+	// Authority is the :authority for callouts, or "" for the host (and
+	// port) of each callout's URL.
+	Authority string
+	// Timeout bounds each callout.
+	Timeout time.Duration
+	// MetadataRefreshInterval is how often discovery is re-fetched.
+	MetadataRefreshInterval time.Duration
+	// JWKSMinRefetchInterval is the least time between two JWKS fetches
+	// triggered by unknown key ids.
+	JWKSMinRefetchInterval time.Duration
+}
+
+// Client is the relying party's registration at the provider.
+type Client struct {
+	ID         string
+	Secret     string
+	AuthMethod AuthMethod
+}
+
+// String describes c without its secret.
+func (c Client) String() string {
+	return fmt.Sprintf("{ID:%s Secret:[redacted] AuthMethod:%s}", c.ID, c.AuthMethod)
+}
+
+// GoString describes c without its secret.
+func (c Client) GoString() string { return "config.Client" + c.String() }
+
+// AuthMethod is how the client authenticates at the token endpoint.
+type AuthMethod string
+
+const (
+	ClientSecretBasic AuthMethod = "client_secret_basic" // HTTP Basic (RFC 6749 section 2.3.1)
+	ClientSecretPost  AuthMethod = "client_secret_post"  // client_id and client_secret in the form body
+)
+
+// Param is one extra authorization request parameter.
+type Param struct {
+	Name  string
+	Value string
+}
+
+// Key is one key of the sealing key ring.
+type Key struct {
+	// ID names the key inside sealed values: [A-Za-z0-9_-]{1,16}.
+	ID string
+	// Secret is the decoded key material, at least 32 bytes.
+	Secret []byte
+}
+
+// String describes k without its secret.
+func (k Key) String() string {
+	return fmt.Sprintf("{ID:%s Secret:[redacted %d bytes]}", k.ID, len(k.Secret))
+}
+
+// GoString describes k without its secret.
+func (k Key) GoString() string { return "config.Key" + k.String() }
+
+// Cookie holds the session cookie's attributes. The cookie is always
+// HttpOnly.
+type Cookie struct {
+	// Name of the session cookie ([A-Za-z0-9_-]+); chunks and the
+	// browser-binding cookie derive their names from it.
+	Name string
+	// Domain attribute, or "" for a host-only cookie.
+	Domain   string
+	Path     string
+	SameSite SameSite
+	Secure   bool
+	// MaxChunkSize bounds one Set-Cookie name=value (1024..4093 bytes);
+	// MaxChunks bounds how many chunks one session may use.
+	MaxChunkSize int
+	MaxChunks    int
+}
+
+// SameSite is a cookie SameSite attribute value, spelled as sent.
+type SameSite string
+
+const (
+	SameSiteLax    SameSite = "Lax"
+	SameSiteStrict SameSite = "Strict"
+	SameSiteNone   SameSite = "None"
+)
+
+// Session is the lifetime and refresh policy of logged-in sessions.
+type Session struct {
+	// Lifetime is the longest a session lives after login, refreshes
+	// included.
+	Lifetime time.Duration
+	// RefreshMargin: tokens expiring within it are refreshed before the
+	// request is forwarded. Shorter than Lifetime.
+	RefreshMargin time.Duration
+	// Refresh enables the refresh_token grant.
+	Refresh bool
+	// IDTokenExpired is what happens when the ID token has expired and
+	// refresh did not renew it.
+	IDTokenExpired IDTokenPolicy
+	// CacheSize is the number of opened sessions cached per VM (0 = none).
+	CacheSize int
+}
+
+// IDTokenPolicy says what to do with an expired ID token that refresh did
+// not replace.
+type IDTokenPolicy string
+
+const (
+	IDTokenOmit           IDTokenPolicy = "omit"           // forward the request without it
+	IDTokenReauthenticate IDTokenPolicy = "reauthenticate" // silent re-login with prompt=none
+)
+
+// Login configures the authorization code flow.
+type Login struct {
+	// StateLifetime is how long a login may take, redirect to callback.
+	StateLifetime time.Duration
+	// Userinfo fetches the userinfo endpoint at login and merges its claims.
+	Userinfo  bool
+	LoopGuard LoopGuard
+	// Claims are the ID token (and userinfo) claims kept in the session.
+	// "sub" is always kept, listed or not.
+	Claims []string
+}
+
+// LoopGuard stops redirect loops: more than MaxAttempts logins started by
+// one browser within Window get an error page instead of another redirect.
+// MaxAttempts 0 turns the guard off.
+type LoopGuard struct {
+	MaxAttempts int
+	Window      time.Duration
+}
+
+// Forward says what the upstream app receives. Header names are lower case
+// (HTTP/2 form, as Envoy presents them); "" means "not sent".
+type Forward struct {
+	AccessTokenHeader string
+	IDTokenHeader     string
+	// AuthorizationBearer also sends "Authorization: Bearer <access token>".
+	AuthorizationBearer bool
+	// Claims maps headers to session claims, sorted by header.
+	Claims []ClaimHeader
+	// Strip lists extra client headers to remove (lower case).
+	Strip []string
+	// Remove is every header the filter removes from client requests before
+	// adding its own: the identity headers above, the claim headers, and
+	// Strip; sorted, unique, lower case. (Authorization is not in it: on
+	// bearer routes it is the input.)
+	Remove []string
+}
+
+// ClaimHeader forwards one session claim as a request header.
+type ClaimHeader struct {
+	Header string // lower case
+	Claim  string
+}
+
+// PassThrough is one rule for requests forwarded without authentication:
+// Path matches exactly, Prefix as a string prefix; Methods (upper case)
+// restricts the rule, empty means any method. Exactly one of Path, Prefix is
+// set.
+type PassThrough struct {
+	Path    string
+	Prefix  string
+	Methods []string
+}
+
+// API identifies API requests, which get 401 instead of a login redirect.
+type API struct {
+	// Prefixes: paths under any of them are API paths (see IsAPIPath).
+	Prefixes []string
+	// Detect also treats as API requests those that ask for JSON (Accept),
+	// are not navigations (Sec-Fetch-Mode present and not "navigate"), or
+	// carry X-Requested-With.
+	Detect bool
+}
+
+// Endpoints enables the optional endpoints under Prefix.
+type Endpoints struct {
+	Userinfo bool
+	Token    bool
+	// TokenIncludeRefreshToken adds the refresh token to the token
+	// endpoint's response. Only with Token.
+	TokenIncludeRefreshToken bool
+}
+
+// JWT configures JWT verification for ID tokens and bearer tokens.
+type JWT struct {
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration
+	// Algorithms accepted for ID tokens (JWS "alg" names). Never "none";
+	// HS256/384/512 only with AllowHMAC.
+	Algorithms []string
+	// AllowHMAC permits HMAC-signed ID tokens (keyed with the client
+	// secret).
+	AllowHMAC bool
+}
+
+// BearerIssuer is an issuer whose access tokens bearer routes accept.
+type BearerIssuer struct {
+	Name string
+	// Issuer is compared byte for byte with the token's "iss".
+	Issuer string
+	// InsecureAllowHTTP permits http:// URLs. It MUST NOT be set in
+	// production.
+	InsecureAllowHTTP bool
+	// Discovery finds the JWKS through {Issuer}/.well-known/openid-configuration.
+	// When false JWKSURI is set.
+	Discovery bool
+	JWKSURI   string
+	Cluster   string
+	Authority string
+	// Audiences: a token is accepted if its "aud" holds any of them.
+	Audiences []string
+	// Algorithms accepted; asymmetric only.
+	Algorithms []string
+}
+
+// Limits bound the size of untrusted input, in bytes.
+type Limits struct {
+	MaxQueryBytes         int
+	MaxStateBytes         int
+	MaxCookieBytes        int
+	MaxTokenResponseBytes int
+	MaxJWKSBytes          int
+	MaxHeaderValueBytes   int
+}
+
+// LogLevel is the plugin's log level.
+type LogLevel string
+
+const (
+	LogTrace    LogLevel = "trace"
+	LogDebug    LogLevel = "debug"
+	LogInfo     LogLevel = "info"
+	LogWarn     LogLevel = "warn"
+	LogError    LogLevel = "error"
+	LogCritical LogLevel = "critical"
+)

@@ -1,0 +1,118 @@
+package config
+
+import (
+	"strings"
+	"time"
+)
+
+func (v *validator) cookie() {
+	r := &v.r.Cookie
+	c := &v.c.Cookie
+	switch {
+	case !isIdent(r.Name, 1<<30):
+		v.add("cookie.name", "must match [A-Za-z0-9_-]+")
+	case len(r.Name) > 64:
+		v.add("cookie.name", "too long (more than 64 bytes)")
+	}
+	c.Name = r.Name
+
+	if r.Domain != "" {
+		d := strings.ToLower(strings.TrimPrefix(r.Domain, "."))
+		if !isHostName(d) {
+			v.add("cookie.domain", "must be a domain name like \"example.com\" (no scheme, port or path)")
+		}
+		c.Domain = d
+	}
+	if msg := checkPath(r.Path); msg != "" {
+		v.add("cookie.path", "%s", msg)
+	}
+	c.Path = r.Path
+
+	ss, _ := v.enum("cookie.same_site", r.SameSite, true, string(SameSiteLax), string(SameSiteStrict), string(SameSiteNone))
+	c.SameSite = SameSite(ss)
+	c.Secure = r.Secure
+	if c.SameSite == SameSiteNone && !r.Secure {
+		v.add("cookie.same_site", "None requires cookie.secure")
+	}
+
+	// RFC 6265bis cookie name prefixes: browsers drop cookies that break them.
+	lower := strings.ToLower(r.Name)
+	if strings.HasPrefix(lower, "__secure-") && !r.Secure {
+		v.add("cookie.secure", "a cookie named __Secure-* requires cookie.secure")
+	}
+	if strings.HasPrefix(lower, "__host-") {
+		if !r.Secure {
+			v.add("cookie.secure", "a cookie named __Host-* requires cookie.secure")
+		}
+		if r.Domain != "" {
+			v.add("cookie.domain", "a cookie named __Host-* must not have a domain")
+		}
+		if r.Path != "/" {
+			v.add("cookie.path", "a cookie named __Host-* requires path /")
+		}
+	}
+
+	c.MaxChunkSize = v.intRange("cookie.max_chunk_size", r.MaxChunkSize, 1024, 4093)
+	c.MaxChunks = v.intRange("cookie.max_chunks", r.MaxChunks, 1, 32)
+}
+
+func (v *validator) session() {
+	r := &v.r.Session
+	c := &v.c.Session
+	c.Lifetime = v.duration("session.lifetime", r.Lifetime, time.Minute, 720*time.Hour)
+	c.RefreshMargin = v.duration("session.refresh_margin", r.RefreshMargin, 0, time.Hour)
+	if c.RefreshMargin >= c.Lifetime && c.Lifetime > 0 {
+		v.add("session.refresh_margin", "must be shorter than session.lifetime")
+	}
+	c.Refresh = r.Refresh
+	p, _ := v.enum("session.id_token_expired", r.IDTokenExpired, false, string(IDTokenOmit), string(IDTokenReauthenticate))
+	c.IDTokenExpired = IDTokenPolicy(p)
+	c.CacheSize = v.intRange("session.cache_size", r.CacheSize, 0, 1_000_000)
+}
+
+func (v *validator) login() {
+	r := &v.r.Login
+	c := &v.c.Login
+	c.StateLifetime = v.duration("login.state_lifetime", r.StateLifetime, 30*time.Second, time.Hour)
+	c.Userinfo = r.Userinfo
+	c.LoopGuard.MaxAttempts = v.intRange("login.loop_guard.max_attempts", r.LoopGuard.MaxAttempts, 0, 100)
+	c.LoopGuard.Window = v.duration("login.loop_guard.window", r.LoopGuard.Window, 10*time.Second, time.Hour)
+	if len(r.Claims) > 64 {
+		v.add("login.claims", "at most 64 claims")
+	}
+	var u uniq
+	for i, name := range r.Claims {
+		p := indexPath("login.claims", i)
+		if msg := checkClaimName(name); msg != "" {
+			v.add(p, "%s", msg)
+		} else if u.check(v, p, name, "claim") {
+			c.Claims = append(c.Claims, name)
+		}
+	}
+}
+
+func checkClaimName(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	return checkText(s, 256)
+}
+
+// keepsClaim reports whether sessions hold claim ("sub" always).
+func (v *validator) keepsClaim(claim string) bool {
+	return claim == "sub" || contains(v.c.Login.Claims, claim)
+}
+
+func (v *validator) limits() {
+	r := &v.r.Limits
+	c := &v.c.Limits
+	c.MaxQueryBytes = v.intRange("limits.max_query_bytes", r.MaxQueryBytes, 1024, 64<<10)
+	c.MaxStateBytes = v.intRange("limits.max_state_bytes", r.MaxStateBytes, 512, 16<<10)
+	c.MaxCookieBytes = v.intRange("limits.max_cookie_bytes", r.MaxCookieBytes, 4096, 1<<20)
+	c.MaxTokenResponseBytes = v.intRange("limits.max_token_response_bytes", r.MaxTokenResponseBytes, 4096, 16<<20)
+	c.MaxJWKSBytes = v.intRange("limits.max_jwks_bytes", r.MaxJWKSBytes, 4096, 4<<20)
+	c.MaxHeaderValueBytes = v.intRange("limits.max_header_value_bytes", r.MaxHeaderValueBytes, 1024, 64<<10)
+	if c.MaxStateBytes > c.MaxQueryBytes {
+		v.add("limits.max_state_bytes", "must not exceed limits.max_query_bytes")
+	}
+}

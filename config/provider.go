@@ -1,0 +1,88 @@
+package config
+
+import "time"
+
+const insecureHint = "http only with provider.insecure_allow_http, which MUST NOT be used in production"
+
+func (v *validator) provider() {
+	r := &v.r.Provider
+	c := &v.c.Provider
+	c.Issuer = r.Issuer
+	c.InsecureAllowHTTP = r.InsecureAllowHTTP
+	c.Discovery = r.Discovery
+	rules := urlRules{allowHTTP: r.InsecureAllowHTTP, httpHint: insecureHint}
+
+	if r.Issuer == "" {
+		v.add("provider.issuer", "required")
+	} else if _, msg := checkURL(r.Issuer, rules); msg != "" {
+		v.add("provider.issuer", "%s", msg)
+	}
+
+	rules.allowQuery = true // RFC 6749 section 3.1: endpoint URIs may carry a query
+	endpoints := []struct {
+		name     string
+		val      string
+		dst      *string
+		required bool // without discovery
+	}{
+		{"authorization_endpoint", r.AuthorizationEndpoint, &c.AuthorizationEndpoint, true},
+		{"token_endpoint", r.TokenEndpoint, &c.TokenEndpoint, true},
+		{"userinfo_endpoint", r.UserinfoEndpoint, &c.UserinfoEndpoint, false},
+		{"jwks_uri", r.JWKSURI, &c.JWKSURI, true},
+		{"end_session_endpoint", r.EndSessionEndpoint, &c.EndSessionEndpoint, false},
+		{"revocation_endpoint", r.RevocationEndpoint, &c.RevocationEndpoint, false},
+		{"introspection_endpoint", r.IntrospectionEndpoint, &c.IntrospectionEndpoint, false},
+	}
+	for _, e := range endpoints {
+		path := "provider." + e.name
+		switch {
+		case e.val == "" && e.required && !r.Discovery:
+			v.add(path, "required when provider.discovery is false")
+		case e.val == "":
+		default:
+			if _, msg := checkURL(e.val, rules); msg != "" {
+				v.add(path, "%s", msg)
+			} else {
+				*e.dst = e.val
+			}
+		}
+	}
+
+	if msg := checkCluster(r.Cluster); msg != "" {
+		v.add("provider.cluster", "%s", msg)
+	}
+	c.Cluster = r.Cluster
+	c.JWKSCluster = r.JWKSCluster
+	if c.JWKSCluster == "" {
+		c.JWKSCluster = r.Cluster
+	} else if msg := checkCluster(r.JWKSCluster); msg != "" {
+		v.add("provider.jwks_cluster", "%s", msg)
+	}
+	if r.Authority != "" {
+		if msg := checkAuthority(r.Authority); msg != "" {
+			v.add("provider.authority", "%s", msg)
+		}
+	}
+	c.Authority = r.Authority
+
+	c.Timeout = v.duration("provider.timeout", r.Timeout, 100*time.Millisecond, time.Minute)
+	c.MetadataRefreshInterval = v.duration("provider.metadata_refresh_interval", r.MetadataRefreshInterval, time.Minute, 7*24*time.Hour)
+	c.JWKSMinRefetchInterval = v.duration("provider.jwks_min_refetch_interval", r.JWKSMinRefetchInterval, time.Second, time.Hour)
+}
+
+func (v *validator) client() {
+	r := &v.r.Client
+	if r.ID == "" {
+		v.add("client.id", "required")
+	} else if msg := checkText(r.ID, 1024); msg != "" {
+		v.add("client.id", "%s", msg)
+	}
+	// Never quote the secret, not even a part of it.
+	if r.Secret == "" {
+		v.add("client.secret", "required (for client_secret_basic and client_secret_post)")
+	} else if msg := checkText(r.Secret, 4096); msg != "" {
+		v.add("client.secret", "%s", msg)
+	}
+	m, _ := v.enum("client.auth_method", r.AuthMethod, false, string(ClientSecretBasic), string(ClientSecretPost))
+	v.c.Client = Client{ID: r.ID, Secret: r.Secret, AuthMethod: AuthMethod(m)}
+}

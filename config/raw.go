@@ -1,0 +1,248 @@
+package config
+
+// The raw* structs mirror the plugin JSON one to one. Parse fills a rawConfig
+// with the defaults, binds the JSON over it, then validates and resolves it
+// into a Config. Durations are strings here ("30s") and parsed in validation,
+// so that a bad duration is reported with its path like any other problem.
+
+type rawConfig struct {
+	Provider              rawProvider       `json:"provider"`
+	Client                rawClient         `json:"client"`
+	Prefix                string            `json:"prefix"`
+	RedirectURL           string            `json:"redirect_url"`
+	PostLogoutRedirectURL string            `json:"post_logout_redirect_url"`
+	Scopes                []string          `json:"scopes"`
+	ExtraAuthParams       map[string]string `json:"extra_auth_params"`
+	Keys                  []rawKey          `json:"keys"`
+	Cookie                rawCookie         `json:"cookie"`
+	Session               rawSession        `json:"session"`
+	Login                 rawLogin          `json:"login"`
+	Forward               rawForward        `json:"forward"`
+	PassThrough           []rawPassThrough  `json:"pass_through"`
+	API                   rawAPI            `json:"api"`
+	Endpoints             rawEndpoints      `json:"endpoints"`
+	JWT                   rawJWT            `json:"jwt"`
+	BearerIssuers         []rawBearerIssuer `json:"bearer_issuers"`
+	Routes                []rawRoute        `json:"routes"`
+	Limits                rawLimits         `json:"limits"`
+	LogLevel              string            `json:"log_level"`
+}
+
+type rawProvider struct {
+	Issuer                  string `json:"issuer"`
+	InsecureAllowHTTP       bool   `json:"insecure_allow_http"`
+	Discovery               bool   `json:"discovery"`
+	AuthorizationEndpoint   string `json:"authorization_endpoint"`
+	TokenEndpoint           string `json:"token_endpoint"`
+	UserinfoEndpoint        string `json:"userinfo_endpoint"`
+	JWKSURI                 string `json:"jwks_uri"`
+	EndSessionEndpoint      string `json:"end_session_endpoint"`
+	RevocationEndpoint      string `json:"revocation_endpoint"`
+	IntrospectionEndpoint   string `json:"introspection_endpoint"`
+	Cluster                 string `json:"cluster"`
+	JWKSCluster             string `json:"jwks_cluster"`
+	Authority               string `json:"authority"`
+	Timeout                 string `json:"timeout"`
+	MetadataRefreshInterval string `json:"metadata_refresh_interval"`
+	JWKSMinRefetchInterval  string `json:"jwks_min_refetch_interval"`
+}
+
+type rawClient struct {
+	ID         string `json:"id"`
+	Secret     string `json:"secret"`
+	AuthMethod string `json:"auth_method"`
+}
+
+type rawKey struct {
+	ID     string `json:"id"`
+	Secret string `json:"secret"`
+}
+
+type rawCookie struct {
+	Name         string `json:"name"`
+	Domain       string `json:"domain"`
+	Path         string `json:"path"`
+	SameSite     string `json:"same_site"`
+	Secure       bool   `json:"secure"`
+	MaxChunkSize int    `json:"max_chunk_size"`
+	MaxChunks    int    `json:"max_chunks"`
+}
+
+type rawSession struct {
+	Lifetime       string `json:"lifetime"`
+	RefreshMargin  string `json:"refresh_margin"`
+	Refresh        bool   `json:"refresh"`
+	IDTokenExpired string `json:"id_token_expired"`
+	CacheSize      int    `json:"cache_size"`
+}
+
+type rawLogin struct {
+	StateLifetime string       `json:"state_lifetime"`
+	Userinfo      bool         `json:"userinfo"`
+	LoopGuard     rawLoopGuard `json:"loop_guard"`
+	Claims        []string     `json:"claims"`
+}
+
+type rawLoopGuard struct {
+	MaxAttempts int    `json:"max_attempts"`
+	Window      string `json:"window"`
+}
+
+type rawForward struct {
+	AccessTokenHeader   string            `json:"access_token_header"`
+	IDTokenHeader       string            `json:"id_token_header"`
+	AuthorizationBearer bool              `json:"authorization_bearer"`
+	Claims              map[string]string `json:"claims"`
+	Strip               []string          `json:"strip"`
+}
+
+type rawPassThrough struct {
+	Path    string   `json:"path"`
+	Prefix  string   `json:"prefix"`
+	Methods []string `json:"methods"`
+}
+
+type rawAPI struct {
+	Prefixes []string `json:"prefixes"`
+	Detect   bool     `json:"detect"`
+}
+
+type rawEndpoints struct {
+	Userinfo                 bool `json:"userinfo"`
+	Token                    bool `json:"token"`
+	TokenIncludeRefreshToken bool `json:"token_include_refresh_token"`
+}
+
+type rawJWT struct {
+	Leeway     string   `json:"leeway"`
+	Algorithms []string `json:"algorithms"` // nil: the default for allow_hmac
+	AllowHMAC  bool     `json:"allow_hmac"`
+}
+
+type rawBearerIssuer struct {
+	Name              string   `json:"name"`
+	Issuer            string   `json:"issuer"`
+	InsecureAllowHTTP bool     `json:"insecure_allow_http"`
+	Discovery         bool     `json:"discovery"`
+	JWKSURI           string   `json:"jwks_uri"`
+	Cluster           string   `json:"cluster"`
+	Authority         string   `json:"authority"`
+	Audiences         []string `json:"audiences"`
+	Algorithms        []string `json:"algorithms"` // nil: jwt.algorithms without HMAC
+}
+
+func (b *rawBearerIssuer) setDefaults() { b.Discovery = true }
+
+type rawRoute struct {
+	Name          string            `json:"name"`
+	Match         rawMatch          `json:"match"`
+	Auth          string            `json:"auth"`
+	BearerIssuers []string          `json:"bearer_issuers"`
+	Exchange      *rawExchange      `json:"exchange"`
+	Authorization *rawAuthorization `json:"authorization"`
+}
+
+func (r *rawRoute) setDefaults() { r.Auth = string(AuthSession) }
+
+type rawMatch struct {
+	Prefix  string   `json:"prefix"`
+	Host    string   `json:"host"`
+	Methods []string `json:"methods"`
+}
+
+type rawExchange struct {
+	Type               string `json:"type"`
+	Audience           string `json:"audience"`
+	Resource           string `json:"resource"`
+	Scope              string `json:"scope"`
+	SubjectTokenType   string `json:"subject_token_type"`
+	RequestedTokenType string `json:"requested_token_type"`
+	Header             string `json:"header"`
+	Margin             string `json:"margin"`
+	Cluster            string `json:"cluster"`
+}
+
+func (e *rawExchange) setDefaults() {
+	e.Header = "Authorization"
+	e.Margin = "60s"
+}
+
+type rawAuthorization struct {
+	Scopes  []string       `json:"scopes"`
+	Claims  []rawClaimRule `json:"claims"`
+	Combine string         `json:"combine"`
+}
+
+func (a *rawAuthorization) setDefaults() { a.Combine = string(CombineAll) }
+
+type rawClaimRule struct {
+	Claim    string `json:"claim"`
+	Contains any    `json:"contains"`
+	Equals   any    `json:"equals"`
+}
+
+type rawLimits struct {
+	MaxQueryBytes         int `json:"max_query_bytes"`
+	MaxStateBytes         int `json:"max_state_bytes"`
+	MaxCookieBytes        int `json:"max_cookie_bytes"`
+	MaxTokenResponseBytes int `json:"max_token_response_bytes"`
+	MaxJWKSBytes          int `json:"max_jwks_bytes"`
+	MaxHeaderValueBytes   int `json:"max_header_value_bytes"`
+}
+
+// defaultRaw returns the configuration an empty JSON object would mean.
+// README.md's reference table lists the same values; a test keeps them equal.
+func defaultRaw() rawConfig {
+	return rawConfig{
+		Provider: rawProvider{
+			Discovery:               true,
+			Timeout:                 "5s",
+			MetadataRefreshInterval: "1h",
+			JWKSMinRefetchInterval:  "30s",
+		},
+		Client: rawClient{AuthMethod: string(ClientSecretBasic)},
+		Prefix: "/oauth2",
+		Scopes: []string{"openid", "profile", "email"},
+		Cookie: rawCookie{
+			Name:         "_oidc_session",
+			Path:         "/",
+			SameSite:     string(SameSiteLax),
+			Secure:       true,
+			MaxChunkSize: 3800,
+			MaxChunks:    8,
+		},
+		Session: rawSession{
+			Lifetime:       "24h",
+			RefreshMargin:  "60s",
+			Refresh:        true,
+			IDTokenExpired: string(IDTokenOmit),
+			CacheSize:      10000,
+		},
+		Login: rawLogin{
+			StateLifetime: "10m",
+			LoopGuard:     rawLoopGuard{MaxAttempts: 5, Window: "5m"},
+			Claims:        []string{"sub", "email", "name", "preferred_username", "groups"},
+		},
+		Forward: rawForward{
+			AccessTokenHeader: "X-Forwarded-Access-Token",
+			Claims: map[string]string{
+				"X-Auth-Request-User":               "sub",
+				"X-Auth-Request-Email":              "email",
+				"X-Auth-Request-Groups":             "groups",
+				"X-Auth-Request-Preferred-Username": "preferred_username",
+			},
+		},
+		API:       rawAPI{Detect: true},
+		Endpoints: rawEndpoints{Userinfo: true},
+		JWT:       rawJWT{Leeway: "30s"},
+		Limits: rawLimits{
+			MaxQueryBytes:         8192,
+			MaxStateBytes:         4096,
+			MaxCookieBytes:        32768,
+			MaxTokenResponseBytes: 1 << 20,
+			MaxJWKSBytes:          256 << 10,
+			MaxHeaderValueBytes:   8192,
+		},
+		LogLevel: string(LogInfo),
+	}
+}
