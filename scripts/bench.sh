@@ -1,2 +1,91 @@
 #!/usr/bin/env bash
-echo "make bench: not yet (the bench harness lands with the foundation issue)"
+# make bench: the packages' benchmarks natively and in wasm (wazero, compiler engine), side by side.
+#
+# Each package in BENCH_PKGS that has Benchmark functions is built once as a native and as a wasip1
+# test binary; then every binary runs BENCH_COUNT times, native and wasm alternating (run 1 native,
+# run 1 wasm, run 2 native, ...) so machine noise hits both sides alike, one thread each. Then the
+# plugin.wasm compile/instantiate benchmarks run, and tools/benchtable prints a markdown report of
+# medians and paired wasm/native ratios (also saved to .cache/bench/report.md). Raw outputs are kept
+# in .cache/bench/{native,wasm,plugin}.txt for benchstat.
+#
+# Environment: BENCH_COUNT (5), BENCHTIME (200ms), BENCH_FILTER (-bench regexp, .),
+# BENCH_PKGS (./state ./jwt ./pkce ./internal/wasmexec/calib), PLUGIN_WASM (./plugin.wasm),
+# WASMEXEC_CACHE (./.cache/wazero). A package that is missing or has no benchmarks is skipped
+# and named in the report; one that fails to build or run makes the script exit 1 after the report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+count=${BENCH_COUNT:-5}
+benchtime=${BENCHTIME:-200ms}
+filter=${BENCH_FILTER:-.}
+pkgs=${BENCH_PKGS:-./state ./jwt ./pkce ./internal/wasmexec/calib}
+plugin=${PLUGIN_WASM:-$root/plugin.wasm}
+out=$root/.cache/bench
+export WASMEXEC_CACHE=${WASMEXEC_CACHE:-$root/.cache/wazero}
+mkdir -p "$out/bin" "$WASMEXEC_CACHE"
+host=(GOOS="$(go env GOHOSTOS)" GOARCH="$(go env GOHOSTARCH)")
+start=$SECONDS
+
+env "${host[@]}" go build -o bin/wasmexec ./internal/wasmexec/cmd/wasmexec
+env "${host[@]}" go build -o "$out/bin/benchtable" ./tools/benchtable
+
+notes=() failed=0 names=() dirs=()
+for pkg in $pkgs; do
+  if [ ! -d "$pkg" ]; then notes+=("skipped $pkg: not in the tree"); continue; fi
+  if ! grep -qs '^func Benchmark' "$pkg"/*_test.go; then notes+=("skipped $pkg: no benchmarks"); continue; fi
+  name=$(echo "${pkg#./}" | tr / _)
+  echo "bench: building $pkg (native, wasm)" >&2
+  if env "${host[@]}" go test -c -o "$out/bin/$name.test" "$pkg" &&
+    GOOS=wasip1 GOARCH=wasm go test -c -o "$out/bin/$name.wasm" "$pkg"; then
+    names+=("$name") dirs+=("$pkg")
+  else
+    notes+=("FAILED $pkg: does not build"); failed=1
+  fi
+done
+
+# run SIDE NAME DIR OUT: one run of one package's benchmarks, appended to OUT.
+run() {
+  local side=$1 name=$2 dir=$3 dst=$4 log=$out/last.txt
+  local args=(-test.run '^$' -test.bench "$filter" -test.benchmem -test.count 1 -test.benchtime "$benchtime" -test.cpu 1)
+  local t0=$SECONDS ok=0
+  if [ "$side" = native ]; then
+    (cd "$dir" && "$out/bin/$name.test" "${args[@]}") >"$log" 2>&1 || ok=$?
+  else
+    (cd "$dir" && "$root/bin/wasmexec" "$out/bin/$name.wasm" "${args[@]}") >"$log" 2>&1 || ok=$?
+  fi
+  cat "$log" >>"$dst"
+  printf ' %s %ss' "$side" $((SECONDS - t0)) >&2
+  if [ $ok != 0 ]; then
+    printf '\n%s %s run failed (exit %s):\n' "$dir" "$side" $ok >&2; tail -20 "$log" >&2
+    notes+=("FAILED $dir: a $side run exited $ok"); failed=1
+  fi
+}
+
+: >"$out/native.txt"; : >"$out/wasm.txt"; : >"$out/plugin.txt"
+for i in $(seq "$count"); do
+  for j in "${!names[@]}"; do
+    printf 'bench: run %s/%s %s:' "$i" "$count" "${dirs[$j]}" >&2
+    run native "${names[$j]}" "${dirs[$j]}" "$out/native.txt"
+    run wasm "${names[$j]}" "${dirs[$j]}" "$out/wasm.txt"
+    echo >&2
+  done
+done
+
+if [ -f "$plugin" ]; then
+  echo "bench: plugin.wasm compile and instantiate ($count runs)" >&2
+  env "${host[@]}" go test -c -o "$out/bin/wasmexec.test" ./internal/wasmexec
+  (cd internal/wasmexec && PLUGIN_WASM=$plugin "$out/bin/wasmexec.test" -test.run '^$' -test.bench '^BenchmarkPlugin' \
+    -test.benchmem -test.count "$count" -test.benchtime "$benchtime" -test.cpu 1) >"$out/plugin.txt" 2>&1 ||
+    { cat "$out/plugin.txt" >&2; notes+=("FAILED plugin.wasm benchmarks"); failed=1; }
+else
+  notes+=("skipped plugin.wasm benchmarks: $plugin not found (make build)")
+fi
+
+note_args=()
+for n in ${notes[@]+"${notes[@]}"}; do note_args+=(-note "$n"); done
+"$out/bin/benchtable" -native "$out/native.txt" -wasm "$out/wasm.txt" -plugin "$out/plugin.txt" \
+  -plugin-wasm "$plugin" -model internal/wasmexec/calib/model.txt -module "$(go list -m)" \
+  -wazero "$(bin/wasmexec -version | sed 's/.*wazero //')" -benchtime "$benchtime" \
+  ${note_args[@]+"${note_args[@]}"} | tee "$out/report.md"
+echo "bench: $((SECONDS - start))s; report in .cache/bench/report.md" >&2
+exit $failed
