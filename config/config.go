@@ -25,9 +25,9 @@ type Config struct {
 	PostLogoutRedirectURL string
 	// Scopes requested at login; always includes "openid".
 	Scopes []string
-	// ExtraAuthParams are added to every authorization request, sorted by
-	// name. Names the filter sets itself are rejected by Parse.
-	ExtraAuthParams []Param
+	// ExtraAuthParams are added to every authorization request (name to
+	// value). Names the filter sets itself are rejected by Parse.
+	ExtraAuthParams map[string]string
 	// Keys is the key ring: Keys[0] seals new state and sessions, every key
 	// opens. At least one.
 	Keys []Key
@@ -40,7 +40,8 @@ type Config struct {
 	Endpoints Endpoints
 	JWT       JWT
 	Limits    Limits
-	LogLevel  LogLevel
+	// LogLevel is one of the Log* constants.
+	LogLevel string
 
 	// PassThrough lists requests forwarded without authentication. Use
 	// IsPassThrough rather than matching these yourself.
@@ -51,6 +52,8 @@ type Config struct {
 	Routes []Route
 
 	scope        string
+	bindCookie   string
+	loopCookie   string
 	paths        endpointPaths
 	routeOrder   []*Route
 	defaultRoute Route
@@ -94,9 +97,10 @@ type Provider struct {
 
 // Client is the relying party's registration at the provider.
 type Client struct {
-	ID         string
-	Secret     string
-	AuthMethod AuthMethod
+	ID     string
+	Secret string
+	// AuthMethod is ClientSecretBasic or ClientSecretPost.
+	AuthMethod string
 }
 
 // String describes c without its secret.
@@ -107,19 +111,12 @@ func (c Client) String() string {
 // GoString describes c without its secret.
 func (c Client) GoString() string { return "config.Client" + c.String() }
 
-// AuthMethod is how the client authenticates at the token endpoint.
-type AuthMethod string
-
+// Client.AuthMethod values: how the client authenticates at the token
+// endpoint.
 const (
-	ClientSecretBasic AuthMethod = "client_secret_basic" // HTTP Basic (RFC 6749 section 2.3.1)
-	ClientSecretPost  AuthMethod = "client_secret_post"  // client_id and client_secret in the form body
+	ClientSecretBasic = "client_secret_basic" // HTTP Basic (RFC 6749 section 2.3.1)
+	ClientSecretPost  = "client_secret_post"  // client_id and client_secret in the form body
 )
-
-// Param is one extra authorization request parameter.
-type Param struct {
-	Name  string
-	Value string
-}
 
 // Key is one key of the sealing key ring.
 type Key struct {
@@ -144,9 +141,11 @@ type Cookie struct {
 	// browser-binding cookie derive their names from it.
 	Name string
 	// Domain attribute, or "" for a host-only cookie.
-	Domain   string
-	Path     string
-	SameSite SameSite
+	Domain string
+	Path   string
+	// SameSite is SameSiteLax, SameSiteStrict or SameSiteNone, spelled as
+	// sent in Set-Cookie.
+	SameSite string
 	Secure   bool
 	// MaxChunkSize bounds one Set-Cookie name=value (1024..4093 bytes);
 	// MaxChunks bounds how many chunks one session may use.
@@ -154,13 +153,11 @@ type Cookie struct {
 	MaxChunks    int
 }
 
-// SameSite is a cookie SameSite attribute value, spelled as sent.
-type SameSite string
-
+// Cookie.SameSite values.
 const (
-	SameSiteLax    SameSite = "Lax"
-	SameSiteStrict SameSite = "Strict"
-	SameSiteNone   SameSite = "None"
+	SameSiteLax    = "Lax"
+	SameSiteStrict = "Strict"
+	SameSiteNone   = "None"
 )
 
 // Session is the lifetime and refresh policy of logged-in sessions.
@@ -174,19 +171,16 @@ type Session struct {
 	// Refresh enables the refresh_token grant.
 	Refresh bool
 	// IDTokenExpired is what happens when the ID token has expired and
-	// refresh did not renew it.
-	IDTokenExpired IDTokenPolicy
+	// refresh did not renew it: IDTokenOmit or IDTokenReauthenticate.
+	IDTokenExpired string
 	// CacheSize is the number of opened sessions cached per VM (0 = none).
 	CacheSize int
 }
 
-// IDTokenPolicy says what to do with an expired ID token that refresh did
-// not replace.
-type IDTokenPolicy string
-
+// Session.IDTokenExpired values.
 const (
-	IDTokenOmit           IDTokenPolicy = "omit"           // forward the request without it
-	IDTokenReauthenticate IDTokenPolicy = "reauthenticate" // silent re-login with prompt=none
+	IDTokenOmit           = "omit"           // forward the request without it
+	IDTokenReauthenticate = "reauthenticate" // silent re-login with prompt=none
 )
 
 // Login configures the authorization code flow.
@@ -216,8 +210,8 @@ type Forward struct {
 	IDTokenHeader     string
 	// AuthorizationBearer also sends "Authorization: Bearer <access token>".
 	AuthorizationBearer bool
-	// Claims maps headers to session claims, sorted by header.
-	Claims []ClaimHeader
+	// Claims maps lower-case header names to the session claims they carry.
+	Claims map[string]string
 	// Strip lists extra client headers to remove (lower case).
 	Strip []string
 	// Remove is every header the filter removes from client requests before
@@ -225,12 +219,6 @@ type Forward struct {
 	// Strip; sorted, unique, lower case. (Authorization is not in it: on
 	// bearer routes it is the input.)
 	Remove []string
-}
-
-// ClaimHeader forwards one session claim as a request header.
-type ClaimHeader struct {
-	Header string // lower case
-	Claim  string
 }
 
 // PassThrough is one rule for requests forwarded without authentication:
@@ -304,14 +292,12 @@ type Limits struct {
 	MaxHeaderValueBytes   int
 }
 
-// LogLevel is the plugin's log level.
-type LogLevel string
-
+// Config.LogLevel values.
 const (
-	LogTrace    LogLevel = "trace"
-	LogDebug    LogLevel = "debug"
-	LogInfo     LogLevel = "info"
-	LogWarn     LogLevel = "warn"
-	LogError    LogLevel = "error"
-	LogCritical LogLevel = "critical"
+	LogTrace    = "trace"
+	LogDebug    = "debug"
+	LogInfo     = "info"
+	LogWarn     = "warn"
+	LogError    = "error"
+	LogCritical = "critical"
 )

@@ -15,6 +15,8 @@ func (v *validator) cookie() {
 		v.add("cookie.name", "too long (more than 64 bytes)")
 	}
 	c.Name = r.Name
+	v.c.bindCookie = r.Name + "_bind"
+	v.c.loopCookie = r.Name + "_loop"
 
 	if r.Domain != "" {
 		d := strings.ToLower(strings.TrimPrefix(r.Domain, "."))
@@ -28,8 +30,8 @@ func (v *validator) cookie() {
 	}
 	c.Path = r.Path
 
-	ss, _ := v.enum("cookie.same_site", r.SameSite, true, string(SameSiteLax), string(SameSiteStrict), string(SameSiteNone))
-	c.SameSite = SameSite(ss)
+	ss, _ := v.enum("cookie.same_site", r.SameSite, true, SameSiteLax, SameSiteStrict, SameSiteNone)
+	c.SameSite = ss
 	c.Secure = r.Secure
 	if c.SameSite == SameSiteNone && !r.Secure {
 		v.add("cookie.same_site", "None requires cookie.secure")
@@ -65,8 +67,8 @@ func (v *validator) session() {
 		v.add("session.refresh_margin", "must be shorter than session.lifetime")
 	}
 	c.Refresh = r.Refresh
-	p, _ := v.enum("session.id_token_expired", r.IDTokenExpired, false, string(IDTokenOmit), string(IDTokenReauthenticate))
-	c.IDTokenExpired = IDTokenPolicy(p)
+	p, _ := v.enum("session.id_token_expired", r.IDTokenExpired, false, IDTokenOmit, IDTokenReauthenticate)
+	c.IDTokenExpired = p
 	c.CacheSize = v.intRange("session.cache_size", r.CacheSize, 0, 1_000_000)
 }
 

@@ -8,11 +8,7 @@ func (v *validator) crossChecks() {
 
 	for _, h := range sortedKeys(v.r.Forward.Claims) {
 		claim := v.r.Forward.Claims[h]
-		valid := false
-		for _, ch := range c.Forward.Claims {
-			valid = valid || ch.Header == strings.ToLower(h)
-		}
-		if valid && !v.keepsClaim(claim) {
+		if _, valid := c.Forward.Claims[strings.ToLower(h)]; valid && !v.keepsClaim(claim) {
 			v.add(mapPath("forward.claims", h), "claim %s is not kept in sessions; add it to login.claims", quote(claim))
 		}
 	}

@@ -2,7 +2,6 @@ package config
 
 import (
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -64,6 +63,7 @@ func (v *validator) forward() {
 
 	// Map order is random: check headers in a fixed order, so that a
 	// duplicate is always reported at the same path.
+	c.Claims = make(map[string]string, len(r.Claims))
 	for _, h := range sortedKeys(r.Claims) {
 		p := mapPath("forward.claims", h)
 		claim := r.Claims[h]
@@ -75,9 +75,8 @@ func (v *validator) forward() {
 			v.add(p, "%s", msg)
 			continue
 		}
-		c.Claims = append(c.Claims, ClaimHeader{Header: l, Claim: claim})
+		c.Claims[l] = claim
 	}
-	sort.Slice(c.Claims, func(i, j int) bool { return c.Claims[i].Header < c.Claims[j].Header })
 
 	var strip uniq
 	for i, h := range r.Strip {
@@ -96,8 +95,8 @@ func (v *validator) forward() {
 			remove = append(remove, h)
 		}
 	}
-	for _, ch := range c.Claims {
-		remove = append(remove, ch.Header)
+	for h := range c.Claims {
+		remove = append(remove, h)
 	}
 	slices.Sort(remove)
 	c.Remove = slices.Compact(remove)
@@ -115,12 +114,10 @@ func (v *validator) forwardHeaderPath(l string) string {
 	case f.IDTokenHeader:
 		return "forward.id_token_header"
 	}
-	for _, ch := range f.Claims {
-		if ch.Header == l {
-			for h := range v.r.Forward.Claims {
-				if strings.ToLower(h) == l {
-					return mapPath("forward.claims", h)
-				}
+	if _, ok := f.Claims[l]; ok {
+		for _, h := range sortedKeys(v.r.Forward.Claims) {
+			if strings.ToLower(h) == l {
+				return mapPath("forward.claims", h)
 			}
 		}
 	}

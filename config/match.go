@@ -81,7 +81,11 @@ func (c *Config) SessionCookieName() string { return c.Cookie.Name }
 
 // BindingCookieName is the name of the short-lived cookie that binds a login
 // in progress to the browser that started it: Cookie.Name + "_bind".
-func (c *Config) BindingCookieName() string { return c.Cookie.Name + "_bind" }
+func (c *Config) BindingCookieName() string { return c.bindCookie }
+
+// LoopCookieName is the name of the loop guard's counter cookie:
+// Cookie.Name + "_loop".
+func (c *Config) LoopCookieName() string { return c.loopCookie }
 
 // Route returns the route for a request: among routes whose prefix, host and
 // methods match, the one with the longest prefix; on equal prefixes an exact

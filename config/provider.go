@@ -83,6 +83,6 @@ func (v *validator) client() {
 	} else if msg := checkText(r.Secret, 4096); msg != "" {
 		v.add("client.secret", "%s", msg)
 	}
-	m, _ := v.enum("client.auth_method", r.AuthMethod, false, string(ClientSecretBasic), string(ClientSecretPost))
-	v.c.Client = Client{ID: r.ID, Secret: r.Secret, AuthMethod: AuthMethod(m)}
+	m, _ := v.enum("client.auth_method", r.AuthMethod, false, ClientSecretBasic, ClientSecretPost)
+	v.c.Client = Client{ID: r.ID, Secret: r.Secret, AuthMethod: m}
 }

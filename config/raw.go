@@ -142,7 +142,7 @@ type rawRoute struct {
 	Authorization *rawAuthorization `json:"authorization"`
 }
 
-func (r *rawRoute) setDefaults() { r.Auth = string(AuthSession) }
+func (r *rawRoute) setDefaults() { r.Auth = AuthSession }
 
 type rawMatch struct {
 	Prefix  string   `json:"prefix"`
@@ -173,7 +173,7 @@ type rawAuthorization struct {
 	Combine string         `json:"combine"`
 }
 
-func (a *rawAuthorization) setDefaults() { a.Combine = string(CombineAll) }
+func (a *rawAuthorization) setDefaults() { a.Combine = CombineAll }
 
 type rawClaimRule struct {
 	Claim    string `json:"claim"`
@@ -200,13 +200,13 @@ func defaultRaw() rawConfig {
 			MetadataRefreshInterval: "1h",
 			JWKSMinRefetchInterval:  "30s",
 		},
-		Client: rawClient{AuthMethod: string(ClientSecretBasic)},
+		Client: rawClient{AuthMethod: ClientSecretBasic},
 		Prefix: "/oauth2",
 		Scopes: []string{"openid", "profile", "email"},
 		Cookie: rawCookie{
 			Name:         "_oidc_session",
 			Path:         "/",
-			SameSite:     string(SameSiteLax),
+			SameSite:     SameSiteLax,
 			Secure:       true,
 			MaxChunkSize: 3800,
 			MaxChunks:    8,
@@ -215,7 +215,7 @@ func defaultRaw() rawConfig {
 			Lifetime:       "24h",
 			RefreshMargin:  "60s",
 			Refresh:        true,
-			IDTokenExpired: string(IDTokenOmit),
+			IDTokenExpired: IDTokenOmit,
 			CacheSize:      10000,
 		},
 		Login: rawLogin{
@@ -243,6 +243,6 @@ func defaultRaw() rawConfig {
 			MaxJWKSBytes:          256 << 10,
 			MaxHeaderValueBytes:   8192,
 		},
-		LogLevel: string(LogInfo),
+		LogLevel: LogInfo,
 	}
 }

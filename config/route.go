@@ -10,7 +10,8 @@ type Route struct {
 	// Name is unique among routes; "" only for the default route.
 	Name  string
 	Match RouteMatch
-	Auth  AuthMode
+	// Auth is AuthSession, AuthBearer, AuthSessionOrBearer or AuthNone.
+	Auth string
 	// BearerIssuers are the issuers accepted on bearer and session_or_bearer
 	// routes, pointing into Config.BearerIssuers; empty otherwise.
 	BearerIssuers []*BearerIssuer
@@ -30,27 +31,26 @@ type RouteMatch struct {
 	Methods []string
 }
 
-// AuthMode says how a route authenticates requests.
-type AuthMode string
-
+// Route.Auth values: how a route authenticates requests.
 const (
 	// AuthSession requires a login session (browser login on demand).
-	AuthSession AuthMode = "session"
+	AuthSession = "session"
 	// AuthBearer requires "Authorization: Bearer <JWT>" from one of the
 	// route's bearer issuers.
-	AuthBearer AuthMode = "bearer"
+	AuthBearer = "bearer"
 	// AuthSessionOrBearer accepts either; a bearer token, if present, wins.
-	AuthSessionOrBearer AuthMode = "session_or_bearer"
+	AuthSessionOrBearer = "session_or_bearer"
 	// AuthNone forwards without authentication (identity headers are still
 	// stripped).
-	AuthNone AuthMode = "none"
+	AuthNone = "none"
 )
 
 // Exchange is an on-behalf-of token exchange at the provider's token
 // endpoint, done before forwarding; the result is cached until it expires
 // within Margin.
 type Exchange struct {
-	Type ExchangeType
+	// Type is RFC8693 or EntraOBO.
+	Type string
 	// Audience, Resource and Scope are the exchange parameters; for
 	// EntraOBO only Scope is used.
 	Audience string
@@ -68,15 +68,13 @@ type Exchange struct {
 	Cluster string
 }
 
-// ExchangeType selects the token exchange protocol.
-type ExchangeType string
-
+// Exchange.Type values.
 const (
 	// RFC8693 is the token-exchange grant.
-	RFC8693 ExchangeType = "rfc8693"
+	RFC8693 = "rfc8693"
 	// EntraOBO is Microsoft Entra ID's on-behalf-of flow (jwt-bearer grant,
 	// requested_token_use=on_behalf_of).
-	EntraOBO ExchangeType = "entra_obo"
+	EntraOBO = "entra_obo"
 )
 
 // HeaderValue returns the value for e.Header carrying token.
@@ -93,38 +91,36 @@ type Authorization struct {
 	// Scopes that must all be granted: for bearer tokens the "scope" claim
 	// (space-separated) or "scp" claim (string or array); for sessions the
 	// scope granted at login or refresh.
-	Scopes  []string
-	Claims  []ClaimRule
-	Combine Combine
+	Scopes []string
+	Claims []ClaimRule
+	// Combine is CombineAll or CombineAny.
+	Combine string
 }
 
-// Combine says how claim rules combine.
-type Combine string
-
+// Authorization.Combine values.
 const (
-	CombineAll Combine = "all" // every rule must match
-	CombineAny Combine = "any" // at least one rule must match
+	CombineAll = "all" // every rule must match
+	CombineAny = "any" // at least one rule must match
 )
 
 // ClaimRule tests one claim.
 type ClaimRule struct {
 	// Claim is a top-level claim name.
 	Claim string
-	Op    ClaimOp
+	// Op is ClaimContains or ClaimEquals.
+	Op string
 	// Value is a string, a bool or a float64 (JSON numbers); for
 	// ClaimContains always a string.
 	Value any
 }
 
-// ClaimOp is a claim rule's test.
-type ClaimOp string
-
+// ClaimRule.Op values.
 const (
 	// ClaimContains: the claim is an array with an element equal to Value,
 	// or a string with a space-separated word equal to Value.
-	ClaimContains ClaimOp = "contains"
+	ClaimContains = "contains"
 	// ClaimEquals: the claim equals Value (same JSON type and value).
-	ClaimEquals ClaimOp = "equals"
+	ClaimEquals = "equals"
 )
 
 // Match reports whether claim, a decoded JSON value (string, bool, float64,

@@ -28,8 +28,8 @@ func (v *validator) routes() {
 			names.check(v, p+".name", r.Name, "route name")
 		}
 		rt.Match = v.match(p+".match", &r.Match)
-		a, _ := v.enum(p+".auth", r.Auth, false, string(AuthSession), string(AuthBearer), string(AuthSessionOrBearer), string(AuthNone))
-		rt.Auth = AuthMode(a)
+		a, _ := v.enum(p+".auth", r.Auth, false, AuthSession, AuthBearer, AuthSessionOrBearer, AuthNone)
+		rt.Auth = a
 		rt.BearerIssuers = v.routeIssuers(p, rt.Auth, r.BearerIssuers)
 		if r.Exchange != nil {
 			if rt.Auth == AuthNone {
@@ -113,7 +113,7 @@ func methodsOverlap(a, b []string) bool {
 	return false
 }
 
-func (v *validator) routeIssuers(path string, auth AuthMode, names []string) []*BearerIssuer {
+func (v *validator) routeIssuers(path string, auth string, names []string) []*BearerIssuer {
 	p := path + ".bearer_issuers"
 	usesBearer := auth == AuthBearer || auth == AuthSessionOrBearer
 	switch {
@@ -154,8 +154,8 @@ func (v *validator) exchange(path string, r *rawExchange) *Exchange {
 		RequestedTokenType: r.RequestedTokenType,
 		Cluster:            r.Cluster,
 	}
-	t, ok := v.enum(path+".type", r.Type, false, string(RFC8693), string(EntraOBO))
-	e.Type = ExchangeType(t)
+	t, ok := v.enum(path+".type", r.Type, false, RFC8693, EntraOBO)
+	e.Type = t
 	e.Scope = v.scopeList(path+".scope", r.Scope)
 	if msg := checkText(r.Audience, 1024); msg != "" {
 		v.add(path+".audience", "%s", msg)
@@ -236,10 +236,10 @@ func (v *validator) scopeList(path, s string) string {
 	return strings.Join(out, " ")
 }
 
-func (v *validator) authorization(path string, auth AuthMode, r *rawAuthorization) *Authorization {
+func (v *validator) authorization(path string, auth string, r *rawAuthorization) *Authorization {
 	a := &Authorization{}
-	c, _ := v.enum(path+".combine", r.Combine, false, string(CombineAll), string(CombineAny))
-	a.Combine = Combine(c)
+	c, _ := v.enum(path+".combine", r.Combine, false, CombineAll, CombineAny)
+	a.Combine = c
 	if len(r.Scopes) == 0 && len(r.Claims) == 0 {
 		v.add(path, "set scopes or claims (an empty authorization allows everyone)")
 	}

@@ -103,6 +103,7 @@ var reservedAuthParams = []string{
 }
 
 func (v *validator) extraAuthParams() {
+	v.c.ExtraAuthParams = make(map[string]string, len(v.r.ExtraAuthParams))
 	for _, name := range sortedKeys(v.r.ExtraAuthParams) {
 		val := v.r.ExtraAuthParams[name]
 		p := mapPath("extra_auth_params", name)
@@ -114,7 +115,7 @@ func (v *validator) extraAuthParams() {
 		case checkText(val, 2048) != "":
 			v.add(p, "%s", checkText(val, 2048))
 		default:
-			v.c.ExtraAuthParams = append(v.c.ExtraAuthParams, Param{Name: name, Value: val})
+			v.c.ExtraAuthParams[name] = val
 		}
 	}
 }
@@ -172,6 +173,6 @@ func (v *validator) keys() {
 
 func (v *validator) logLevel() {
 	l, _ := v.enum("log_level", v.r.LogLevel, true,
-		string(LogTrace), string(LogDebug), string(LogInfo), string(LogWarn), string(LogError), string(LogCritical))
-	v.c.LogLevel = LogLevel(l)
+		LogTrace, LogDebug, LogInfo, LogWarn, LogError, LogCritical)
+	v.c.LogLevel = l
 }
