@@ -52,6 +52,9 @@ func TestRotateKey(t *testing.T) {
 		t.Error("old-key access token inactive during overlap")
 	}
 
+	if got := s.JWKS(); len(got.Keys) != 2 || got.Keys[1].KeyID != kid {
+		t.Errorf("JWKS() = %v", got.Keys)
+	}
 	s.RemoveOldKeys()
 	if got := jwksKids(t, s); !slices.Equal(got, []string{kid}) {
 		t.Fatalf("JWKS kids after RemoveOldKeys %v, want [%s]", got, kid)

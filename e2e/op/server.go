@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	zop "github.com/zitadel/oidc/v3/pkg/op"
 )
@@ -189,6 +190,10 @@ func (s *Server) RotateKey() (kid string) {
 // RemoveOldKeys unpublishes every key but the current signing key, so tokens
 // signed before the last RotateKey no longer verify.
 func (s *Server) RemoveOldKeys() { s.keys.removeOld() }
+
+// JWKS returns the published keys, as the JWKS endpoint would, without a
+// request (so without counting one).
+func (s *Server) JWKS() jose.JSONWebKeySet { return s.keys.jwks() }
 
 // KeyID is the kid of the current signing key.
 func (s *Server) KeyID() string { return s.keys.current().kid }
