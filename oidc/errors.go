@@ -28,6 +28,12 @@ var (
 	ErrHTTPStatus        = errors.New("oidc: unexpected HTTP status")
 	ErrUserinfoSubject   = errors.New("oidc: userinfo subject does not match the id token")
 	ErrNoPreviousIDToken = errors.New("oidc: no previous id token to compare with")
+
+	// ErrIDToken is wrapped by every ID token validation failure, together
+	// with the jwt sentinel where the jwt package found the problem
+	// (jwt.ErrSignature, jwt.ErrExpired, jwt.ErrUnknownKey, ...).
+	ErrIDToken       = errors.New("oidc: invalid id token")
+	ErrNotConfigured = errors.New("oidc: id token validator not configured")
 )
 
 // TokenEndpointError is an RFC 6749 section 5.2 error response from a token,

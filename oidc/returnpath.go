@@ -26,8 +26,8 @@ const maxDecodeRounds = 3
 // ([DefaultMaxReturnPath] when <= 0).
 //
 // The path is cleaned (dot segments and repeated slashes removed, a
-// trailing slash kept); the query and fragment are kept as they are, so
-// "/ok?next=//x" is fine. Any accepted result starts with "/", its second
+// trailing slash kept); the query and fragment are kept as they are (their
+// percent escapes must be well formed), so "/ok?next=//x" is fine. Any accepted result starts with "/", its second
 // byte is neither "/" nor "\", and it has no control characters.
 func SafeReturnPath(raw string, maxLen int) (string, bool) {
 	if maxLen <= 0 {
@@ -45,7 +45,7 @@ func SafeReturnPath(raw string, maxLen int) (string, bool) {
 	if i := strings.IndexAny(raw, "?#"); i >= 0 {
 		p, rest = raw[:i], raw[i:]
 	}
-	if !safePathPart(p) {
+	if !safePathPart(p) || !wellFormedEscapes(rest) {
 		return "", false
 	}
 	clean := path.Clean(p)
@@ -53,6 +53,20 @@ func SafeReturnPath(raw string, maxLen int) (string, bool) {
 		clean += "/"
 	}
 	return clean + rest, true
+}
+
+// wellFormedEscapes reports whether every '%' in s starts a %XX escape.
+func wellFormedEscapes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && (i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2])) {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // safePathPart checks the path before the query, and each percent-decoded

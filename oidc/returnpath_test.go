@@ -63,6 +63,8 @@ func TestSafeReturnPath(t *testing.T) {
 		{"space", "/a b", 0, ""},
 		{"raw non-ascii", "/café", 0, ""},
 		{"bad escape", "/a%zz", 0, ""},
+		{"bad escape in query", "/a?x=%zz", 0, ""},
+		{"truncated escape in fragment", "/#%", 0, ""},
 		{"truncated escape", "/a%2", 0, ""},
 		{"overlong", "/" + strings.Repeat("a", 16), 16, ""},
 		{"overlong default", "/" + strings.Repeat("a", DefaultMaxReturnPath), 0, ""},

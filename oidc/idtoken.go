@@ -1,0 +1,121 @@
+package oidc
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
+)
+
+// IDTokenValidator validates ID tokens for one client at one provider. Build
+// it once per key set (its Verifier holds the keys); it is safe for
+// concurrent use. Now nil means time.Now; Leeway absorbs clock skew.
+type IDTokenValidator struct {
+	Issuer   string
+	ClientID string
+	Verifier *jwt.Verifier
+	Now      func() time.Time
+	Leeway   time.Duration
+}
+
+// Validate applies OIDC Core 3.1.3.7 to an ID token from a code exchange and
+// returns its claims: the signature (alg allowlist and keys of the
+// Verifier), iss equal to Issuer, aud containing ClientID, azp equal to
+// ClientID when present and required when aud has several values, sub
+// present, exp required and not passed, iat required and not in the future
+// (both with Leeway), nonce equal to nonce when nonce is not empty (pass the
+// one sent in the authorization request: it must be there), and at_hash
+// when the token has one and accessToken is not empty (3.1.3.8, 3.2.2.9).
+//
+// A token signed with a key not in the set wraps jwt.ErrUnknownKey: the
+// caller may refetch the JWKS (rate limited) and retry once.
+func (v *IDTokenValidator) Validate(rawIDToken, nonce, accessToken string) (*jwt.Claims, error) {
+	tok, claims, err := v.verify(rawIDToken, nonce)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAtHash(tok, claims, accessToken); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// ValidateRefreshed validates an ID token returned by a refresh (OIDC Core
+// 12.2) against prev, the claims of the session's current ID token: the
+// checks of Validate without a nonce requirement, then iss and sub must be
+// unchanged ([ErrIssuerMismatch], [ErrSubjectChanged]), azp must be
+// unchanged ([ErrAuthorizedParty]), a nonce, if present, must equal prev's
+// (jwt.ErrNonce), and auth_time, if present in both, must be equal
+// ([ErrAuthTimeChanged]).
+func (v *IDTokenValidator) ValidateRefreshed(rawIDToken, accessToken string, prev *jwt.Claims) (*jwt.Claims, error) {
+	if prev == nil {
+		return nil, ErrNoPreviousIDToken
+	}
+	tok, claims, err := v.verify(rawIDToken, "")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case claims.Issuer != prev.Issuer:
+		return nil, idTokenError(errorf(ErrIssuerMismatch, "refreshed id token issuer %s, session issuer %s", detail(claims.Issuer), detail(prev.Issuer)))
+	case claims.Subject != prev.Subject:
+		return nil, idTokenError(ErrSubjectChanged)
+	case claims.AuthorizedParty != prev.AuthorizedParty:
+		return nil, idTokenError(errorf(ErrAuthorizedParty, "refreshed id token azp %s, original %s", detail(claims.AuthorizedParty), detail(prev.AuthorizedParty)))
+	case claims.Nonce != "" && claims.Nonce != prev.Nonce:
+		return nil, idTokenError(fmt.Errorf("%w: refreshed id token nonce differs from the original", jwt.ErrNonce))
+	case !claims.AuthTime.IsZero() && !prev.AuthTime.IsZero() && !claims.AuthTime.Equal(prev.AuthTime):
+		return nil, idTokenError(ErrAuthTimeChanged)
+	}
+	if err := checkAtHash(tok, claims, accessToken); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// verify checks the signature and the claims common to both paths.
+func (v *IDTokenValidator) verify(raw, nonce string) (*jwt.Token, *jwt.Claims, error) {
+	if v == nil || v.Verifier == nil || v.Issuer == "" || v.ClientID == "" {
+		return nil, nil, ErrNotConfigured
+	}
+	if raw == "" {
+		return nil, nil, idTokenError(errorf(ErrMissingParam, "id_token"))
+	}
+	tok, err := v.Verifier.Verify(raw)
+	if err != nil {
+		return nil, nil, idTokenError(err)
+	}
+	claims, err := tok.Claims()
+	if err != nil {
+		return nil, nil, idTokenError(err)
+	}
+	err = claims.Validate(jwt.Expected{
+		Issuer:          v.Issuer,
+		Audience:        v.ClientID,
+		AuthorizedParty: v.ClientID,
+		Nonce:           nonce,
+		Now:             v.Now,
+		Leeway:          v.Leeway,
+		RequireExpiry:   true,
+		RequireIssuedAt: true,
+		RequireSubject:  true,
+	})
+	if err != nil {
+		return nil, nil, idTokenError(err)
+	}
+	return tok, claims, nil
+}
+
+func checkAtHash(tok *jwt.Token, claims *jwt.Claims, accessToken string) error {
+	if claims.AtHash == "" || accessToken == "" {
+		return nil
+	}
+	if err := jwt.VerifyAtHash(accessToken, tok.Header.Algorithm, claims.AtHash); err != nil {
+		return idTokenError(err)
+	}
+	return nil
+}
+
+func idTokenError(err error) error {
+	return fmt.Errorf("%w: %w", ErrIDToken, err)
+}
