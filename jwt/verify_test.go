@@ -78,7 +78,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"header array", enc(`["alg","RS256"]`) + "." + p + "." + s, Options{}, ErrMalformed},
 		{"header invalid UTF-8", enc("{\"alg\":\"RS256\",\"x\":\"\xff\"}") + "." + p + "." + s, Options{}, ErrMalformed},
 		{"header trailing data", enc(`{"alg":"RS256"} {}`) + "." + p + "." + s, Options{}, ErrMalformed},
-		{"header too deep", enc(`{"alg":"RS256","x":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`) + "." + p + "." + s, Options{}, ErrMalformed},
+		{"header too deep", enc(`{"alg":"RS256","x":`+strings.Repeat("[", 40)+strings.Repeat("]", 40)+`}`) + "." + p + "." + s, Options{}, ErrMalformed},
 		{"payload not object", rs(`{"alg":"RS256","kid":"rsa"}`, `"hello"`), Options{}, ErrMalformed},
 		{"payload not JSON", rs(`{"alg":"RS256","kid":"rsa"}`, `{"iss":}`), Options{}, ErrMalformed},
 		{"no alg", rs(`{"kid":"rsa"}`, testPayload), Options{}, ErrMalformed},
