@@ -1,0 +1,235 @@
+package filter
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/tidwall/gjson"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
+)
+
+// callback serves {prefix}/callback: checks the authorization response and the sealed state,
+// redeems the code, validates the ID token and sets the session cookie.
+//
+// Checks run cheapest and most hostile first: size caps, then the state's seal and window,
+// then the browser binding, then single use, and only then a callout to the provider.
+func (h *httpContext) callback() types.Action {
+	p := h.p
+	cfg := p.cfg
+	now := p.now()
+	if len(h.req.query) > cfg.Limits.MaxQueryBytes {
+		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is too large."})
+	}
+	if !p.provider.ready() {
+		return h.respond(failure{status: 503, code: "provider_not_ready", reason: "not_ready", retryAfter: 2,
+			msg: "The identity provider's configuration is not loaded yet. Try again in a moment.", err: errString(p.provider.notReadyReason())})
+	}
+	cb, err := oidc.ParseCallback(h.req.query, cfg.Limits.MaxQueryBytes, p.provider.md)
+	if err != nil {
+		var ae *oidc.AuthorizationError
+		if errors.As(err, &ae) {
+			return h.respond(failure{status: 403, code: "provider_error", reason: "provider_error", err: err,
+				msg: "The identity provider did not sign you in (" + ae.Code + ")."})
+		}
+		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", err: err, msg: "The sign-in response is malformed."})
+	}
+	if len(cb.State) > cfg.Limits.MaxStateBytes {
+		return h.respond(failure{status: 400, code: "invalid_state", reason: "bad_state", msg: "The sign-in state is too large."})
+	}
+	bindName := cfg.BindingCookieName()
+	plain, err := p.sealer.Open(state.PurposeState, bindName, cb.State, now)
+	if err != nil {
+		if errors.Is(err, state.ErrExpired) {
+			return h.respond(failure{status: 400, code: "expired_state", reason: "expired_state", err: err, msg: "The sign-in took too long. Please sign in again."})
+		}
+		return h.respond(failure{status: 400, code: "invalid_state", reason: "bad_state", err: err, msg: "The sign-in state is invalid."})
+	}
+	ls := new(state.LoginState)
+	if err := ls.UnmarshalBinary(plain); err != nil || ls.IssuedAt.After(now.Add(cfg.JWT.Leeway)) {
+		return h.respond(failure{status: 400, code: "invalid_state", reason: "bad_state", err: err, msg: "The sign-in state is invalid."})
+	}
+	binding, ok := cookieValue(h.req.cookie, bindName)
+	if !ok || !state.EqualBindingHash(state.BindingHash(binding), ls.BindingHash) {
+		return h.respond(failure{status: 400, code: "invalid_state", reason: "binding",
+			msg: "This sign-in was started in another browser or its cookie is missing. Please sign in again."})
+	}
+	if err := p.replay.use(cb.State, ls.IssuedAt.Add(cfg.Login.StateLifetime), now); err != nil {
+		return h.respond(failure{status: 400, code: "invalid_state", reason: "replay", err: err, msg: "This sign-in response was already used. Please sign in again."})
+	}
+	req := oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI())
+	dispatch(p.provider.providerTarget(), req, cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
+		p.metrics.callout("token", err, r)
+		h.onCodeExchanged(ls, r, err)
+	})
+	return types.ActionPause
+}
+
+// onCodeExchanged handles the token endpoint's answer to the code exchange.
+func (h *httpContext) onCodeExchanged(ls *state.LoginState, r *calloutResponse, err error) {
+	p := h.p
+	if err != nil {
+		h.respond(unreachable(err, "token"))
+		return
+	}
+	tr, err := oidc.ParseTokenResponse(r.status, r.contentType, r.body, p.cfg.Limits.MaxTokenResponseBytes)
+	if err != nil {
+		h.respond(tokenEndpointFailure(err))
+		return
+	}
+	if tr.IDToken == "" {
+		h.respond(failure{status: 502, code: "token_endpoint", reason: "token_endpoint", msg: "The identity provider returned no ID token.",
+			err: errors.New("filter: token response has no id_token (is the openid scope granted?)")})
+		return
+	}
+	h.finishLogin(ls, tr, false)
+}
+
+// finishLogin validates the ID token (refetching the provider's keys once if it names an
+// unknown key) and establishes the session.
+func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, retried bool) {
+	p := h.p
+	now := p.now()
+	v := &oidc.IDTokenValidator{Issuer: p.cfg.Provider.Issuer, ClientID: p.cfg.Client.ID,
+		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway}
+	claims, err := v.Validate(tr.IDToken, ls.Nonce, tr.AccessToken)
+	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
+		proxywasm.LogInfof("oidc-proxy: audit event=unknown_signing_key corr=%s: refetching JWKS", h.correlationID())
+		p.provider.refetchJWKS(now, func() { h.finishLogin(ls, tr, true) })
+		return
+	}
+	if err != nil {
+		proxywasm.LogWarnf("oidc-proxy: audit event=id_token_rejected corr=%s reason=%q", h.correlationID(), err.Error())
+		h.respond(failure{status: 401, code: "invalid_id_token", reason: "id_token", err: err, msg: "The identity provider's ID token was rejected."})
+		return
+	}
+	s := &state.Session{
+		Version:           1,
+		Subject:           claims.Subject,
+		SessionID:         gjson.GetBytes(claims.Raw, "sid").String(),
+		Issuer:            claims.Issuer,
+		Claims:            selectClaims(claims.Raw, p.cfg.Login.Claims),
+		IDToken:           tr.IDToken,
+		AccessToken:       tr.AccessToken,
+		RefreshToken:      tr.RefreshToken,
+		IDTokenExpiry:     claims.Expiry,
+		AccessTokenExpiry: tokenExpiry(tr, now),
+		AuthTime:          unixClaim(claims.Raw, "auth_time"),
+		IssuedAt:          now,
+		Expiry:            now.Add(p.cfg.Session.Lifetime),
+	}
+	if err := h.setSessionCookies(s); err != nil {
+		h.respond(failure{status: 500, code: "internal_error", reason: "token_endpoint", err: err, msg: "The session could not be stored."})
+		return
+	}
+	h.addCookie(clearCookie(p.cfg.Cookie, p.cfg.LoopCookieName()))
+	p.metrics.loginSucceeded.Increment(1)
+	proxywasm.LogInfof("oidc-proxy: audit event=login_succeeded corr=%s sub=%q", h.correlationID(), s.Subject)
+	h.redirect(ls.ReturnPath)
+}
+
+// setSessionCookies seals s into the session cookie chunks and expires chunks the browser
+// holds from a larger, older session.
+func (h *httpContext) setSessionCookies(s *state.Session) error {
+	p := h.p
+	plain, err := s.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	sealed, err := p.sealer.Seal(state.PurposeSession, p.cfg.Cookie.Name, plain, s.Expiry)
+	if err != nil {
+		return err
+	}
+	chunks, err := p.sessions.Split(sealed)
+	if err != nil {
+		return err
+	}
+	maxAge := time.Until(s.Expiry)
+	if maxAge < time.Second {
+		maxAge = time.Second
+	}
+	set := map[string]bool{}
+	for _, c := range chunks {
+		h.addCookie(setCookie(p.cfg.Cookie, c.Name, c.Value, maxAge))
+		set[c.Name] = true
+	}
+	for _, name := range p.sessions.Names() {
+		if _, had := cookieValue(h.req.cookie, name); had && !set[name] {
+			h.addCookie(clearCookie(p.cfg.Cookie, name))
+		}
+	}
+	return nil
+}
+
+// clearSessionCookies expires every session chunk the browser sent.
+func (h *httpContext) clearSessionCookies() {
+	for _, name := range h.p.sessions.Names() {
+		if _, had := cookieValue(h.req.cookie, name); had {
+			h.addCookie(clearCookie(h.p.cfg.Cookie, name))
+		}
+	}
+}
+
+// selectClaims copies the named claims from a claims JSON object into a new JSON object.
+func selectClaims(raw []byte, names []string) []byte {
+	var b strings.Builder
+	b.WriteByte('{')
+	n := 0
+	for _, name := range names {
+		r := gjson.GetBytes(raw, gjsonPath(name))
+		if !r.Exists() {
+			continue
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(jsonString(name))
+		b.WriteByte(':')
+		b.WriteString(r.Raw)
+		n++
+	}
+	b.WriteByte('}')
+	return []byte(b.String())
+}
+
+func tokenExpiry(tr *oidc.TokenResponse, now time.Time) time.Time {
+	if !tr.HasExpiresIn {
+		return time.Time{}
+	}
+	return tr.Expiry(now)
+}
+
+func unixClaim(raw []byte, name string) time.Time {
+	r := gjson.GetBytes(raw, name)
+	if r.Type != gjson.Number {
+		return time.Time{}
+	}
+	return time.Unix(r.Int(), 0)
+}
+
+// unreachable maps a failed callout to a 502 or 504 page.
+func unreachable(err error, what string) failure {
+	if errors.Is(err, errTimeout) {
+		return failure{status: 504, code: "provider_timeout", reason: "unreachable", err: err,
+			msg: "The identity provider did not answer in time (" + what + "). Try again in a moment."}
+	}
+	return failure{status: 502, code: "provider_unreachable", reason: "unreachable", err: err,
+		msg: "The identity provider could not be reached (" + what + "). Try again in a moment."}
+}
+
+// tokenEndpointFailure maps a token endpoint error to a 502 page. The provider's error code
+// is shown (it is from a fixed vocabulary); its description only goes to the log.
+func tokenEndpointFailure(err error) failure {
+	var te *oidc.TokenEndpointError
+	if errors.As(err, &te) {
+		return failure{status: 502, code: "token_endpoint", reason: "token_endpoint", err: err,
+			msg: "The identity provider refused to complete the sign-in (" + te.Code + ")."}
+	}
+	return failure{status: 502, code: "token_endpoint", reason: "token_endpoint", err: err,
+		msg: "The identity provider's token endpoint gave an invalid answer."}
+}

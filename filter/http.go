@@ -1,0 +1,94 @@
+package filter
+
+import (
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
+)
+
+// httpContext is one request. Its callbacks read the request, take a decision and apply it.
+type httpContext struct {
+	types.DefaultHttpContext
+	p         *pluginContext
+	contextID uint32
+
+	req        request
+	corr       string
+	setCookies [][2]string // Set-Cookie headers for the response (local or upstream)
+	api        int8        // 0 unknown, 1 API, -1 navigation
+}
+
+func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
+	pairs, err := proxywasm.GetHttpRequestHeaders()
+	if err != nil {
+		proxywasm.LogErrorf("oidc-proxy: reading request headers: %v", err)
+		return h.respond(failure{status: 500, code: "internal_error", msg: "The request could not be read.", err: err})
+	}
+	cfg := h.p.cfg
+	h.req = readRequest(pairs, h.p.identityHeaders())
+	h.stripIdentityHeaders()
+
+	switch h.req.pathOnly {
+	case cfg.CallbackPath():
+		return h.callback()
+	case cfg.SignInPath():
+		return h.signIn()
+	case cfg.SignOutPath():
+		return h.signOut()
+	case cfg.UserinfoPath():
+		if cfg.Endpoints.Userinfo {
+			return h.userinfo()
+		}
+	}
+	if cfg.IsPassThrough(h.req.method, h.req.pathOnly) {
+		return types.ActionContinue
+	}
+	route := cfg.Route(h.req.authority, h.req.method, h.req.pathOnly)
+	if route != nil && route.Auth == "none" {
+		return types.ActionContinue
+	}
+	return h.authenticate()
+}
+
+// OnHttpResponseHeaders adds the cookies the request phase decided on (a re-sealed session
+// after a refresh) to the upstream's response.
+func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
+	for _, c := range h.setCookies {
+		if err := proxywasm.AddHttpResponseHeader(c[0], c[1]); err != nil {
+			proxywasm.LogWarnf("oidc-proxy: adding set-cookie: %v", err)
+		}
+	}
+	return types.ActionContinue
+}
+
+// isAPI reports whether the request is an API/XHR call (401, never a login redirect).
+func (h *httpContext) isAPI() bool {
+	if h.api == 0 {
+		cfg := h.p.cfg
+		info := oidc.RequestInfo{Method: h.req.method, Path: h.req.pathOnly, Accept: h.req.accept,
+			SecFetchMode: h.req.secFetchMode, XRequestedWith: h.req.xRequestedWith, Authorization: h.req.authorization}
+		h.api = -1
+		if oidc.IsAPIRequest(info, cfg.API.Detect, cfg.API.Prefixes) {
+			h.api = 1
+		}
+	}
+	return h.api == 1
+}
+
+// addCookie queues a Set-Cookie header for whatever response this request gets.
+func (h *httpContext) addCookie(v string) {
+	h.setCookies = append(h.setCookies, [2]string{"set-cookie", v})
+}
+
+// stripIdentityHeaders removes every identity header the client sent: only the filter sets them.
+func (h *httpContext) stripIdentityHeaders() {
+	for name := range h.req.present {
+		if err := proxywasm.RemoveHttpRequestHeader(name); err != nil {
+			proxywasm.LogWarnf("oidc-proxy: removing header %s: %v", name, err)
+		}
+	}
+	if len(h.req.present) > 0 {
+		proxywasm.LogInfof("oidc-proxy: audit event=identity_header_stripped count=%d path=%q", len(h.req.present), h.req.pathOnly)
+	}
+}

@@ -1,0 +1,148 @@
+package filter
+
+import (
+	"encoding/base64"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/pkce"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
+)
+
+const (
+	maxReturnPath = 2048
+	bindingLen    = 43 // base64url of 32 random bytes
+)
+
+// signIn serves {prefix}/sign_in?rd=/path: start a login that returns to rd.
+func (h *httpContext) signIn() types.Action {
+	rd := "/"
+	if q, err := url.ParseQuery(h.req.query); err == nil && q.Get("rd") != "" {
+		rd = q.Get("rd")
+	}
+	return h.startLogin(rd, "")
+}
+
+// startLogin answers with a redirect to the provider's authorization endpoint.
+//
+// The state parameter is a sealed LoginState: PKCE verifier, nonce, return path, issue time,
+// and the hash of a browser-binding cookie set with this redirect. Every tab of a browser
+// shares one binding cookie, so parallel logins do not break each other and cookies do not
+// grow with the number of tabs.
+func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
+	p := h.p
+	cfg := p.cfg
+	now := p.now()
+	if !p.provider.ready() {
+		return h.respond(failure{status: 503, code: "provider_not_ready", reason: "not_ready", retryAfter: 2,
+			msg: "The identity provider's configuration is not loaded yet. Try again in a moment.",
+			err: errString(p.provider.notReadyReason())})
+	}
+	if f, blocked := h.loopGuard(now); blocked {
+		return h.respond(f)
+	}
+	rp, ok := oidc.SafeReturnPath(returnPath, maxReturnPath)
+	if !ok {
+		proxywasm.LogInfof("oidc-proxy: audit event=return_path_rejected path=%q", h.req.pathOnly)
+		rp = "/"
+	}
+	binding, ok := cookieValue(h.req.cookie, cfg.BindingCookieName())
+	if !ok || !validBinding(binding) {
+		var err error
+		if binding, err = randomString(p.rand, 32); err != nil {
+			return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
+		}
+	}
+	verifier, err := pkce.NewVerifier(p.rand)
+	if err != nil {
+		return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
+	}
+	nonce, err := randomString(p.rand, 24)
+	if err != nil {
+		return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
+	}
+	ls := state.LoginState{Verifier: verifier, Nonce: nonce, ReturnPath: rp, IssuedAt: now, BindingHash: state.BindingHash(binding)}
+	plain, err := ls.MarshalBinary()
+	if err == nil {
+		var sealed string
+		sealed, err = p.sealer.Seal(state.PurposeState, cfg.BindingCookieName(), plain, now.Add(cfg.Login.StateLifetime))
+		if err == nil {
+			var authURL string
+			authURL, err = oidc.AuthorizeURL(p.provider.md.AuthorizationEndpoint, oidc.AuthParams{
+				ClientID: cfg.Client.ID, RedirectURI: h.redirectURI(), Scopes: cfg.Scopes,
+				State: sealed, Nonce: nonce, CodeChallenge: pkce.Challenge(verifier),
+				Extra: cfg.ExtraAuthParams, Prompt: prompt,
+			})
+			if err == nil {
+				h.addCookie(setCookie(cfg.Cookie, cfg.BindingCookieName(), binding, cfg.Login.StateLifetime))
+				p.metrics.loginStarted.Increment(1)
+				proxywasm.LogInfof("oidc-proxy: audit event=login_started corr=%s", h.correlationID())
+				return h.redirect(authURL)
+			}
+		}
+	}
+	return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
+}
+
+// loopGuard counts logins started by this browser in a window (a cookie) and stops redirecting
+// once there were too many: a provider or config problem must not become a redirect loop.
+// The cookie is not sealed: a client can only lower its own count.
+func (h *httpContext) loopGuard(now time.Time) (failure, bool) {
+	cfg := h.p.cfg
+	lg := cfg.Login.LoopGuard
+	if lg.MaxAttempts <= 0 {
+		return failure{}, false
+	}
+	name := cfg.LoopCookieName()
+	count, first := 0, now
+	if v, ok := cookieValue(h.req.cookie, name); ok {
+		c, f, _ := strings.Cut(v, ".")
+		n, err1 := strconv.Atoi(c)
+		t, err2 := strconv.ParseInt(f, 10, 64)
+		if err1 == nil && err2 == nil && n >= 0 && now.Sub(time.Unix(t, 0)) < lg.Window {
+			count, first = n, time.Unix(t, 0)
+		}
+	}
+	if count >= lg.MaxAttempts {
+		return failure{status: 429, code: "login_loop", reason: "loop",
+			msg: "Too many sign-in attempts in a short time. Wait a few minutes, then try again; if this keeps happening, contact the site's administrator."}, true
+	}
+	h.addCookie(setCookie(cfg.Cookie, name, strconv.Itoa(count+1)+"."+strconv.FormatInt(first.Unix(), 10), lg.Window))
+	return failure{}, false
+}
+
+// redirectURI is the configured redirect URL, or the callback on the request's own origin.
+func (h *httpContext) redirectURI() string {
+	cfg := h.p.cfg
+	if cfg.RedirectURL != "" {
+		return cfg.RedirectURL
+	}
+	return h.req.scheme + "://" + h.req.authority + cfg.CallbackPath()
+}
+
+func validBinding(v string) bool {
+	if len(v) != bindingLen {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(v)
+	return err == nil
+}
+
+func randomString(r io.Reader, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }

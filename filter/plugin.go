@@ -1,0 +1,110 @@
+package filter
+
+import (
+	"crypto/rand"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
+)
+
+// tickPeriod drives provider metadata fetches and retries. It is short so that a fresh VM is
+// ready quickly; the provider code itself decides when a fetch is due.
+const tickPeriod = 500 * time.Millisecond
+
+// pluginContext holds everything a VM needs to serve requests for one plugin configuration.
+// All of it is built once in OnPluginStart; only the provider state and the caches change.
+type pluginContext struct {
+	types.DefaultPluginContext
+	contextID uint32
+
+	cfg      *config.Config
+	sealer   *state.Sealer
+	sessions state.CookieCodec
+	client   oidc.Client
+	provider *provider
+	cache    *sessionCache
+	replay   *replayGuard
+	metrics  *metrics
+	identity map[string]bool
+
+	now  func() time.Time
+	rand io.Reader
+}
+
+func newPluginContext(contextID uint32) *pluginContext {
+	return &pluginContext{contextID: contextID, now: time.Now, rand: rand.Reader}
+}
+
+// OnPluginStart parses and validates the whole configuration. Every problem is logged, each
+// naming its JSON path, and the plugin refuses to start: no config error is ever found later.
+func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
+	data, err := proxywasm.GetPluginConfiguration()
+	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
+		proxywasm.LogCriticalf("oidc-proxy: cannot read the plugin configuration: %v", err)
+		return types.OnPluginStartStatusFailed
+	}
+	if err := p.configure(data); err != nil {
+		logConfigErrors(err)
+		return types.OnPluginStartStatusFailed
+	}
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tickPeriod / time.Millisecond)); err != nil {
+		proxywasm.LogCriticalf("oidc-proxy: cannot set the tick period: %v", err)
+		return types.OnPluginStartStatusFailed
+	}
+	proxywasm.LogInfof("oidc-proxy: started for issuer %s (client %s)", p.cfg.Provider.Issuer, p.cfg.Client.ID)
+	p.provider.tick(p.now())
+	return types.OnPluginStartStatusOK
+}
+
+// configure builds the plugin's state from configuration bytes. It is separate from
+// OnPluginStart so tests can call it directly.
+func (p *pluginContext) configure(data []byte) error {
+	cfg, err := config.Parse(data)
+	if err != nil {
+		return err
+	}
+	keys := make([]state.Key, len(cfg.Keys))
+	for i, k := range cfg.Keys {
+		keys[i] = state.Key{ID: k.ID, Secret: k.Secret}
+	}
+	sealer, err := state.NewSealer(keys, p.rand)
+	if err != nil {
+		return err
+	}
+	p.cfg = cfg
+	p.sealer = sealer
+	p.sessions = state.CookieCodec{Name: cfg.Cookie.Name, MaxCookieSize: cfg.Cookie.MaxChunkSize, MaxChunks: cfg.Cookie.MaxChunks}
+	p.client = oidc.Client{ID: cfg.Client.ID, Secret: cfg.Client.Secret, AuthMethod: cfg.Client.AuthMethod}
+	p.metrics = newMetrics()
+	p.provider = newProvider(cfg, p.metrics)
+	p.cache = newSessionCache(cfg.Session.CacheSize)
+	p.replay = newReplayGuard(cfg.Provider.Issuer)
+	return nil
+}
+
+// logConfigErrors logs each problem of a joined config error on its own line.
+func logConfigErrors(err error) {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	for _, e := range errs {
+		proxywasm.LogCriticalf("oidc-proxy: config: %v", e)
+	}
+	proxywasm.LogCriticalf("oidc-proxy: refusing to start: %d configuration problem(s)", len(errs))
+}
+
+func (p *pluginContext) OnTick() { p.provider.tick(p.now()) }
+
+func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
+	return &httpContext{p: p, contextID: contextID}
+}

@@ -1,0 +1,198 @@
+package filter
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/tidwall/gjson"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
+)
+
+var (
+	errNoSession      = errors.New("filter: no session cookie")
+	errSessionExpired = errors.New("filter: session expired")
+)
+
+// identityHeaders is the lower-case set of request headers only the filter may set.
+func (p *pluginContext) identityHeaders() map[string]bool {
+	if p.identity != nil {
+		return p.identity
+	}
+	f := p.cfg.Forward
+	m := map[string]bool{}
+	add := func(n string) {
+		if n != "" {
+			m[strings.ToLower(n)] = true
+		}
+	}
+	add(f.AccessTokenHeader)
+	add(f.IDTokenHeader)
+	for name := range f.Claims {
+		add(name)
+	}
+	for _, n := range f.Strip {
+		add(n)
+	}
+	p.identity = m
+	return m
+}
+
+// authenticate serves a request that needs a logged-in user.
+func (h *httpContext) authenticate() types.Action {
+	ls, err := h.loadSession()
+	now := h.p.now()
+	if err == nil && h.tokensUsable(ls, now) {
+		h.forward(ls, now)
+		return types.ActionContinue
+	}
+	if err != nil && !errors.Is(err, errNoSession) {
+		proxywasm.LogInfof("oidc-proxy: audit event=session_rejected reason=%q path=%q", err.Error(), h.req.pathOnly)
+	}
+	if h.isAPI() {
+		msg := "Authentication required."
+		if err == nil || errors.Is(err, errSessionExpired) {
+			msg = "The session has expired."
+		}
+		return h.respond(failure{status: 401, code: "unauthorized", msg: msg})
+	}
+	return h.startLogin(h.req.path, "")
+}
+
+// tokensUsable reports whether the session can be forwarded as it is: its access token (when
+// it has one with an expiry) has not expired. Refreshing comes later; until then an expired
+// token means a new login, never a stale token upstream.
+func (h *httpContext) tokensUsable(ls *liveSession, now time.Time) bool {
+	s := ls.s
+	return s.AccessTokenExpiry.IsZero() || now.Before(s.AccessTokenExpiry)
+}
+
+// loadSession reassembles the session cookie and returns the open session, from the per-VM
+// cache when these exact cookie bytes were seen before.
+func (h *httpContext) loadSession() (*liveSession, error) {
+	p := h.p
+	if h.req.cookie == "" {
+		return nil, errNoSession
+	}
+	if len(h.req.cookie) > p.cfg.Limits.MaxCookieBytes {
+		return nil, errors.New("filter: cookie header too large")
+	}
+	sealed, err := p.sessions.Join(func(name string) (string, bool) { return cookieValue(h.req.cookie, name) })
+	if err != nil {
+		if errors.Is(err, state.ErrNoCookie) {
+			return nil, errNoSession
+		}
+		return nil, err
+	}
+	now := p.now()
+	if ls := p.cache.get(sealed, now); ls != nil {
+		p.metrics.sessionHit.Increment(1)
+		return ls, nil
+	}
+	p.metrics.sessionMiss.Increment(1)
+	plain, err := p.sealer.Open(state.PurposeSession, p.cfg.Cookie.Name, sealed, now)
+	if err != nil {
+		return nil, err
+	}
+	s := new(state.Session)
+	if err := s.UnmarshalBinary(plain); err != nil {
+		return nil, err
+	}
+	if !now.Before(s.Expiry) {
+		return nil, errSessionExpired
+	}
+	ls := &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: s.Expiry}
+	p.cache.put(sealed, ls)
+	return ls, nil
+}
+
+// forward sets the identity headers for the upstream: claims, and the tokens as configured.
+// An ID token is forwarded only while it is valid.
+func (h *httpContext) forward(ls *liveSession, now time.Time) {
+	f := h.p.cfg.Forward
+	for _, kv := range ls.headers {
+		h.setRequestHeader(kv[0], kv[1])
+	}
+	s := ls.s
+	if f.AccessTokenHeader != "" && s.AccessToken != "" {
+		h.setRequestHeader(f.AccessTokenHeader, s.AccessToken)
+	}
+	if f.AuthorizationBearer && s.AccessToken != "" {
+		h.setRequestHeader("authorization", "Bearer "+s.AccessToken)
+	}
+	if f.IDTokenHeader != "" && s.IDToken != "" && now.Before(s.IDTokenExpiry) {
+		h.setRequestHeader(f.IDTokenHeader, s.IDToken)
+	}
+}
+
+func (h *httpContext) setRequestHeader(name, value string) {
+	if err := proxywasm.ReplaceHttpRequestHeader(name, value); err != nil {
+		proxywasm.LogWarnf("oidc-proxy: setting header %s: %v", name, err)
+	}
+}
+
+// maxClaimHeaderLen bounds a claim header's value.
+const maxClaimHeaderLen = 4096
+
+// claimHeaders computes the configured claim headers from the session's claims JSON: strings
+// as they are, numbers and booleans as JSON, arrays of strings joined with ",". Values with
+// control characters are dropped; long ones are cut.
+func (p *pluginContext) claimHeaders(claims []byte) [][2]string {
+	out := make([][2]string, 0, len(p.cfg.Forward.Claims))
+	for header, claim := range p.cfg.Forward.Claims {
+		v := claimValue(gjson.GetBytes(claims, gjsonPath(claim)))
+		if v == "" {
+			continue
+		}
+		out = append(out, [2]string{header, v})
+	}
+	return out
+}
+
+func claimValue(r gjson.Result) string {
+	var v string
+	switch {
+	case !r.Exists():
+		return ""
+	case r.IsArray():
+		parts := make([]string, 0, 4)
+		r.ForEach(func(_, e gjson.Result) bool {
+			if e.Type == gjson.String || e.Type == gjson.Number {
+				parts = append(parts, e.String())
+			}
+			return true
+		})
+		v = strings.Join(parts, ",")
+	case r.Type == gjson.String, r.Type == gjson.Number, r.Type == gjson.True, r.Type == gjson.False:
+		v = r.String()
+	default:
+		return ""
+	}
+	if len(v) > maxClaimHeaderLen {
+		v = v[:maxClaimHeaderLen]
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c == 0x7f {
+			return ""
+		}
+	}
+	return v
+}
+
+// gjsonPath escapes a claim name so gjson reads it as one top-level key.
+func gjsonPath(name string) string {
+	if !strings.ContainsAny(name, ".*?|#@\\") {
+		return name
+	}
+	var b strings.Builder
+	for _, r := range name {
+		if strings.ContainsRune(".*?|#@\\", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,74 @@
+package filter
+
+import (
+	"strings"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
+)
+
+// signOut serves {prefix}/sign_out: clear every session cookie, revoke the refresh token at
+// the provider (RFC 7009) when it has a revocation endpoint, then send the browser to the
+// provider's end_session_endpoint (RP-initiated logout) or to the post-logout page.
+func (h *httpContext) signOut() types.Action {
+	p := h.p
+	ls, _ := h.loadSession()
+	h.clearSessionCookies()
+	h.addCookie(clearCookie(p.cfg.Cookie, p.cfg.BindingCookieName()))
+	md := p.provider.md
+	if ls != nil {
+		proxywasm.LogInfof("oidc-proxy: audit event=sign_out corr=%s sub=%q", h.correlationID(), ls.s.Subject)
+	}
+	if ls != nil && ls.s.RefreshToken != "" && md != nil && md.RevocationEndpoint != "" {
+		req := oidc.Revoke(md.RevocationEndpoint, p.client, ls.s.RefreshToken, "refresh_token")
+		dispatch(p.provider.providerTarget(), req, 64<<10, p.now, func(r *calloutResponse, err error) {
+			p.metrics.callout("revoke", err, r)
+			if err != nil || r.status != 200 {
+				status := 0
+				if r != nil {
+					status = r.status
+				}
+				proxywasm.LogWarnf("oidc-proxy: revocation failed corr=%s status=%d err=%v", h.correlationID(), status, err)
+			}
+			h.finishSignOut(ls)
+		})
+		return types.ActionPause
+	}
+	return h.finishSignOut(ls)
+}
+
+func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
+	p := h.p
+	md := p.provider.md
+	post := p.cfg.PostLogoutRedirectURL
+	if post == "" {
+		post = "/"
+	}
+	if strings.HasPrefix(post, "/") {
+		post = h.req.scheme + "://" + h.req.authority + post
+	}
+	if md != nil && md.EndSessionEndpoint != "" {
+		hint := ""
+		if ls != nil {
+			hint = ls.s.IDToken
+		}
+		u, err := oidc.EndSessionURL(md.EndSessionEndpoint, hint, post, p.cfg.Client.ID, "")
+		if err == nil {
+			return h.redirect(u)
+		}
+		proxywasm.LogWarnf("oidc-proxy: end session URL: %v", err)
+	}
+	return h.redirect(post)
+}
+
+// userinfo serves {prefix}/userinfo: the session's claims as JSON, or 401.
+func (h *httpContext) userinfo() types.Action {
+	ls, err := h.loadSession()
+	if err != nil {
+		h.api = 1
+		return h.respond(failure{status: 401, code: "unauthorized", msg: "Authentication required."})
+	}
+	return h.sendJSON(ls.s.Claims)
+}
