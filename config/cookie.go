@@ -63,7 +63,9 @@ func (v *validator) session() {
 	c := &v.c.Session
 	c.Lifetime = v.duration("session.lifetime", r.Lifetime, time.Minute, 720*time.Hour)
 	c.RefreshMargin = v.duration("session.refresh_margin", r.RefreshMargin, 0, time.Hour)
-	if c.RefreshMargin >= c.Lifetime && c.Lifetime > 0 {
+	_, lifeBad := checkDuration(r.Lifetime, time.Minute, 720*time.Hour)
+	_, marginBad := checkDuration(r.RefreshMargin, 0, time.Hour)
+	if lifeBad == "" && marginBad == "" && c.RefreshMargin >= c.Lifetime {
 		v.add("session.refresh_margin", "must be shorter than session.lifetime")
 	}
 	c.Refresh = r.Refresh

@@ -20,7 +20,7 @@ func (v *validator) jwt() {
 	if r.Algorithms == nil {
 		c.Algorithms = append([]string(nil), asymmetricAlgs...)
 		if r.AllowHMAC {
-			c.Algorithms = append(c.Algorithms, "HS256", "HS384", "HS512")
+			c.Algorithms = append(c.Algorithms, "HS256")
 		}
 	} else {
 		c.Algorithms = v.algorithms("jwt.algorithms", r.Algorithms, r.AllowHMAC)
@@ -28,8 +28,12 @@ func (v *validator) jwt() {
 	if r.AllowHMAC {
 		for i, alg := range c.Algorithms {
 			if need, ok := hmacAlgs[alg]; ok && len(v.c.Client.Secret) < need {
-				// The length, never the secret itself.
-				v.add(indexPath("jwt.algorithms", i), "%s needs a client.secret of at least %d bytes", alg, need)
+				path := indexPath("jwt.algorithms", i)
+				if r.Algorithms == nil {
+					path = "jwt.allow_hmac" // the default list: nothing to point at
+				}
+				// The needed length, never the secret itself.
+				v.add(path, "%s needs a client.secret of at least %d bytes", alg, need)
 			}
 		}
 	}
@@ -115,6 +119,9 @@ func (v *validator) bearerIssuers() {
 				if _, isHMAC := hmacAlgs[alg]; !isHMAC {
 					b.Algorithms = append(b.Algorithms, alg)
 				}
+			}
+			if len(b.Algorithms) == 0 && len(v.c.JWT.Algorithms) > 0 {
+				v.add(p+".algorithms", "required: jwt.algorithms has no asymmetric algorithm to default to")
 			}
 		} else {
 			b.Algorithms = v.algorithms(p+".algorithms", r.Algorithms, false)

@@ -87,7 +87,10 @@ func (v *validator) match(path string, r *rawMatch) RouteMatch {
 	return m
 }
 
-// overlaps rejects two routes that would match the same requests.
+// overlaps rejects two routes that would match the same requests with equal
+// precedence (same prefix and host, and both without methods or with a
+// method in common). A route with methods beside one without is fine: the
+// one with methods wins for its methods.
 func (v *validator) overlaps() {
 	rs := v.c.Routes
 	for j := range rs {
@@ -103,7 +106,7 @@ func (v *validator) overlaps() {
 
 func methodsOverlap(a, b []string) bool {
 	if len(a) == 0 || len(b) == 0 {
-		return true
+		return len(a) == len(b)
 	}
 	for _, m := range a {
 		if contains(b, m) {
@@ -197,7 +200,7 @@ func (v *validator) exchange(path string, r *rawExchange) *Exchange {
 	}
 
 	l, msg := setHeader(r.Header)
-	if msg == "" && r.Header == "" {
+	if r.Header == "" {
 		msg = "must not be empty"
 	}
 	if msg != "" {
