@@ -85,7 +85,9 @@ func prefersJSON(accept string) bool {
 	}
 	var jsonQ, htmlQ float64 = -1, -1
 	var jsonSpec, htmlSpec int
-	for _, part := range strings.Split(accept, ",") {
+	for accept != "" {
+		var part string
+		part, accept, _ = strings.Cut(accept, ",")
 		mt, q := acceptRange(part)
 		if mt == "" {
 			continue

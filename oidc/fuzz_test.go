@@ -165,3 +165,24 @@ func FuzzSafeReturnPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIDTokenBitFlip: flipping any bit of a valid ID token makes it fail
+// (strict base64url gives each segment exactly one spelling).
+func FuzzIDTokenBitFlip(f *testing.F) {
+	key := newECKey(f, "k")
+	v := newValidator(key)
+	token := key.sign(f, baseClaims())
+	if _, err := v.Validate(token, testNonce, ""); err != nil {
+		f.Fatal(err)
+	}
+	for _, pos := range []uint{0, 10, uint(len(token) / 2), uint(len(token) - 1)} {
+		f.Add(pos, uint8(0))
+	}
+	f.Fuzz(func(t *testing.T, pos uint, bit uint8) {
+		b := []byte(token)
+		b[pos%uint(len(b))] ^= 1 << (bit % 8)
+		if _, err := v.Validate(string(b), testNonce, ""); err == nil {
+			t.Fatalf("flipped bit %d of byte %d accepted", bit%8, pos%uint(len(b)))
+		}
+	})
+}

@@ -277,3 +277,32 @@ func TestIDTokenValidateRefreshed(t *testing.T) {
 		})
 	}
 }
+
+func TestIDTokenEveryBitFlipFails(t *testing.T) {
+	tests := []struct {
+		name string
+		key  signingKey
+	}{
+		{"rs256", newRSAKey(t, "k")},
+		{"es256", newECKey(t, "k")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newValidator(tt.key)
+			token := tt.key.sign(t, baseClaims())
+			if _, err := v.Validate(token, testNonce, ""); err != nil {
+				t.Fatal(err)
+			}
+			b := []byte(token)
+			for i := range b {
+				for bit := range 8 {
+					b[i] ^= 1 << bit
+					if _, err := v.Validate(string(b), testNonce, ""); err == nil {
+						t.Fatalf("flipping bit %d of byte %d was accepted", bit, i)
+					}
+					b[i] ^= 1 << bit
+				}
+			}
+		})
+	}
+}
