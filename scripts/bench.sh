@@ -2,13 +2,14 @@
 # make bench: the packages' benchmarks natively and in wasm (wazero, compiler engine), side by side.
 #
 # Each package in BENCH_PKGS that has Benchmark functions is built once as a native and as a wasip1
-# test binary; then every binary runs BENCH_COUNT times, native and wasm alternating (run 1 native,
-# run 1 wasm, run 2 native, ...) so machine noise hits both sides alike, one thread each. Then the
+# test binary; then every benchmark runs BENCH_COUNT times, native and wasm alternating (run 1
+# native, run 1 wasm, run 2 native, ...) so machine noise hits both sides alike, one thread each
+# (-test.cpu 1: a proxy-wasm VM runs on one Envoy worker thread). Then the
 # plugin.wasm compile/instantiate benchmarks run, and tools/benchtable prints a markdown report of
 # medians and paired wasm/native ratios (also saved to .cache/bench/report.md). Raw outputs are kept
 # in .cache/bench/{native,wasm,plugin}.txt for benchstat.
 #
-# Environment: BENCH_COUNT (5), BENCHTIME (200ms), BENCH_FILTER (-bench regexp, .),
+# Environment: BENCH_COUNT (5), BENCHTIME (200ms), BENCH_FILTER (egrep on benchmark names, .),
 # BENCH_PKGS (./state ./jwt ./pkce ./internal/wasmexec/calib), PLUGIN_WASM (./plugin.wasm),
 # WASMEXEC_CACHE (./.cache/wazero). A package that is missing or has no benchmarks is skipped
 # and named in the report; one that fails to build or run makes the script exit 1 after the report.
@@ -29,7 +30,7 @@ start=$SECONDS
 env "${host[@]}" go build -o bin/wasmexec ./internal/wasmexec/cmd/wasmexec
 env "${host[@]}" go build -o "$out/bin/benchtable" ./tools/benchtable
 
-notes=() failed=0 names=() dirs=()
+notes=() failed=0 jobs=()
 for pkg in $pkgs; do
   if [ ! -d "$pkg" ]; then notes+=("skipped $pkg: not in the tree"); continue; fi
   if ! grep -qs '^func Benchmark' "$pkg"/*_test.go; then notes+=("skipped $pkg: no benchmarks"); continue; fi
@@ -37,38 +38,42 @@ for pkg in $pkgs; do
   echo "bench: building $pkg (native, wasm)" >&2
   if env "${host[@]}" go test -c -o "$out/bin/$name.test" "$pkg" &&
     GOOS=wasip1 GOARCH=wasm go test -c -o "$out/bin/$name.wasm" "$pkg"; then
-    names+=("$name") dirs+=("$pkg")
+    for b in $( (cd "$pkg" && "$out/bin/$name.test" -test.list '^Benchmark') | grep -E -- "$filter" || true); do
+      jobs+=("$pkg $name $b")
+    done
   else
     notes+=("FAILED $pkg: does not build"); failed=1
   fi
 done
 
-# run SIDE NAME DIR OUT: one run of one package's benchmarks, appended to OUT.
+# run SIDE DIR NAME BENCH OUT: one run of one benchmark (and its sub-benchmarks), appended to OUT.
 run() {
-  local side=$1 name=$2 dir=$3 dst=$4 log=$out/last.txt
-  local args=(-test.run '^$' -test.bench "$filter" -test.benchmem -test.count 1 -test.benchtime "$benchtime" -test.cpu 1)
-  local t0=$SECONDS ok=0
+  local side=$1 dir=$2 name=$3 bench=$4 dst=$5 log=$out/last.txt rc=0
+  local args=(-test.run '^$' -test.bench "^$bench\$" -test.benchmem -test.count 1 -test.benchtime "$benchtime" -test.cpu 1)
   if [ "$side" = native ]; then
-    (cd "$dir" && "$out/bin/$name.test" "${args[@]}") >"$log" 2>&1 || ok=$?
+    (cd "$dir" && "$out/bin/$name.test" "${args[@]}") >"$log" 2>&1 || rc=$?
   else
-    (cd "$dir" && "$root/bin/wasmexec" "$out/bin/$name.wasm" "${args[@]}") >"$log" 2>&1 || ok=$?
+    (cd "$dir" && "$root/bin/wasmexec" "$out/bin/$name.wasm" "${args[@]}") >"$log" 2>&1 || rc=$?
   fi
   cat "$log" >>"$dst"
-  printf ' %s %ss' "$side" $((SECONDS - t0)) >&2
-  if [ $ok != 0 ]; then
-    printf '\n%s %s run failed (exit %s):\n' "$dir" "$side" $ok >&2; tail -20 "$log" >&2
-    notes+=("FAILED $dir: a $side run exited $ok"); failed=1
+  if [ $rc != 0 ]; then
+    printf '\n%s %s %s failed (exit %s):\n' "$dir" "$bench" "$side" $rc >&2; tail -20 "$log" >&2
+    notes+=("FAILED $dir $bench: a $side run exited $rc"); failed=1
   fi
 }
 
+# Native and wasm alternate benchmark by benchmark, so each pair of runs is seconds apart and sees
+# the same machine load; the report's ratio is the median of these pairs.
 : >"$out/native.txt"; : >"$out/wasm.txt"; : >"$out/plugin.txt"
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq "$count"); do
-  for j in "${!names[@]}"; do
-    printf 'bench: run %s/%s %s:' "$i" "$count" "${dirs[$j]}" >&2
-    run native "${names[$j]}" "${dirs[$j]}" "$out/native.txt"
-    run wasm "${names[$j]}" "${dirs[$j]}" "$out/wasm.txt"
-    echo >&2
+  t0=$SECONDS
+  for job in ${jobs[@]+"${jobs[@]}"}; do
+    read -r dir name bench <<<"$job"
+    run native "$dir" "$name" "$bench" "$out/native.txt"
+    run wasm "$dir" "$name" "$bench" "$out/wasm.txt"
   done
+  echo "bench: run $i/$count: ${#jobs[@]} benchmarks, native and wasm, $((SECONDS - t0))s" >&2
 done
 
 if [ -f "$plugin" ]; then
@@ -81,6 +86,7 @@ else
   notes+=("skipped plugin.wasm benchmarks: $plugin not found (make build)")
 fi
 
+notes+=("load average (1, 5, 15 min) at start: $load0; at end: $(cut -d' ' -f1-3 /proc/loadavg)")
 note_args=()
 for n in ${notes[@]+"${notes[@]}"}; do note_args+=(-note "$n"); done
 "$out/bin/benchtable" -native "$out/native.txt" -wasm "$out/wasm.txt" -plugin "$out/plugin.txt" \
