@@ -11,7 +11,7 @@
 //     (RFC 6749 3.1, RFC 9207), [CodeExchange] builds the token request and
 //     [ParseTokenResponse] parses its answer (RFC 6749 5.1/5.2).
 //   - Tokens: [IDTokenValidator] applies OIDC Core 3.1.3.7 (and 12.2 for
-//     refreshed ID tokens) on top of a [jwt.Verifier].
+//     refreshed ID tokens) on top of a jwt.Verifier.
 //   - Broker: [Refresh], [TokenExchange] (RFC 8693), [EntraOBO]
 //     (Microsoft on-behalf-of), [Revoke] (RFC 7009), [Userinfo].
 //   - Logout: [EndSessionURL] (OIDC RP-Initiated Logout 1.0).

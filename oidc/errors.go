@@ -10,35 +10,58 @@ import (
 // is one of the typed errors below, which match [ErrTokenEndpoint],
 // [ErrAuthorization] and [ErrHTTPStatus] with errors.Is).
 var (
-	ErrTooLarge          = errors.New("oidc: input too large")
-	ErrNotJSON           = errors.New("oidc: response is not a JSON object")
-	ErrMalformed         = errors.New("oidc: malformed input")
-	ErrIssuerMismatch    = errors.New("oidc: issuer mismatch")
-	ErrMissingParam      = errors.New("oidc: missing parameter")
-	ErrDuplicateParam    = errors.New("oidc: duplicate parameter")
-	ErrTokenType         = errors.New("oidc: unsupported token type")
-	ErrInvalidURL        = errors.New("oidc: invalid URL")
-	ErrUnsupported       = errors.New("oidc: provider lacks a required capability")
-	ErrSubjectChanged    = errors.New("oidc: refreshed id token changed subject")
-	ErrAuthTimeChanged   = errors.New("oidc: refreshed id token changed auth_time")
-	ErrAuthorizedParty   = errors.New("oidc: id token authorized party mismatch")
-	ErrTimeout           = errors.New("oidc: request to the provider timed out")
-	ErrTokenEndpoint     = errors.New("oidc: token endpoint error")
-	ErrAuthorization     = errors.New("oidc: authorization error")
-	ErrHTTPStatus        = errors.New("oidc: unexpected HTTP status")
-	ErrUserinfoSubject   = errors.New("oidc: userinfo subject does not match the id token")
+	// ErrTooLarge: an input is over its size cap (checked first).
+	ErrTooLarge = errors.New("oidc: input too large")
+	// ErrNotJSON: a response that must be a JSON object is not one (HTML
+	// from a proxy, garbage, a non-JSON content type). Transient.
+	ErrNotJSON = errors.New("oidc: response is not a JSON object")
+	// ErrMalformed: a member has the wrong type or characters, a query is
+	// not form-encoded, a scope is not a scope token.
+	ErrMalformed = errors.New("oidc: malformed input")
+	// ErrIssuerMismatch: discovery issuer, callback iss (RFC 9207) or a
+	// refreshed ID token's iss differs from the expected issuer.
+	ErrIssuerMismatch = errors.New("oidc: issuer mismatch")
+	// ErrMissingParam: a required parameter, member or argument is absent.
+	ErrMissingParam = errors.New("oidc: missing parameter")
+	// ErrDuplicateParam: a parameter or JSON member appears twice.
+	ErrDuplicateParam = errors.New("oidc: duplicate parameter")
+	// ErrTokenType: token_type is not Bearer (or N_A for an exchange).
+	ErrTokenType = errors.New("oidc: unsupported token type")
+	// ErrInvalidURL: an endpoint is not an absolute https URL (http only
+	// when allowed) without user info and fragment.
+	ErrInvalidURL = errors.New("oidc: invalid URL")
+	// ErrUnsupported: the provider lacks the code flow or PKCE S256.
+	ErrUnsupported = errors.New("oidc: provider lacks a required capability")
+	// ErrSubjectChanged, ErrAuthTimeChanged, ErrAuthorizedParty: a
+	// refreshed ID token breaks OIDC Core 12.2.
+	ErrSubjectChanged  = errors.New("oidc: refreshed id token changed subject")
+	ErrAuthTimeChanged = errors.New("oidc: refreshed id token changed auth_time")
+	ErrAuthorizedParty = errors.New("oidc: id token authorized party mismatch")
+	// ErrTimeout is for the caller to wrap when a callout to the provider
+	// times out, so that [IsTransient] sees it.
+	ErrTimeout = errors.New("oidc: request to the provider timed out")
+	// ErrTokenEndpoint, ErrAuthorization and ErrHTTPStatus are matched by
+	// [*TokenEndpointError], [*AuthorizationError] and [*HTTPError].
+	ErrTokenEndpoint = errors.New("oidc: token endpoint error")
+	ErrAuthorization = errors.New("oidc: authorization error")
+	ErrHTTPStatus    = errors.New("oidc: unexpected HTTP status")
+	// ErrUserinfoSubject: a UserInfo response is for another subject.
+	ErrUserinfoSubject = errors.New("oidc: userinfo subject does not match the id token")
+	// ErrNoPreviousIDToken: ValidateRefreshed was given no original claims.
 	ErrNoPreviousIDToken = errors.New("oidc: no previous id token to compare with")
-
 	// ErrIDToken is wrapped by every ID token validation failure, together
 	// with the jwt sentinel where the jwt package found the problem
 	// (jwt.ErrSignature, jwt.ErrExpired, jwt.ErrUnknownKey, ...).
-	ErrIDToken       = errors.New("oidc: invalid id token")
+	ErrIDToken = errors.New("oidc: invalid id token")
+	// ErrNotConfigured: an IDTokenValidator lacks Issuer, ClientID or
+	// Verifier.
 	ErrNotConfigured = errors.New("oidc: id token validator not configured")
 )
 
 // TokenEndpointError is an RFC 6749 section 5.2 error response from a token,
 // revocation or exchange endpoint. Code is the "error" member; Description
-// and URI are sanitized (printable ASCII, bounded) and safe to display.
+// and URI are sanitized (printable ASCII, bounded) and safe to log; they
+// still need HTML escaping on an error page.
 type TokenEndpointError struct {
 	Status      int
 	Code        string
@@ -61,6 +84,7 @@ func (e *TokenEndpointError) Is(target error) bool { return target == ErrTokenEn
 // received at the callback. State is returned so the caller can still open
 // its sealed state (for example to fall back from prompt=none to an
 // interactive login with the same return path); it is never printed.
+// Description and URI are sanitized like [TokenEndpointError]'s.
 type AuthorizationError struct {
 	Code        string
 	Description string
