@@ -54,10 +54,7 @@ func (h *httpContext) respond(f failure) types.Action {
 		headers = append(headers, [2]string{"content-type", "text/html; charset=utf-8"})
 		body = htmlPage(f.status, f.msg, corr, h.p.cfg.SignInPath())
 	}
-	if err := proxywasm.SendHttpResponse(uint32(f.status), headers, body, -1); err != nil {
-		proxywasm.LogErrorf("oidc-proxy: sending local response corr=%s: %v", corr, err)
-	}
-	return types.ActionPause
+	return h.sendLocal(f.status, headers, body)
 }
 
 // redirect answers with a 302 to location, with any cookies the request has set.
@@ -65,10 +62,7 @@ func (h *httpContext) redirect(location string) types.Action {
 	headers := make([][2]string, 0, 3+len(h.setCookies))
 	headers = append(headers, [2]string{"location", location}, [2]string{"cache-control", "no-store"})
 	headers = append(headers, h.setCookies...)
-	if err := proxywasm.SendHttpResponse(302, headers, nil, -1); err != nil {
-		proxywasm.LogErrorf("oidc-proxy: sending redirect: %v", err)
-	}
-	return types.ActionPause
+	return h.sendLocal(302, headers, nil)
 }
 
 // sendJSON answers 200 with a JSON body that must not be cached.
@@ -79,8 +73,16 @@ func (h *httpContext) sendJSON(body []byte) types.Action {
 		{"pragma", "no-cache"},
 	}
 	headers = append(headers, h.setCookies...)
-	if err := proxywasm.SendHttpResponse(200, headers, body, -1); err != nil {
-		proxywasm.LogErrorf("oidc-proxy: sending response: %v", err)
+	return h.sendLocal(200, headers, body)
+}
+
+// sendLocal sends a local response. The cookies queued so far go with it and are then
+// dropped: like Envoy, the host runs a local reply through this filter's response callbacks,
+// which must not add them a second time.
+func (h *httpContext) sendLocal(status int, headers [][2]string, body []byte) types.Action {
+	h.setCookies = nil
+	if err := proxywasm.SendHttpResponse(uint32(status), headers, body, -1); err != nil {
+		proxywasm.LogErrorf("oidc-proxy: sending local response status=%d corr=%s: %v", status, h.correlationID(), err)
 	}
 	return types.ActionPause
 }

@@ -1,0 +1,89 @@
+// Command run is `make run`: the embedded OpenID Provider, the demo app, and plugin.wasm in the
+// proxy-wasm host in front of it, on loopback. It prints where to click and stops on Ctrl-C.
+//
+// To put the plugin in front of your own app and provider instead, use e2e/cmd/host with your
+// plugin configuration and clusters.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
+)
+
+func main() {
+	var o stack.Options
+	flag.StringVar(&o.PluginWasm, "wasm", "plugin.wasm", "the compiled plugin")
+	flag.StringVar(&o.Listen, "listen", envOr("LISTEN", "127.0.0.1:8080"), "the proxy's address (env LISTEN)")
+	flag.StringVar(&o.OPListen, "op-listen", envOr("OP_LISTEN", "127.0.0.1:9000"), "the OpenID Provider's address (env OP_LISTEN)")
+	flag.IntVar(&o.VMs, "vms", 2, "plugin VMs (Envoy worker threads)")
+	flag.DurationVar(&o.AccessTTL, "access-ttl", 0, "access token lifetime at the provider (default: the provider's)")
+	flag.DurationVar(&o.IDTTL, "id-ttl", 0, "ID token lifetime at the provider")
+	flag.DurationVar(&o.RefreshTTL, "refresh-ttl", 0, "refresh token lifetime at the provider")
+	configFile := flag.String("plugin-config", "", "a plugin configuration file to use instead of the generated one (its provider cluster must be named \"oidc\")")
+	quiet := flag.Bool("quiet", false, "do not print the plugin's log")
+	flag.Parse()
+
+	if *configFile != "" {
+		b, err := os.ReadFile(*configFile)
+		if err != nil {
+			fatal(err)
+		}
+		o.PluginConfig = b
+	}
+	if !*quiet {
+		o.LogWriter = os.Stderr
+	}
+	o.CacheDir = cacheDir()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	s, err := stack.Start(ctx, o)
+	if err != nil {
+		fatal(err)
+	}
+	defer s.Close()
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	if err := s.WaitReady(wctx); err != nil {
+		cancel()
+		fatal(err)
+	}
+	cancel()
+	fmt.Printf(`
+oidc-proxy-wasm is running.
+
+  Open:        %s/            (the demo app, behind the plugin)
+  Also:        %s/app1/  and  %s/app2/
+  Sign in as:  demo / demo
+  Provider:    %s
+  Sign out:    %s/oauth2/sign_out
+
+Ctrl-C stops it.
+`, s.URL, s.URL, s.URL, s.OP.Issuer(), s.URL)
+	<-ctx.Done()
+	fmt.Println("\nstopping")
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func cacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return d + "/oidc-proxy-wasm/wazero"
+	}
+	return ""
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "make run:", err)
+	os.Exit(1)
+}
