@@ -57,7 +57,8 @@ func (c CookieCodec) limits() (size, chunks int, err error) {
 }
 
 // Names returns every cookie name this codec may set, first chunk first,
-// for clearing them all (sign-out, or a request that fails to Join).
+// for clearing them all (sign-out, or a request that fails to Join). It is
+// nil if the codec is invalid.
 func (c CookieCodec) Names() []string {
 	_, max, err := c.limits()
 	if err != nil {
