@@ -254,6 +254,7 @@ func TestKeyUsable(t *testing.T) {
 		{"nil RSA", &Key{Public: (*rsa.PublicKey)(nil)}, RS256, false},
 		{"nil EC", &Key{Public: (*ecdsa.PublicKey)(nil)}, ES256, false},
 		{"use sig", &Key{Use: "sig", Public: &k.ec256.PublicKey}, ES256, true},
+		{"Ed25519 identity built by hand", &Key{Public: ed25519.PublicKey(edSmallOrderY[1][:])}, EdDSA, false},
 		{"P-256 built by hand", &Key{Public: &ecdsa.PublicKey{Curve: elliptic.P256()}}, ES256, true},
 	}
 	for _, tt := range tests {

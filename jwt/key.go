@@ -42,7 +42,7 @@ func (k *Key) usable(a *algInfo) bool {
 		return ok && pub != nil && pub.Curve == a.curve
 	case famEdDSA:
 		pub, ok := k.Public.(ed25519.PublicKey)
-		return ok && len(pub) == ed25519.PublicKeySize
+		return ok && len(pub) == ed25519.PublicKeySize && !weakEd25519(pub)
 	case famHMAC:
 		secret, ok := k.Public.([]byte)
 		return ok && len(secret) >= a.hash.Size()
