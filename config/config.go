@@ -255,7 +255,8 @@ type JWT struct {
 	// Leeway is the clock skew allowed on exp, nbf and iat.
 	Leeway time.Duration
 	// Algorithms accepted for ID tokens (JWS "alg" names). Never "none";
-	// HS256/384/512 only with AllowHMAC.
+	// HS256/384/512 only with AllowHMAC. The default is every asymmetric
+	// algorithm (RS*, PS*, ES*, EdDSA), plus HS256 with AllowHMAC.
 	Algorithms []string
 	// AllowHMAC permits HMAC-signed ID tokens (keyed with the client
 	// secret).
