@@ -103,7 +103,8 @@ func checkCluster(s string) string {
 }
 
 // isHostName reports whether s is a DNS name or IPv4 address: dot-separated
-// labels of letters, digits and '-'.
+// labels of letters, digits, '-' and '_' (not valid DNS, but Docker and
+// Compose service names have it and resolvers accept it).
 func isHostName(s string) bool {
 	if s == "" || len(s) > 253 {
 		return false
@@ -113,7 +114,7 @@ func isHostName(s string) bool {
 			return false
 		}
 		for i := 0; i < len(label); i++ {
-			if !isAlnum(label[i]) && label[i] != '-' {
+			if !isAlnum(label[i]) && label[i] != '-' && label[i] != '_' {
 				return false
 			}
 		}

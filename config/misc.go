@@ -36,7 +36,7 @@ func (v *validator) api() {
 
 func (v *validator) endpointSwitches() {
 	r := v.r.Endpoints
-	v.c.Endpoints = Endpoints{Userinfo: r.Userinfo, Token: r.Token, TokenIncludeRefreshToken: r.TokenIncludeRefreshToken}
+	v.c.Endpoints = Endpoints(r)
 	if r.TokenIncludeRefreshToken && !r.Token {
 		v.add("endpoints.token_include_refresh_token", "requires endpoints.token")
 	}

@@ -38,6 +38,7 @@ func TestParse(t *testing.T) {
 		{name: "entra obo", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"entra_obo","scope":"api://x/.default"}}]}`},
 		{name: "exchange into a custom header", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"rfc8693","resource":"https://db.example.com/","header":"X-DB-Token"}}]}`},
 		{name: "log level in capitals", config: `{"log_level":"DEBUG"}`},
+		{name: "compose service host over http", config: `{"provider":{"issuer":"http://oidc_op:9000/","insecure_allow_http":true,"authority":"oidc_op:9000"}}`},
 
 		// The document itself.
 		{name: "empty", raw: ``, expectErr: "config: empty configuration"},
@@ -191,6 +192,7 @@ func TestParse(t *testing.T) {
 		{name: "route prefix required", config: `{"routes":[{"name":"a"}]}`, expectErr: "routes[0].match.prefix: required"},
 		{name: "route host with port", config: `{"routes":[{"name":"a","match":{"prefix":"/a","host":"a.example.com:443"}}]}`, expectErr: `routes[0].match.host: must be a host name or "*.domain" (no port)`},
 		{name: "overlapping routes", config: `{"routes":[{"name":"a","match":{"prefix":"/a","methods":["GET","POST"]}},{"name":"b","match":{"prefix":"/a","methods":["POST"]}}]}`, expectErr: `routes[1].match: same prefix, host and methods as routes[0] ("a")`},
+		{name: "same prefix, neither with methods", config: `{"routes":[{"name":"a","match":{"prefix":"/a"}},{"name":"b","match":{"prefix":"/a"},"auth":"none"}]}`, expectErr: `routes[1].match: same prefix, host and methods as routes[0] ("a")`},
 		{name: "route auth", config: `{"routes":[{"name":"a","match":{"prefix":"/a"},"auth":"basic"}]}`, expectErr: "routes[0].auth: must be one of session, bearer, session_or_bearer, none"},
 		{name: "bearer route without issuers", config: `{"routes":[{"name":"a","match":{"prefix":"/a"},"auth":"bearer"}]}`, expectErr: "routes[0].bearer_issuers: required for auth bearer"},
 		{name: "unknown bearer issuer", config: `{"routes":[{"name":"a","match":{"prefix":"/a"},"auth":"bearer","bearer_issuers":["x"]}]}`, expectErr: `routes[0].bearer_issuers[0]: no bearer issuer named "x"`},

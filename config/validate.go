@@ -94,8 +94,9 @@ func (v *validator) enum(path, s string, fold bool, allowed ...string) (string, 
 	return s, false
 }
 
-// unique reports a repeated value in a list, naming the first occurrence.
-// key maps a value to what makes it a duplicate (e.g. lower case).
+// uniq finds repeated values in a list and reports each repeat, naming the
+// first occurrence. The key passed to check is what makes two values the
+// same (e.g. a header name in lower case).
 type uniq struct {
 	seen map[string]string // key -> path of first occurrence
 }
