@@ -10,7 +10,7 @@
 # in .cache/bench/{native,wasm,plugin}.txt for benchstat.
 #
 # Environment: BENCH_COUNT (5), BENCHTIME (200ms), BENCH_FILTER (egrep on benchmark names, .),
-# BENCH_PKGS (./state ./jwt ./pkce ./internal/wasmexec/calib), PLUGIN_WASM (./plugin.wasm),
+# BENCH_PKGS (./state ./jwt ./pkce ./oidc ./internal/wasmexec/calib), PLUGIN_WASM (./plugin.wasm),
 # WASMEXEC_CACHE (./.cache/wazero). A package that is missing or has no benchmarks is skipped
 # and named in the report; one that fails to build or run makes the script exit 1 after the report.
 set -euo pipefail
@@ -19,7 +19,7 @@ root=$PWD
 count=${BENCH_COUNT:-5}
 benchtime=${BENCHTIME:-200ms}
 filter=${BENCH_FILTER:-.}
-pkgs=${BENCH_PKGS:-./state ./jwt ./pkce ./internal/wasmexec/calib}
+pkgs=${BENCH_PKGS:-./state ./jwt ./pkce ./oidc ./internal/wasmexec/calib}
 plugin=${PLUGIN_WASM:-$root/plugin.wasm}
 out=$root/.cache/bench
 export WASMEXEC_CACHE=${WASMEXEC_CACHE:-$root/.cache/wazero}
@@ -86,7 +86,11 @@ else
   notes+=("skipped plugin.wasm benchmarks: $plugin not found (make build)")
 fi
 
-notes+=("load average (1, 5, 15 min) at start: $load0; at end: $(cut -d' ' -f1-3 /proc/loadavg)")
+load1=$(cut -d' ' -f1-3 /proc/loadavg) ncpu=$(nproc)
+notes+=("load average (1, 5, 15 min) at start: $load0; at end: $load1")
+if awk -v a="${load0%% *}" -v b="${load1%% *}" -v n="$ncpu" 'BEGIN { exit !(a > n || b > n) }'; then
+  notes+=("WARNING: the load average exceeded the $ncpu CPUs: absolute times are inflated and noisy; the paired ratios hold up better")
+fi
 note_args=()
 for n in ${notes[@]+"${notes[@]}"}; do note_args+=(-note "$n"); done
 "$out/bin/benchtable" -native "$out/native.txt" -wasm "$out/wasm.txt" -plugin "$out/plugin.txt" \
