@@ -5,6 +5,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"fmt"
+	"math/big"
 )
 
 const (
@@ -15,9 +17,9 @@ const (
 	maxRSABits = 8192
 )
 
-// Key is one verification key. ParseJWK and ParseJWKS build keys that are
-// already checked; a Key built by hand is checked again at every use, and
-// a key that does not fit a token's alg is simply never used for it.
+// Key is one verification key. ParseJWK, ParseJWKS and NewKeySet check
+// keys when they are built; at each use a key that does not fit the
+// token's alg (type, curve, size, Algorithm, Use) is simply not tried.
 type Key struct {
 	ID        string    // kid; "" if the key has none
 	Algorithm Algorithm // alg the key is restricted to; "" for any alg of its type
@@ -39,7 +41,7 @@ func (k *Key) usable(a *algInfo) bool {
 		return ok && pub != nil && pub.N != nil && pub.N.BitLen() >= minRSABits && pub.N.BitLen() <= maxRSABits
 	case famECDSA:
 		pub, ok := k.Public.(*ecdsa.PublicKey)
-		return ok && pub != nil && pub.Curve == a.curve
+		return ok && pub != nil && pub.Curve == a.curve && pub.X != nil && pub.Y != nil
 	case famEdDSA:
 		pub, ok := k.Public.(ed25519.PublicKey)
 		return ok && len(pub) == ed25519.PublicKeySize && !weakEd25519(pub)
@@ -57,20 +59,73 @@ type KeySet struct {
 	skipped []error
 }
 
-// NewKeySet returns a set holding copies of the non-nil keys given.
+// NewKeySet returns a set holding deep copies of the keys given. A key
+// that ParseJWK would refuse (nil, unsupported type, RSA under 2048 bits,
+// EC point off its curve, small-order Ed25519, HMAC secret under 32
+// bytes, use other than sig, alg unknown or not fitting the key) is left
+// out and reported by Skipped.
 func NewKeySet(keys ...*Key) *KeySet {
 	s := &KeySet{keys: make([]*Key, 0, len(keys))}
-	for _, k := range keys {
-		if k == nil {
+	for i, k := range keys {
+		c, err := copyKey(k)
+		if err != nil {
+			s.skipped = append(s.skipped, fmt.Errorf("keys[%d]: %w", i, err))
 			continue
 		}
-		c := *k
-		if secret, ok := c.Public.([]byte); ok {
-			c.Public = append([]byte(nil), secret...)
-		}
-		s.keys = append(s.keys, &c)
+		s.keys = append(s.keys, c)
 	}
 	return s
+}
+
+// copyKey validates k and returns a copy sharing no memory with it.
+func copyKey(k *Key) (*Key, error) {
+	if k == nil {
+		return nil, fmt.Errorf("%w: nil", ErrInvalidKey)
+	}
+	c := *k
+	f := jwkFields{use: k.Use, alg: string(k.Algorithm), kid: k.ID}
+	switch pub := k.Public.(type) {
+	case *rsa.PublicKey:
+		if pub == nil || pub.N == nil {
+			return nil, fmt.Errorf("%w: nil RSA key", ErrInvalidKey)
+		}
+		f.kty, f.n, f.e = "RSA", b64.EncodeToString(pub.N.Bytes()), b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes())
+	case *ecdsa.PublicKey:
+		point, err := pointOf(pub)
+		if err != nil {
+			return nil, err
+		}
+		size := (len(point) - 1) / 2
+		f.kty, f.crv = "EC", pub.Curve.Params().Name
+		f.x, f.y = b64.EncodeToString(point[1:1+size]), b64.EncodeToString(point[1+size:])
+	case ed25519.PublicKey:
+		f.kty, f.crv, f.x = "OKP", "Ed25519", b64.EncodeToString(pub)
+	case []byte:
+		f.kty, f.k = "oct", b64.EncodeToString(pub)
+	default:
+		return nil, fmt.Errorf("%w: unsupported key type %T", ErrInvalidKey, k.Public)
+	}
+	// Going through the JWK checks keeps one set of rules, and the decoded
+	// result is a fresh copy.
+	parsed, err := f.key()
+	if err != nil {
+		return nil, err
+	}
+	c.Public = parsed.Public
+	return &c, nil
+}
+
+// pointOf returns the uncompressed encoding of an ECDSA key, failing for
+// nil coordinates, unsupported curves and points off the curve.
+func pointOf(pub *ecdsa.PublicKey) ([]byte, error) {
+	if pub == nil || pub.Curve == nil || pub.X == nil || pub.Y == nil {
+		return nil, fmt.Errorf("%w: incomplete EC key", ErrInvalidKey)
+	}
+	point, err := pub.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("%w: EC key not on a supported curve", ErrInvalidKey)
+	}
+	return point, nil
 }
 
 // Len returns the number of keys in the set.
@@ -82,7 +137,7 @@ func (s *KeySet) Len() int {
 }
 
 // Skipped returns one error (wrapping ErrInvalidKey) per key that
-// ParseJWKS left out, in document order. Nil for a set from NewKeySet.
+// ParseJWKS or NewKeySet left out, in input order.
 func (s *KeySet) Skipped() []error {
 	if s == nil {
 		return nil

@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -54,7 +55,7 @@ func TestVerifyRejects(t *testing.T) {
 		&Key{ID: "enc", Use: "enc", Public: &k.rsa.PublicKey},
 		&Key{ID: "small", Public: &small.PublicKey},
 		&Key{ID: "other", Public: &other.PublicKey},
-		&Key{ID: "hmac-short", Public: make([]byte, 31)},
+		&Key{ID: "hmac-32", Public: make([]byte, 32)},
 	)
 	rsaDER, _ := x509.MarshalPKIXPublicKey(&k.rsa.PublicKey)
 
@@ -104,10 +105,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"no kid, no key for alg", signToken(t, EdDSA, k.ed, `{"alg":"EdDSA"}`, testPayload), Options{}, ErrUnknownKey},
 		{"kid names an EC key", rs(`{"alg":"RS256","kid":"ec"}`, testPayload), Options{}, ErrKeyMismatch},
 		{"key restricted to RS384", rs(`{"alg":"RS256","kid":"rs384-only"}`, testPayload), Options{}, ErrKeyMismatch},
-		{"key use enc", rs(`{"alg":"RS256","kid":"enc"}`, testPayload), Options{}, ErrKeyMismatch},
-		{"RSA key under 2048 bits", signToken(t, RS256, small, `{"alg":"RS256","kid":"small"}`, testPayload), Options{}, ErrKeyMismatch},
+		{"key use enc, left out of the set", rs(`{"alg":"RS256","kid":"enc"}`, testPayload), Options{}, ErrUnknownKey},
+		{"RSA key under 2048 bits, left out of the set", signToken(t, RS256, small, `{"alg":"RS256","kid":"small"}`, testPayload), Options{}, ErrUnknownKey},
 		{"ES384 with a P-256 key", signToken(t, ES384, k.ec384, `{"alg":"ES384","kid":"ec"}`, testPayload), Options{}, ErrKeyMismatch},
-		{"HMAC key shorter than the hash", signToken(t, HS256, make([]byte, 31), `{"alg":"HS256","kid":"hmac-short"}`, testPayload), Options{AllowHMAC: true}, ErrKeyMismatch},
+		{"HMAC key shorter than the hash", signToken(t, HS512, make([]byte, 32), `{"alg":"HS512","kid":"hmac-32"}`, testPayload), Options{AllowHMAC: true}, ErrKeyMismatch},
 		{"alg confusion: HS256 keyed with the RSA public key", signToken(t, HS256, rsaDER, `{"alg":"HS256","kid":"rsa"}`, testPayload), Options{AllowHMAC: true}, ErrKeyMismatch},
 		{"signed by another key", signToken(t, RS256, other, `{"alg":"RS256","kid":"rsa"}`, testPayload), Options{}, ErrSignature},
 		{"payload altered", h + "." + enc(strings.Replace(testPayload, "alice", "admin", 1)) + "." + s, Options{}, ErrSignature},
@@ -245,6 +246,30 @@ func TestVerifyKeySelection(t *testing.T) {
 		got[0].ID = "mutated"
 		if len(ks.Lookup("h", HS256)) != 1 {
 			t.Fatal("Lookup result aliases the set")
+		}
+	})
+	t.Run("invalid keys are skipped", func(t *testing.T) {
+		small := newRSA(t, 1024)
+		ks := NewKeySet(nil,
+			&Key{Public: &ecdsa.PublicKey{Curve: elliptic.P256()}},
+			&Key{Public: &ecdsa.PublicKey{Curve: elliptic.P256(), X: big.NewInt(1), Y: big.NewInt(1)}},
+			&Key{Public: &ecdsa.PublicKey{Curve: elliptic.P224(), X: elliptic.P224().Params().Gx, Y: elliptic.P224().Params().Gy}},
+			&Key{Public: &small.PublicKey},
+			&Key{Public: &rsa.PublicKey{N: privs[0].X, E: 0}},
+			&Key{Public: ed25519.PublicKey(edSmallOrderY[3][:])},
+			&Key{Public: make([]byte, 16)},
+			&Key{Public: "secret"},
+			&Key{Use: "enc", Public: &privs[0].PublicKey},
+			&Key{Algorithm: RS256, Public: &privs[0].PublicKey},
+			&Key{Public: &privs[0].PublicKey},
+		)
+		if ks.Len() != 1 || len(ks.Skipped()) != 11 {
+			t.Fatalf("got %d keys, skipped %v", ks.Len(), ks.Skipped())
+		}
+		for _, err := range ks.Skipped() {
+			if !errors.Is(err, ErrInvalidKey) {
+				t.Fatal(err)
+			}
 		}
 	})
 	t.Run("nil key set", func(t *testing.T) {
