@@ -103,7 +103,7 @@ section{background:#fff;border-radius:8px;box-shadow:0 1px 3px #0002;padding:1re
 h1{font-size:1.4rem} h2{font-size:1.1rem;margin-top:0} h3{font-size:1rem;margin:.2rem 0;font-family:ui-monospace,monospace}
 table{border-collapse:collapse;width:100%} td,th{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #eceef1;vertical-align:top}
 th{width:14rem;font-weight:600;font-family:ui-monospace,monospace;font-size:.9rem} td{font-family:ui-monospace,monospace;font-size:.9rem;word-break:break-all}
-pre{background:#f1f3f6;padding:.6rem;border-radius:4px;overflow:auto;font-size:.85rem;max-height:24rem}
+pre{background:#f1f3f6;padding:.6rem;border-radius:4px;overflow:auto;font-size:.85rem;max-height:24rem} pre:empty{display:none}
 .ok{color:#0a7a3a;font-weight:600} .bad{color:#b42318;font-weight:600} .muted{color:#667085}
 .token{border-left:4px solid #c3c7cf;padding-left:.9rem;margin:1rem 0} .token.v{border-color:#0a7a3a} .token.x{border-color:#b42318}
 button{padding:.5rem 1rem;font-size:1rem;background:#2557d6;color:#fff;border:0;border-radius:4px;cursor:pointer}
