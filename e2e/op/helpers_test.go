@@ -166,24 +166,6 @@ func mustVerify(t *testing.T, s *Server, raw string) map[string]any {
 	return c
 }
 
-// unverified returns a JWT's claims without checking the signature.
-func unverified(t *testing.T, raw string) map[string]any {
-	t.Helper()
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", raw)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func audOf(c map[string]any) []string {
 	switch a := c["aud"].(type) {
 	case string:
