@@ -94,6 +94,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		s.handleOBO(w, r)
 	case r.PostForm.Get("grant_type") == string(oidc.GrantTypeTokenExchange):
 		postCredentialsToBasic(r)
+		resourceToAudience(r)
 		s.provider.ServeHTTP(w, r)
 	case r.PostForm.Get("grant_type") == string(oidc.GrantTypeRefreshToken) && s.noIDTokenOnRefresh.Load():
 		serveWithoutIDToken(w, r, s.provider)
@@ -112,6 +113,15 @@ func postCredentialsToBasic(r *http.Request) {
 		return
 	}
 	r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+}
+
+// resourceToAudience lets an RFC 8693 request name its target by resource
+// alone: without audience, the resource URIs become the issued token's aud
+// (the library only maps audience).
+func resourceToAudience(r *http.Request) {
+	if len(r.Form["audience"]) == 0 && len(r.Form["resource"]) > 0 {
+		r.Form["audience"] = r.Form["resource"]
+	}
 }
 
 // serveWithoutIDToken serves h and drops id_token from a successful JSON

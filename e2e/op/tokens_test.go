@@ -179,6 +179,18 @@ func TestTokenExchange(t *testing.T) {
 		t.Errorf("TokenExchange count %d", c)
 	}
 
+	// resource alone names the audience too.
+	byResource := withCreds(base, s.ClientID(), s.ClientSecret())
+	byResource.Del("audience")
+	byResource.Set("resource", "https://api.example/orders")
+	r := post(t, nil, s.Endpoints().Token, byResource, "", "")
+	if r.status != http.StatusOK {
+		t.Fatalf("exchange by resource: %d %s", r.status, r.body)
+	}
+	if c := mustVerify(t, s, r.json(t)["access_token"].(string)); !slices.Equal(audOf(c), []string{"https://api.example/orders"}) {
+		t.Errorf("exchange by resource: aud %v", c["aud"])
+	}
+
 	// Failures.
 	bad := func(name string, form url.Values, user, pass string, status int, code string) {
 		t.Helper()
