@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
 )
 
@@ -34,13 +32,6 @@ func issue(t *testing.T, s *op.Server) *op.TokenResponse {
 		t.Fatal(err)
 	}
 	return tr
-}
-
-func inProcessKeys(s *op.Server) func(context.Context) (*jose.JSONWebKeySet, error) {
-	return func(context.Context) (*jose.JSONWebKeySet, error) {
-		k := s.JWKS()
-		return &k, nil
-	}
 }
 
 // call sends a request to the handler with the headers and returns the
@@ -71,7 +62,7 @@ func whoami(t *testing.T, h http.Handler, path string, headers map[string]string
 func TestWhoAmIReportsWhatItReceived(t *testing.T) {
 	s := startOP(t)
 	tr := issue(t, s)
-	h := Handler(Config{Issuer: s.Issuer(), Keys: inProcessKeys(s), TokenHeaders: []string{"x-obo-token"}})
+	h := Handler(Config{Issuer: s.Issuer(), Keys: s.KeySet, TokenHeaders: []string{"x-obo-token"}})
 	w := whoami(t, h, "/app1/api/whoami", map[string]string{
 		"X-Auth-Request-Email":  "demo@example.com",
 		"X-Auth-Request-User":   "demo-user-0001",
@@ -150,7 +141,7 @@ func TestVerdictsFollowTheProviderNow(t *testing.T) {
 	}
 
 	// Issuer mismatch.
-	other := Handler(Config{Issuer: "http://127.0.0.1:1", Keys: inProcessKeys(s)})
+	other := Handler(Config{Issuer: "http://127.0.0.1:1", Keys: s.KeySet})
 	fresh := issue(t, s)
 	w = whoami(t, other, "/api/whoami", map[string]string{"X-Forwarded-Access-Token": fresh.AccessToken})
 	if v := w.Tokens["X-Forwarded-Access-Token"]; v.Verified || !v.SignatureValid || !strings.Contains(v.Error, "issuer") {
@@ -195,7 +186,7 @@ func TestRoutes(t *testing.T) {
 func TestPageEscapesWhatItEchoes(t *testing.T) {
 	s := startOP(t)
 	tr := issue(t, s)
-	h := Handler(Config{Issuer: s.Issuer(), Keys: inProcessKeys(s)})
+	h := Handler(Config{Issuer: s.Issuer(), Keys: s.KeySet})
 	evil := `<script>alert("x")</script>`
 	rec := call(h, "/", map[string]string{
 		"X-Auth-Request-Email":     evil,

@@ -1,6 +1,7 @@
 package op
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -194,6 +195,12 @@ func (s *Server) RemoveOldKeys() { s.keys.removeOld() }
 // JWKS returns the published keys, as the JWKS endpoint would, without a
 // request (so without counting one).
 func (s *Server) JWKS() jose.JSONWebKeySet { return s.keys.jwks() }
+
+// KeySet is JWKS in the shape of demoapp.Config.Keys.
+func (s *Server) KeySet(context.Context) (*jose.JSONWebKeySet, error) {
+	set := s.keys.jwks()
+	return &set, nil
+}
 
 // KeyID is the kid of the current signing key.
 func (s *Server) KeyID() string { return s.keys.current().kid }
