@@ -75,8 +75,11 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req zop.TokenR
 	defer s.mu.Unlock()
 	if current != "" {
 		st := s.refresh[current]
+		if st != nil && st.used {
+			// Lost a race with a concurrent use of the same token: a reuse.
+			s.reuseLocked(st)
+		}
 		if st == nil || st.used || st.revoked || now.After(st.req.expires) {
-			// Lost a race with a concurrent use of the same token.
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token is invalid or was already used")
 		}
 		st.used = true
@@ -104,16 +107,22 @@ func (s *storage) TokenRequestByRefreshToken(_ context.Context, token string) (z
 	case st == nil:
 		return nil, fmt.Errorf("%w: refresh token", ErrNotFound)
 	case st.used:
-		s.stats.add(EndpointRefreshReuse)
-		if s.policy.revokeFamilyOnReuse {
-			s.revokeFamilyLocked(st.req.family)
-		}
+		s.reuseLocked(st)
 		return nil, fmt.Errorf("%w: refresh token was already used", ErrInactiveToken)
 	case st.revoked || time.Now().After(st.req.expires):
 		return nil, fmt.Errorf("%w: refresh token", ErrInactiveToken)
 	}
 	c := st.req
 	return &c, nil
+}
+
+// reuseLocked counts the presentation of a rotated refresh token and, if
+// configured, revokes its family. s.mu must be held.
+func (s *storage) reuseLocked(st *refreshState) {
+	s.stats.add(EndpointRefreshReuse)
+	if s.policy.revokeFamilyOnReuse {
+		s.revokeFamilyLocked(st.req.family)
+	}
 }
 
 func (s *storage) GetRefreshTokenInfo(_ context.Context, clientID, token string) (string, string, error) {

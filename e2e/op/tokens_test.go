@@ -52,6 +52,29 @@ func TestRefreshRotation(t *testing.T) {
 	}
 }
 
+// Parallel refreshes with one token: exactly one wins, the rest are reuses.
+func TestConcurrentRefreshOneWins(t *testing.T) {
+	s := startOP(t, Config{})
+	tr := issue(t, s)
+	const n = 6
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := s.Refresh(ctxT(t), tr.RefreshToken)
+			errs <- err
+		}()
+	}
+	ok := 0
+	for range n {
+		if <-errs == nil {
+			ok++
+		}
+	}
+	if c := s.Counts(); ok != 1 || c.RefreshReuse != n-1 || c.Refresh != n {
+		t.Errorf("%d successes, counts %+v; want 1 success and %d reuses", ok, c, n-1)
+	}
+}
+
 func TestRefreshReuseRevokesFamily(t *testing.T) {
 	s := startOP(t, Config{RevokeFamilyOnRefreshReuse: true})
 	ctx := ctxT(t)
