@@ -18,13 +18,12 @@ import (
 	"time"
 )
 
-// The conformance plugin is built once per test binary, and wazero's
-// compilation cache is shared by every host the tests start.
+// Test plugins are built once per test binary, and wazero's compilation
+// cache is shared by every host the tests start.
 var (
-	buildOnce  sync.Once
-	pluginWasm []byte
-	buildErr   error
-	cacheDir   string
+	buildMu  sync.Mutex
+	built    = map[string][]byte{}
+	cacheDir string
 )
 
 func TestMain(m *testing.M) {
@@ -39,25 +38,30 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// conformancePlugin builds e2e/testdata/conformance for wasip1.
-func conformancePlugin(tb testing.TB) []byte {
+// buildPlugin builds e2e/testdata/<name> for wasip1 as a reactor module.
+func buildPlugin(tb testing.TB, name string) []byte {
 	tb.Helper()
-	buildOnce.Do(func() {
-		out := filepath.Join(filepath.Dir(cacheDir), "conformance.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")
-		cmd.Dir = filepath.Join("..", "testdata", "conformance")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build conformance plugin: %v\n%s", err, b)
-			return
-		}
-		pluginWasm, buildErr = os.ReadFile(out)
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if b, ok := built[name]; ok {
+		return b
 	}
-	return pluginWasm
+	out := filepath.Join(filepath.Dir(cacheDir), name+".wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, ".")
+	cmd.Dir = filepath.Join("..", "testdata", name)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("build %s plugin: %v\n%s", name, err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	built[name] = b
+	return b
 }
+
+func conformancePlugin(tb testing.TB) []byte { return buildPlugin(tb, "conformance") }
 
 // upstream is the app behind the proxy: it echoes what it received as JSON.
 type upstream struct {

@@ -54,6 +54,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h.baseCtx, h.cancel = context.WithCancel(context.Background())
 	h.client = newClient(rc)
 	if err := h.start(ctx); err != nil {
+		h.closed.Store(true)
 		h.cancel()
 		if h.runtime != nil {
 			_ = h.runtime.Close(ctx)

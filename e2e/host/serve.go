@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -25,7 +26,7 @@ const (
 
 func (h *Host) newStream(v *vm, w http.ResponseWriter, r *http.Request) *stream {
 	s := &stream{h: h, v: v, w: w, r: r, wake: make(chan struct{}, 1), start: time.Now(),
-		remoteAddr: r.RemoteAddr, protocol: r.Proto, connID: connectionID(r.RemoteAddr)}
+		remoteAddr: r.RemoteAddr, protocol: protocolString(r), connID: connectionID(r.RemoteAddr)}
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		s.localAddr = la.String()
 	}
@@ -33,6 +34,14 @@ func (h *Host) newStream(v *vm, w http.ResponseWriter, r *http.Request) *stream 
 		s.upgrade = r.Header.Get("Upgrade")
 	}
 	return s
+}
+
+// protocolString is Envoy's name for the downstream protocol.
+func protocolString(r *http.Request) string {
+	if r.ProtoMajor == 2 {
+		return "HTTP/2"
+	}
+	return r.Proto
 }
 
 // connectionID stands in for Envoy's connection id: stable for one client
@@ -221,7 +230,9 @@ func (s *stream) proxy() {
 	m := responseHeaders(resp)
 	eos := resp.ContentLength == 0 || s.r.Method == http.MethodHead ||
 		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified
-	chunk := make([]byte, 32<<10)
+	buf := chunkPool.Get().(*[]byte)
+	defer chunkPool.Put(buf)
+	chunk := *buf
 	next := func() ([]byte, bool, error) {
 		n, err := resp.Body.Read(chunk)
 		if errors.Is(err, io.EOF) {
@@ -236,6 +247,9 @@ func (s *stream) proxy() {
 		}
 	}
 }
+
+// chunkPool holds the buffers response bodies are read into.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // upstreamFailure is the router's local reply when the upstream fails before
 // response headers.
