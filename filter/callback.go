@@ -2,6 +2,7 @@ package filter
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,7 +65,6 @@ func (h *httpContext) callback() types.Action {
 	}
 	req := oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI())
 	dispatch(p.provider.providerTarget(), req, cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
-		p.metrics.callout("token", err, r)
 		h.onCodeExchanged(ls, r, err)
 	})
 	return types.ActionPause
@@ -74,33 +74,38 @@ func (h *httpContext) callback() types.Action {
 func (h *httpContext) onCodeExchanged(ls *state.LoginState, r *calloutResponse, err error) {
 	p := h.p
 	if err != nil {
+		p.metrics.callout("token", err, r)
 		h.respond(unreachable(err, "token"))
 		return
 	}
 	tr, err := oidc.ParseTokenResponse(r.status, r.contentType, r.body, p.cfg.Limits.MaxTokenResponseBytes)
+	if err == nil && tr.IDToken == "" {
+		err = errors.New("filter: token response has no id_token (is the openid scope granted?)")
+	}
+	p.metrics.callout("token", err, r)
 	if err != nil {
 		h.respond(tokenEndpointFailure(err))
-		return
-	}
-	if tr.IDToken == "" {
-		h.respond(failure{status: 502, code: "token_endpoint", reason: "token_endpoint", msg: "The identity provider returned no ID token.",
-			err: errors.New("filter: token response has no id_token (is the openid scope granted?)")})
 		return
 	}
 	h.finishLogin(ls, tr, false)
 }
 
 // finishLogin validates the ID token (refetching the provider's keys once if it names an
-// unknown key) and establishes the session.
+// unknown key), fetches userinfo when configured, and establishes the session.
 func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, retried bool) {
 	p := h.p
-	now := p.now()
 	v := &oidc.IDTokenValidator{Issuer: p.cfg.Provider.Issuer, ClientID: p.cfg.Client.ID,
 		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway}
 	claims, err := v.Validate(tr.IDToken, ls.Nonce, tr.AccessToken)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
-		proxywasm.LogInfof("oidc-proxy: audit event=unknown_signing_key corr=%s: refetching JWKS", h.correlationID())
-		p.provider.refetchJWKS(now, func() { h.finishLogin(ls, tr, true) })
+		proxywasm.LogInfof("oidc-proxy: audit event=unknown_signing_key corr=%s: asking for a JWKS refetch", h.correlationID())
+		p.provider.refetchJWKS(p.now(), h.contextID, func(ferr error) {
+			if ferr != nil {
+				h.respond(unreachable(ferr, "jwks"))
+				return
+			}
+			h.finishLogin(ls, tr, true)
+		})
 		return
 	}
 	if err != nil {
@@ -108,12 +113,38 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 		h.respond(failure{status: 401, code: "invalid_id_token", reason: "id_token", err: err, msg: "The identity provider's ID token was rejected."})
 		return
 	}
+	md := p.provider.md
+	if p.cfg.Login.Userinfo && md.UserinfoEndpoint != "" && tr.AccessToken != "" {
+		t := p.provider.providerTarget()
+		t.owner = h.contextID
+		req := oidc.Userinfo(md.UserinfoEndpoint, tr.AccessToken)
+		dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
+			var info []byte
+			if err == nil {
+				info, err = oidc.ParseUserinfoResponse(r.status, r.contentType, r.body, p.cfg.Limits.MaxTokenResponseBytes, claims.Subject)
+			}
+			p.metrics.callout("userinfo", err, r)
+			if err != nil {
+				h.respond(userinfoFailure(err))
+				return
+			}
+			h.establish(ls, tr, claims, info)
+		})
+		return
+	}
+	h.establish(ls, tr, claims, nil)
+}
+
+// establish seals the session into cookies and sends the browser back where it started.
+func (h *httpContext) establish(ls *state.LoginState, tr *oidc.TokenResponse, claims *jwt.Claims, userinfo []byte) {
+	p := h.p
+	now := p.now()
 	s := &state.Session{
 		Version:           1,
 		Subject:           claims.Subject,
 		SessionID:         gjson.GetBytes(claims.Raw, "sid").String(),
 		Issuer:            claims.Issuer,
-		Claims:            selectClaims(claims.Raw, p.cfg.Login.Claims),
+		Claims:            selectClaims(claims.Raw, p.cfg.Login.Claims, userinfo),
 		IDToken:           tr.IDToken,
 		AccessToken:       tr.AccessToken,
 		RefreshToken:      tr.RefreshToken,
@@ -124,10 +155,12 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 		Expiry:            now.Add(p.cfg.Session.Lifetime),
 	}
 	if err := h.setSessionCookies(s); err != nil {
-		h.respond(failure{status: 500, code: "internal_error", reason: "token_endpoint", err: err, msg: "The session could not be stored."})
+		h.respond(failure{status: 500, code: "internal_error", reason: "session", err: err,
+			msg: "The session could not be stored (it may be too large for the configured cookies)."})
 		return
 	}
-	h.addCookie(clearCookie(p.cfg.Cookie, p.cfg.LoopCookieName()))
+	// The loop guard's count is kept: a loop in which every login succeeds but the session
+	// is not seen afterwards (a cookie the browser drops) is the loop it exists to stop.
 	p.metrics.loginSucceeded.Increment(1)
 	proxywasm.LogInfof("oidc-proxy: audit event=login_succeeded corr=%s sub=%q", h.correlationID(), s.Subject)
 	h.redirect(ls.ReturnPath)
@@ -149,7 +182,7 @@ func (h *httpContext) setSessionCookies(s *state.Session) error {
 	if err != nil {
 		return err
 	}
-	maxAge := time.Until(s.Expiry)
+	maxAge := s.Expiry.Sub(p.now())
 	if maxAge < time.Second {
 		maxAge = time.Second
 	}
@@ -175,23 +208,38 @@ func (h *httpContext) clearSessionCookies() {
 	}
 }
 
-// selectClaims copies the named claims from a claims JSON object into a new JSON object.
-func selectClaims(raw []byte, names []string) []byte {
+// selectClaims copies the named claims, and always "sub", into a new JSON object. Each claim
+// is taken from the first source that has it: userinfo, when given, is the fresher view of
+// the user (its sub was checked against the ID token's), then the ID token.
+func selectClaims(raw []byte, names []string, userinfo ...[]byte) []byte {
+	sources := append(userinfo[:len(userinfo):len(userinfo)], raw)
 	var b strings.Builder
 	b.WriteByte('{')
 	n := 0
+	add := func(name string) {
+		for _, src := range sources {
+			if len(src) == 0 {
+				continue
+			}
+			r := gjson.GetBytes(src, gjsonPath(name))
+			if !r.Exists() {
+				continue
+			}
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(jsonString(name))
+			b.WriteByte(':')
+			b.WriteString(r.Raw)
+			n++
+			return
+		}
+	}
+	if !slices.Contains(names, "sub") {
+		add("sub")
+	}
 	for _, name := range names {
-		r := gjson.GetBytes(raw, gjsonPath(name))
-		if !r.Exists() {
-			continue
-		}
-		if n > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(jsonString(name))
-		b.WriteByte(':')
-		b.WriteString(r.Raw)
-		n++
+		add(name)
 	}
 	b.WriteByte('}')
 	return []byte(b.String())
@@ -212,24 +260,44 @@ func unixClaim(raw []byte, name string) time.Time {
 	return time.Unix(r.Int(), 0)
 }
 
-// unreachable maps a failed callout to a 502 or 504 page.
+// unreachable maps a failed callout to a 504 (timeout) or 502 page.
 func unreachable(err error, what string) failure {
 	if errors.Is(err, errTimeout) {
-		return failure{status: 504, code: "provider_timeout", reason: "unreachable", err: err,
+		return failure{status: 504, code: "provider_timeout", reason: "timeout", err: err,
 			msg: "The identity provider did not answer in time (" + what + "). Try again in a moment."}
 	}
 	return failure{status: 502, code: "provider_unreachable", reason: "unreachable", err: err,
 		msg: "The identity provider could not be reached (" + what + "). Try again in a moment."}
 }
 
-// tokenEndpointFailure maps a token endpoint error to a 502 page. The provider's error code
-// is shown (it is from a fixed vocabulary); its description only goes to the log.
+// tokenEndpointFailure maps a token endpoint error to a 502 page, or a 503 when the provider
+// said it is unavailable. The provider's error code is shown (it is from a fixed vocabulary);
+// its description only goes to the log.
 func tokenEndpointFailure(err error) failure {
 	var te *oidc.TokenEndpointError
 	if errors.As(err, &te) {
+		if te.Status == 503 || te.Code == "temporarily_unavailable" {
+			return failure{status: 503, code: "provider_unavailable", reason: "token_endpoint", err: err, retryAfter: 5,
+				msg: "The identity provider is temporarily unavailable (" + te.Code + "). Try again in a moment."}
+		}
 		return failure{status: 502, code: "token_endpoint", reason: "token_endpoint", err: err,
 			msg: "The identity provider refused to complete the sign-in (" + te.Code + ")."}
 	}
+	var he *oidc.HTTPError
+	if errors.As(err, &he) && he.Status == 503 {
+		return failure{status: 503, code: "provider_unavailable", reason: "token_endpoint", err: err, retryAfter: 5,
+			msg: "The identity provider is temporarily unavailable. Try again in a moment."}
+	}
 	return failure{status: 502, code: "token_endpoint", reason: "token_endpoint", err: err,
 		msg: "The identity provider's token endpoint gave an invalid answer."}
+}
+
+// userinfoFailure maps a failed userinfo step to a page.
+func userinfoFailure(err error) failure {
+	if errors.Is(err, errUnreachable) {
+		f := unreachable(err, "userinfo")
+		return f
+	}
+	return failure{status: 502, code: "userinfo", reason: "userinfo", err: err,
+		msg: "The identity provider's userinfo endpoint gave an invalid answer."}
 }

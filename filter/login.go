@@ -111,7 +111,9 @@ func (h *httpContext) loopGuard(now time.Time) (failure, bool) {
 		}
 	}
 	if count >= lg.MaxAttempts {
-		return failure{status: 429, code: "login_loop", reason: "loop",
+		wait := int(first.Add(lg.Window).Sub(now)/time.Second) + 1
+		proxywasm.LogWarnf("oidc-proxy: audit event=login_loop corr=%s attempts=%d window=%s", h.correlationID(), count, lg.Window)
+		return failure{status: 429, code: "login_loop", reason: "loop", retryAfter: min(max(wait, 1), int(lg.Window/time.Second)),
 			msg: "Too many sign-in attempts in a short time. Wait a few minutes, then try again; if this keeps happening, contact the site's administrator."}, true
 	}
 	h.addCookie(setCookie(cfg.Cookie, name, strconv.Itoa(count+1)+"."+strconv.FormatInt(first.Unix(), 10), lg.Window))

@@ -83,7 +83,7 @@ func (p *pluginContext) configure(data []byte) error {
 	p.sessions = state.CookieCodec{Name: cfg.Cookie.Name, MaxCookieSize: cfg.Cookie.MaxChunkSize, MaxChunks: cfg.Cookie.MaxChunks}
 	p.client = oidc.Client{ID: cfg.Client.ID, Secret: cfg.Client.Secret, AuthMethod: cfg.Client.AuthMethod}
 	p.metrics = newMetrics()
-	p.provider = newProvider(cfg, p.metrics)
+	p.provider = newProvider(cfg, p.metrics, p.contextID)
 	p.cache = newSessionCache(cfg.Session.CacheSize)
 	p.replay = newReplayGuard(cfg.Provider.Issuer)
 	return nil

@@ -19,7 +19,7 @@ type failure struct {
 	msg        string // what the user is told; never holds a token or provider raw text
 	reason     string // login failure reason for metrics, when this ends a login
 	err        error  // logged with the correlation id; never holds a token
-	retryAfter int    // seconds, for 503
+	retryAfter int    // seconds, for 429 and 503
 }
 
 // respond sends f as a local response: JSON for API clients, a small HTML page for browsers.
@@ -161,6 +161,10 @@ func statusText(s int) string {
 		return "Not Found"
 	case 405:
 		return "Method Not Allowed"
+	case 429:
+		return "Too Many Requests"
+	case 500:
+		return "Internal Server Error"
 	case 502:
 		return "Bad Gateway"
 	case 503:

@@ -17,6 +17,9 @@ func (h *httpContext) signOut() types.Action {
 	ls, _ := h.loadSession()
 	h.clearSessionCookies()
 	h.addCookie(clearCookie(p.cfg.Cookie, p.cfg.BindingCookieName()))
+	if _, ok := cookieValue(h.req.cookie, p.cfg.LoopCookieName()); ok {
+		h.addCookie(clearCookie(p.cfg.Cookie, p.cfg.LoopCookieName()))
+	}
 	md := p.provider.md
 	if ls != nil {
 		proxywasm.LogInfof("oidc-proxy: audit event=sign_out corr=%s sub=%q", h.correlationID(), ls.s.Subject)
@@ -43,9 +46,6 @@ func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 	p := h.p
 	md := p.provider.md
 	post := p.cfg.PostLogoutRedirectURL
-	if post == "" {
-		post = "/"
-	}
 	if strings.HasPrefix(post, "/") {
 		post = h.req.scheme + "://" + h.req.authority + post
 	}
@@ -54,11 +54,16 @@ func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 		if ls != nil {
 			hint = ls.s.IDToken
 		}
+		// Without a configured post_logout_redirect_url none is sent: the provider shows
+		// its own signed-out page (an unregistered one would make it refuse the logout).
 		u, err := oidc.EndSessionURL(md.EndSessionEndpoint, hint, post, p.cfg.Client.ID, "")
 		if err == nil {
 			return h.redirect(u)
 		}
-		proxywasm.LogWarnf("oidc-proxy: end session URL: %v", err)
+		proxywasm.LogWarnf("oidc-proxy: end session URL corr=%s: %v", h.correlationID(), err)
+	}
+	if post == "" {
+		post = "/"
 	}
 	return h.redirect(post)
 }

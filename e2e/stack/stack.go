@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -44,6 +45,8 @@ type Options struct {
 	LogWriter io.Writer
 	// CacheDir holds wazero's compilation cache.
 	CacheDir string
+	// Upstream, when set, wraps the demo app: tests count or inspect what reaches the upstream.
+	Upstream func(http.Handler) http.Handler
 }
 
 // Key is one entry of the plugin's key ring.
@@ -60,6 +63,8 @@ type Stack struct {
 	proxy   *http.Server
 	app     *http.Server
 	closers []func()
+	opts    Options
+	current atomic.Pointer[host.Host]
 }
 
 // ClientID and ClientSecret are the plugin's client at the embedded provider.
@@ -110,10 +115,14 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		return nil, fmt.Errorf("stack: app listener: %w", err)
 	}
 	s.AppURL = "http://" + al.Addr().String()
-	s.app = &http.Server{Handler: demoapp.Handler(demoapp.Config{Issuer: s.OP.Issuer(), Keys: func(context.Context) (*jose.JSONWebKeySet, error) {
+	app := demoapp.Handler(demoapp.Config{Issuer: s.OP.Issuer(), Keys: func(context.Context) (*jose.JSONWebKeySet, error) {
 		ks := s.OP.JWKS()
 		return &ks, nil
-	}}), ReadHeaderTimeout: 10 * time.Second}
+	}})
+	if o.Upstream != nil {
+		app = o.Upstream(app)
+	}
+	s.app = &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
 	go s.app.Serve(al)
 	s.closers = append(s.closers, func() { s.app.Close() })
 
@@ -135,20 +144,57 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			return nil, err
 		}
 	}
-	s.Host, err = host.New(ctx, host.Config{
-		WasmPath: o.PluginWasm, PluginConfig: s.Config, PluginName: "oidc-proxy", RootID: "oidc-proxy",
-		VMs: o.VMs, Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
-		LogWriter: o.LogWriter, CacheDir: o.CacheDir,
-	})
-	if err != nil {
+	s.opts = o
+	if s.Host, err = s.newHost(ctx); err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, func() { s.Host.Close(context.Background()) })
-	s.proxy = &http.Server{Handler: s.Host, ReadHeaderTimeout: 10 * time.Second}
+	s.current.Store(s.Host)
+	s.closers = append(s.closers, func() { s.current.Load().Close(context.Background()) })
+	s.proxy = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.current.Load().ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
 	go s.proxy.Serve(pl)
 	s.closers = append(s.closers, func() { s.proxy.Close() })
 	ok = true
 	return s, nil
+}
+
+func (s *Stack) newHost(ctx context.Context) (*host.Host, error) {
+	o := s.opts
+	return host.New(ctx, host.Config{
+		WasmPath: o.PluginWasm, PluginConfig: s.Config, PluginName: "oidc-proxy", RootID: "oidc-proxy",
+		VMs: o.VMs, Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
+		LogWriter: o.LogWriter, CacheDir: o.CacheDir,
+	})
+}
+
+// RestartHost replaces the proxy-wasm host with a new one (new VMs: empty caches and shared
+// data) on the same address, provider and app, as an Envoy restart or another replica would.
+// With keys, the plugin configuration is generated again with that key ring; without, it is
+// kept. The old host is closed first.
+func (s *Stack) RestartHost(ctx context.Context, keys ...Key) error {
+	if len(keys) > 0 {
+		if s.opts.PluginConfig != nil {
+			return errors.New("stack: RestartHost with keys needs a generated plugin configuration")
+		}
+		cfg := PluginConfig(s.OP.Issuer(), keys)
+		if s.opts.Configure != nil {
+			s.opts.Configure(cfg)
+		}
+		b, err := json.Marshal(cfg)
+		if err != nil {
+			return err
+		}
+		s.Config, s.Keys = b, keys
+	}
+	s.current.Load().Close(ctx)
+	h, err := s.newHost(ctx)
+	if err != nil {
+		return err
+	}
+	s.Host = h
+	s.current.Store(h)
+	return nil
 }
 
 // WaitReady waits until the plugin has loaded the provider's metadata and keys: a protected
@@ -206,6 +252,8 @@ func PluginConfig(issuer string, keys []Key) map[string]any {
 		"scopes": []any{"openid", "profile", "email", "offline_access"},
 		"keys":   ks,
 		"cookie": map[string]any{"secure": false},
+		// After sign-out the provider sends the browser back to the app.
+		"post_logout_redirect_url": "/",
 		"forward": map[string]any{
 			"access_token_header": "X-Forwarded-Access-Token",
 			"id_token_header":     "X-Forwarded-Id-Token",
