@@ -1,7 +1,6 @@
 package jwt
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -46,15 +45,8 @@ func (t *Token) Claims() (*Claims, error) {
 
 func parseClaims(payload []byte) (*Claims, error) {
 	c := &Claims{Raw: payload}
-	err := eachMember(gjson.ParseBytes(payload), maxClaims, c.read)
-	var dup *errDuplicate
-	switch {
-	case errors.As(err, &dup):
-		return nil, fmt.Errorf("%w: duplicate claim %s", ErrMalformed, quote(dup.name))
-	case err == errTooManyMembers:
-		return nil, fmt.Errorf("%w: more than %d claims", ErrMalformed, maxClaims)
-	case err != nil:
-		return nil, err
+	if err := eachMember(gjson.ParseBytes(payload), maxClaims, c.read); err != nil {
+		return nil, memberError(err, ErrMalformed, "claim", maxClaims)
 	}
 	return c, nil
 }

@@ -234,10 +234,10 @@ func (s *jsonScanner) number() bool {
 }
 
 // nameSet detects repeated member names. Objects here are small (a JOSE
-// header has a handful of members), so it scans a fixed array first and
-// only allocates a map past it.
+// header has a handful of members, an ID token a few dozen claims), so it
+// scans a fixed array first and only allocates a map past it.
 type nameSet struct {
-	small [16]string
+	small [32]string
 	n     int
 	big   map[string]struct{}
 }
@@ -267,6 +267,21 @@ func (s *nameSet) add(name string) bool {
 	}
 	s.big[name] = struct{}{}
 	return true
+}
+
+// memberError translates an error from eachMember: a duplicate or too many
+// members become sentinel (with what for context); errors from the
+// callback, already wrapped, pass through. It is split out so that the
+// success path does not pay for errors.As.
+func memberError(err error, sentinel error, what string, limit int) error {
+	var dup *errDuplicate
+	switch {
+	case errors.As(err, &dup):
+		return fmt.Errorf("%w: %s %s repeated", sentinel, what, quote(dup.name))
+	case err == errTooManyMembers:
+		return fmt.Errorf("%w: more than %d %ss", sentinel, limit, what)
+	}
+	return err
 }
 
 // errTooManyMembers is returned by eachMember past its member cap.

@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -43,7 +42,7 @@ func ParseJWKS(data []byte) (*KeySet, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: JWKS: %v", ErrMalformed, err)
+		return nil, memberError(err, ErrMalformed, "JWKS member", maxJWKMembers)
 	}
 	if !keys.IsArray() {
 		return nil, fmt.Errorf("%w: JWKS has no keys array", ErrMalformed)
@@ -106,15 +105,8 @@ func parseJWK(v gjson.Result) (*Key, error) {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalidKey)
 	}
 	var f jwkFields
-	err := eachMember(v, maxJWKMembers, f.read)
-	var dup *errDuplicate
-	switch {
-	case errors.As(err, &dup):
-		return nil, fmt.Errorf("%w: duplicate member %s", ErrInvalidKey, quote(dup.name))
-	case err == errTooManyMembers:
-		return nil, fmt.Errorf("%w: more than %d members", ErrInvalidKey, maxJWKMembers)
-	case err != nil:
-		return nil, err
+	if err := eachMember(v, maxJWKMembers, f.read); err != nil {
+		return nil, memberError(err, ErrInvalidKey, "member", maxJWKMembers)
 	}
 	return f.key()
 }

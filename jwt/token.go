@@ -2,7 +2,6 @@ package jwt
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -42,9 +41,11 @@ type Token struct {
 	Payload []byte // raw JSON, a valid object
 	Raw     string // the compact serialization as received
 
-	signingInput string // Raw up to the second dot
-	signature    []byte
-	checked      bool // Payload passed isJSONObject
+	// input (a copy of Raw up to the second dot, kept only while Verify
+	// runs) and signature share one scratch buffer, dropped after Verify.
+	input     []byte
+	signature []byte
+	checked   bool // Payload passed isJSONObject
 }
 
 // Parse splits and decodes a compact JWS without verifying it, for example
@@ -53,10 +54,12 @@ type Token struct {
 // JSON objects, no duplicate header members, a string alg, bounded kid.
 // It does not check alg, crit or the signature.
 func Parse(token string) (*Token, error) {
-	return parse(token, DefaultMaxTokenSize)
+	return parse(token, DefaultMaxTokenSize, false)
 }
 
-func parse(token string, maxSize int) (*Token, error) {
+// parse splits and decodes token; withInput also copies the signing input
+// so that hashing and Ed25519 need no further allocation.
+func parse(token string, maxSize int, withInput bool) (*Token, error) {
 	if len(token) > maxSize {
 		return nil, fmt.Errorf("%w: token is %d bytes, limit %d", ErrTooLarge, len(token), maxSize)
 	}
@@ -65,22 +68,30 @@ func parse(token string, maxSize int) (*Token, error) {
 	if !ok1 || !ok2 || strings.IndexByte(s, '.') >= 0 {
 		return nil, fmt.Errorf("%w: compact JWS needs exactly three segments", ErrMalformed)
 	}
-	// One buffer for the three decoded segments; the payload keeps a
-	// capacity-limited slice of it.
-	buf := make([]byte, b64.DecodedLen(len(h))+b64.DecodedLen(len(p))+b64.DecodedLen(len(s)))
-	payload, buf, err := decodeSegment(buf, p, "payload")
+	// The payload, which the Token keeps, gets its own buffer; the rest
+	// shares a scratch buffer.
+	payload, _, err := decodeSegment(make([]byte, b64.DecodedLen(len(p))), p, "payload")
 	if err != nil {
 		return nil, err
 	}
-	header, buf, err := decodeSegment(buf, h, "header")
+	inputLen := 0
+	if withInput {
+		inputLen = len(h) + 1 + len(p)
+	}
+	scratch := make([]byte, inputLen+b64.DecodedLen(len(h))+b64.DecodedLen(len(s)))
+	input := scratch[:copy(scratch[:inputLen], token):inputLen]
+	header, scratch, err := decodeSegment(scratch[inputLen:], h, "header")
 	if err != nil {
 		return nil, err
 	}
-	sig, _, err := decodeSegment(buf, s, "signature")
+	sig, _, err := decodeSegment(scratch, s, "signature")
 	if err != nil {
 		return nil, err
 	}
-	t := &Token{Payload: payload, Raw: token, signingInput: token[:len(h)+1+len(p)], signature: sig}
+	t := &Token{Payload: payload, Raw: token, signature: sig}
+	if withInput {
+		t.input = input
+	}
 	if err := parseHeader(header, &t.Header); err != nil {
 		return nil, err
 	}
@@ -94,12 +105,11 @@ func parse(token string, maxSize int) (*Token, error) {
 // decodeSegment decodes seg into the front of buf and returns the decoded
 // bytes (capacity-limited) and the rest of buf.
 func decodeSegment(buf []byte, seg, what string) (out, rest []byte, err error) {
-	// The decoder skips CR and LF even in strict mode; a JWS has none.
-	if strings.ContainsAny(seg, "\r\n") {
-		return nil, nil, fmt.Errorf("%w: %s is not base64url", ErrMalformed, what)
-	}
 	n, err := b64.Decode(buf, []byte(seg))
-	if err != nil {
+	// The decoder skips CR and LF even in strict mode. Every skipped
+	// character shortens the output, so a full-length result proves there
+	// were none.
+	if err != nil || n != b64.DecodedLen(len(seg)) {
 		return nil, nil, fmt.Errorf("%w: %s is not base64url", ErrMalformed, what)
 	}
 	return buf[:n:n], buf[n:], nil
@@ -141,14 +151,11 @@ func parseHeader(raw []byte, h *Header) error {
 		}
 		return nil
 	})
-	var dup *errDuplicate
 	switch {
-	case errors.As(err, &dup):
-		return fmt.Errorf("%w: %s", ErrDuplicateHeader, quote(dup.name))
 	case err == errTooManyMembers:
-		return fmt.Errorf("%w: header has more than %d members", ErrMalformed, maxHeaderMembers)
+		return memberError(err, ErrMalformed, "header member", maxHeaderMembers)
 	case err != nil:
-		return err
+		return memberError(err, ErrDuplicateHeader, "header member", maxHeaderMembers)
 	case !hasAlg:
 		return fmt.Errorf("%w: header has no alg", ErrMalformed)
 	}

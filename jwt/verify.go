@@ -82,10 +82,11 @@ func algBits(names ...Algorithm) (m uint16) {
 // A token whose kid is not in the key set fails with ErrUnknownKey (the
 // caller may refetch the JWKS); one that does not verify with ErrSignature.
 func (v *Verifier) Verify(token string) (*Token, error) {
-	t, err := parse(token, v.maxSize)
+	t, err := parse(token, v.maxSize, true)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { t.input, t.signature = nil, nil }() // let the scratch buffer go
 	if len(t.Header.Critical) > 0 {
 		// No extension is implemented (b64 included), so RFC 7515 4.1.11
 		// requires rejecting any token that lists one.
@@ -116,7 +117,7 @@ func (v *Verifier) algorithm(name Algorithm) (*algInfo, error) {
 func (v *Verifier) checkSignature(t *Token, a *algInfo) error {
 	kid := t.Header.KeyID
 	var digest [sha512.Size]byte
-	hashed := hashInput(a, t.signingInput, &digest)
+	hashed := hashInput(a, t.input, &digest)
 	tried, named := 0, 0
 	for _, k := range v.keys.keys {
 		if kid != "" && k.ID != kid {
@@ -130,7 +131,7 @@ func (v *Verifier) checkSignature(t *Token, a *algInfo) error {
 			break
 		}
 		tried++
-		if verifyWith(a, k.Public, t, hashed) {
+		if verifyWith(a, k.Public, t.input, t.signature, hashed) {
 			return nil
 		}
 	}
@@ -148,27 +149,27 @@ func (v *Verifier) checkSignature(t *Token, a *algInfo) error {
 
 // hashInput hashes the signing input for the algs that sign a digest.
 // EdDSA signs the message itself and HMAC is keyed, so those get nil.
-func hashInput(a *algInfo, input string, out *[sha512.Size]byte) []byte {
+func hashInput(a *algInfo, input []byte, out *[sha512.Size]byte) []byte {
 	if a.family == famEdDSA || a.family == famHMAC {
 		return nil
 	}
 	switch a.hash {
 	case crypto.SHA256:
-		*(*[sha256.Size]byte)(out[:]) = sha256.Sum256([]byte(input))
+		*(*[sha256.Size]byte)(out[:]) = sha256.Sum256(input)
 	case crypto.SHA384:
-		*(*[sha512.Size384]byte)(out[:]) = sha512.Sum384([]byte(input))
+		*(*[sha512.Size384]byte)(out[:]) = sha512.Sum384(input)
 	default:
-		*out = sha512.Sum512([]byte(input))
+		*out = sha512.Sum512(input)
 	}
 	return out[:a.hash.Size()]
 }
 
 var pssOptions = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}
 
-// verifyWith checks one signature with one key already known to be usable
-// for a. Lengths are checked before anything is sliced or computed.
-func verifyWith(a *algInfo, pub any, t *Token, hashed []byte) bool {
-	sig := t.signature
+// verifyWith checks sig over input (hashed: its digest, for the algs that
+// sign one) with a key already known to be usable for a. Lengths are
+// checked before anything is sliced or computed.
+func verifyWith(a *algInfo, pub any, input, sig, hashed []byte) bool {
 	switch a.family {
 	case famPKCS1, famPSS:
 		k := pub.(*rsa.PublicKey)
@@ -187,13 +188,13 @@ func verifyWith(a *algInfo, pub any, t *Token, hashed []byte) bool {
 		s := new(big.Int).SetBytes(sig[a.size:])
 		return ecdsa.Verify(pub.(*ecdsa.PublicKey), hashed, r, s)
 	case famEdDSA:
-		return len(sig) == ed25519.SignatureSize && ed25519.Verify(pub.(ed25519.PublicKey), []byte(t.signingInput), sig)
+		return len(sig) == ed25519.SignatureSize && ed25519.Verify(pub.(ed25519.PublicKey), input, sig)
 	case famHMAC:
 		if len(sig) != a.hash.Size() {
 			return false
 		}
 		mac := hmac.New(a.hash.New, pub.([]byte))
-		mac.Write([]byte(t.signingInput))
+		mac.Write(input)
 		var sum [sha512.Size]byte
 		return hmac.Equal(mac.Sum(sum[:0]), sig)
 	}
