@@ -11,9 +11,10 @@ import (
 // The host's own cost, to subtract from the filter's figures: the noop plugin
 // (e2e/testdata/noop) leaves every callback at the SDK's default.
 
-func newNoopHost(b *testing.B, upstream string) *Host {
+func newNoopHost(b *testing.B, upstream, pluginConfig string) *Host {
 	b.Helper()
-	h, err := New(context.Background(), Config{Wasm: buildPlugin(b, "noop"), Upstream: upstream, CacheDir: cacheDir})
+	h, err := New(context.Background(), Config{Wasm: buildPlugin(b, "noop"), Upstream: upstream,
+		PluginConfig: []byte(pluginConfig), CacheDir: cacheDir})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func benchGet(b *testing.B, client *http.Client, url string) {
 // full lifecycle and the upstream, over loopback with keep-alive.
 func BenchmarkHostNoop(b *testing.B) {
 	up := benchUpstream(b)
-	h := newNoopHost(b, up.URL)
+	h := newNoopHost(b, up.URL, "")
 	srv := httptest.NewServer(h)
 	b.Cleanup(srv.Close)
 	client := &http.Client{}
@@ -73,9 +74,16 @@ func BenchmarkUpstreamDirect(b *testing.B) {
 
 // BenchmarkHostLifecycle is one stream's VM calls only, no HTTP: context
 // create, request headers, response headers, then log, done and delete, as
-// Envoy calls them for a GET answered without a body.
+// Envoy calls them for a GET answered without a body. "noop" is the floor;
+// "add-header" adds one request header (one host call and one allocation in
+// the guest).
 func BenchmarkHostLifecycle(b *testing.B) {
-	h := newNoopHost(b, "")
+	for _, cfg := range []string{"noop", "add-header"} {
+		b.Run(cfg, func(b *testing.B) { benchLifecycle(b, newNoopHost(b, "", cfg)) })
+	}
+}
+
+func benchLifecycle(b *testing.B, h *Host) {
 	v := h.vms[0]
 	req := &headerMap{pairs: [][2]string{
 		{":authority", "app.example.com"}, {":path", "/app/page?x=1"}, {":method", "GET"}, {":scheme", "https"},
@@ -88,7 +96,7 @@ func BenchmarkHostLifecycle(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		v.mu.Lock()
-		s := &stream{h: h, v: v, req: req, resp: resp}
+		s := &stream{h: h, v: v, req: req.clone(), resp: resp}
 		s.id = v.newContextID()
 		v.streams[s.id] = s
 		id := uint64(s.id)

@@ -32,7 +32,6 @@ type Host struct {
 	streams sync.WaitGroup
 	closed  atomic.Bool
 	next    atomic.Uint64
-	connIDs atomic.Uint64
 }
 
 // New compiles the plugin, starts cfg.VMs VMs and configures the plugin in

@@ -47,8 +47,13 @@ func instantiateEnv(ctx context.Context, r wazero.Runtime) error {
 	for _, f := range abiFuncs() {
 		fn := f.fn
 		b.NewFunctionBuilder().
-			WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, _ api.Module, stack []uint64) {
-				stack[0] = uint64(fn(vmFrom(ctx), stack))
+			WithGoModuleFunction(api.GoModuleFunc(func(ctx context.Context, mod api.Module, stack []uint64) {
+				v := vmFrom(ctx)
+				if v.mod == nil { // a host call from _initialize, before newVM saw the module
+					v.mod = mod
+					v.lookupExports()
+				}
+				stack[0] = uint64(fn(v, stack))
 			}), f.params, []api.ValueType{i32}).
 			Export(f.name)
 	}

@@ -126,7 +126,7 @@ func (ms *metrics) snapshot() map[string]MetricValue {
 	for _, kind := range []MetricKind{Histogram, Gauge, Counter} {
 		for k, m := range ms.m {
 			if k.kind == kind {
-				out[k.name] = m.value_()
+				out[k.name] = m.snapshot()
 			}
 		}
 	}
@@ -138,13 +138,13 @@ func (ms *metrics) lookup(name string) (MetricValue, bool) {
 	defer ms.mu.Unlock()
 	for _, kind := range []MetricKind{Counter, Gauge, Histogram} {
 		if m, ok := ms.m[metricKey{kind, name}]; ok {
-			return m.value_(), true
+			return m.snapshot(), true
 		}
 	}
 	return MetricValue{}, false
 }
 
-func (m *metric) value_() MetricValue {
+func (m *metric) snapshot() MetricValue {
 	v := MetricValue{Kind: m.kind, Value: m.value}
 	if m.kind == Histogram {
 		v.Value = int64(m.count)

@@ -24,18 +24,6 @@ func (m *headerMap) get(key string) (string, bool) {
 	return "", false
 }
 
-// values returns every value of key, in order.
-func (m *headerMap) values(key string) []string {
-	key = strings.ToLower(key)
-	var vs []string
-	for _, p := range m.pairs {
-		if p[0] == key {
-			vs = append(vs, p[1])
-		}
-	}
-	return vs
-}
-
 // add appends key: value; a pseudo-header goes after the last pseudo-header.
 func (m *headerMap) add(key, value string) {
 	key = strings.ToLower(key)

@@ -135,10 +135,13 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	case <-ctx.Done():
 	}
 	logger.Print("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	shutdownErr := srv.Shutdown(sctx)
-	if err := h.Close(sctx); err != nil {
+	// Drain for a moment; streams still paused after that are cancelled by Close.
+	drain, cancelDrain := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancelDrain()
+	shutdownErr := srv.Shutdown(drain)
+	closing, cancelClose := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelClose()
+	if err := h.Close(closing); err != nil {
 		return err
 	}
 	if shutdownErr != nil && !errors.Is(shutdownErr, context.DeadlineExceeded) {

@@ -22,7 +22,10 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
-func init() { proxywasm.SetVMContext(&vmContext{}) }
+func init() {
+	proxywasm.LogInfo("conformance: init")
+	proxywasm.SetVMContext(&vmContext{})
+}
 
 func main() {}
 
