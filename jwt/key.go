@@ -41,7 +41,7 @@ func (k *Key) usable(a *algInfo) bool {
 		return ok && pub != nil && pub.N != nil && pub.N.BitLen() >= minRSABits && pub.N.BitLen() <= maxRSABits
 	case famECDSA:
 		pub, ok := k.Public.(*ecdsa.PublicKey)
-		return ok && pub != nil && pub.Curve == a.curve && pub.X != nil && pub.Y != nil
+		return ok && pub != nil && pub.Curve == a.curve
 	case famEdDSA:
 		pub, ok := k.Public.(ed25519.PublicKey)
 		return ok && len(pub) == ed25519.PublicKeySize && !weakEd25519(pub)
@@ -118,6 +118,7 @@ func copyKey(k *Key) (*Key, error) {
 // pointOf returns the uncompressed encoding of an ECDSA key, failing for
 // nil coordinates, unsupported curves and points off the curve.
 func pointOf(pub *ecdsa.PublicKey) ([]byte, error) {
+	//lint:ignore SA1019 Bytes panics on nil coordinates, so they are checked first.
 	if pub == nil || pub.Curve == nil || pub.X == nil || pub.Y == nil {
 		return nil, fmt.Errorf("%w: incomplete EC key", ErrInvalidKey)
 	}
@@ -146,7 +147,7 @@ func (s *KeySet) Skipped() []error {
 }
 
 // Lookup returns the keys that may verify a token with this kid and alg:
-// copies of the keys whose ID equals kid (every key if kid is ""), usable
+// deep copies of the keys whose ID equals kid (every key if kid is ""), usable
 // with alg. It returns nil for an unsupported alg.
 func (s *KeySet) Lookup(kid string, alg Algorithm) []*Key {
 	a := lookupAlg(alg)
@@ -156,8 +157,9 @@ func (s *KeySet) Lookup(kid string, alg Algorithm) []*Key {
 	var out []*Key
 	for _, k := range s.keys {
 		if (kid == "" || k.ID == kid) && k.usable(a) {
-			c := *k
-			out = append(out, &c)
+			if c, err := copyKey(k); err == nil { // always, for a key in a set
+				out = append(out, c)
+			}
 		}
 	}
 	return out
