@@ -37,6 +37,20 @@
 // them (strict types, no duplicate claim names) and Claims.Validate checks
 // them against Expected with an injected clock and leeway.
 //
+// # Deliberate strictness
+//
+// Compared with go-jose v4 (the test oracle, see differential_test.go),
+// Verify also rejects: segments with non-zero trailing bits or CR/LF (so a
+// token has exactly one spelling), PS* signatures whose salt length is not
+// the hash length (RFC 7518 3.5; go-jose auto-detects), any crit (go-jose
+// implements b64 and accepts an empty list), payloads that are not JSON
+// objects, invalid UTF-8 or deep nesting in the header, kids over 256
+// bytes, RSA keys under 2048 bits, and keys whose JWK use or alg forbids
+// the token's alg. It ignores (where go-jose validates) the jwk, x5c and
+// nonce header members. ECDSA signatures remain malleable, (r, s) and
+// (r, n-s) both verify, as in every ECDSA verifier: key caches by token
+// bytes, never by signature uniqueness.
+//
 // # Errors
 //
 // Each failure wraps one sentinel (ErrMalformed, ErrSignature, ErrExpired,

@@ -29,7 +29,7 @@ var b64 = base64.RawURLEncoding.Strict()
 // the configured KeySet, never from the token.
 type Header struct {
 	Algorithm Algorithm
-	KeyID     string // "" if absent
+	KeyID     string // "" if absent; an empty kid counts as absent
 	Type      string // typ, "" if absent
 	Critical  []string
 }
