@@ -188,6 +188,9 @@ func TestHeaderEdits(t *testing.T) {
 	if got := resp.Header.Get("X-Response-Phase-Request-Path"); got != errNotFound {
 		t.Errorf("request.path in proxy_on_response_headers: %q, want %q", got, errNotFound)
 	}
+	if got := resp.Header.Get("X-Response-Phase-Request-Header"); got != errBadArgument {
+		t.Errorf("reading a request header in proxy_on_response_headers: %q, want %q", got, errBadArgument)
+	}
 }
 
 func TestRequestHeaderMap(t *testing.T) {

@@ -418,6 +418,9 @@ func (c *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 	if pathErr != "" {
 		_ = proxywasm.AddHttpResponseHeader("x-response-phase-request-path", pathErr)
 	}
+	if _, err := proxywasm.GetHttpRequestHeader(":path"); err != nil {
+		_ = proxywasm.AddHttpResponseHeader("x-response-phase-request-header", err.Error())
+	}
 	if strings.HasPrefix(c.path, "/conf/") && c.path != "/conf/body" {
 		return types.ActionContinue
 	}
