@@ -27,7 +27,7 @@ func (h *httpContext) callback() types.Action {
 	if len(h.req.query) > cfg.Limits.MaxQueryBytes {
 		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is too large."})
 	}
-	if !p.provider.ready() {
+	if !p.provider.readyNow(now) {
 		return h.respond(failure{status: 503, code: "provider_not_ready", reason: "not_ready", retryAfter: 2,
 			msg: "The identity provider's configuration is not loaded yet. Try again in a moment.", err: errString(p.provider.notReadyReason())})
 	}
@@ -35,6 +35,9 @@ func (h *httpContext) callback() types.Action {
 	if err != nil {
 		var ae *oidc.AuthorizationError
 		if errors.As(err, &ae) {
+			if act, ok := h.interactiveAfterSilent(ae); ok {
+				return act
+			}
 			return h.respond(failure{status: 403, code: "provider_error", reason: "provider_error", err: err,
 				msg: "The identity provider did not sign you in (" + ae.Code + ")."})
 		}
@@ -54,6 +57,12 @@ func (h *httpContext) callback() types.Action {
 	ls := new(state.LoginState)
 	if err := ls.UnmarshalBinary(plain); err != nil || ls.IssuedAt.After(now.Add(cfg.JWT.Leeway)) {
 		return h.respond(failure{status: 400, code: "invalid_state", reason: "bad_state", err: err, msg: "The sign-in state is invalid."})
+	}
+	// The sealed expiry is the sealing replica's view of login.state_lifetime; the window is
+	// checked here too, so a shortened lifetime applies at once (issued_at has 1 s precision).
+	if now.Sub(ls.IssuedAt) > cfg.Login.StateLifetime+time.Second {
+		return h.respond(failure{status: 400, code: "expired_state", reason: "expired_state",
+			err: errors.New("filter: login state issued before login.state_lifetime"), msg: "The sign-in took too long. Please sign in again."})
 	}
 	binding, ok := cookieValue(h.req.cookie, bindName)
 	if !ok || !state.EqualBindingHash(state.BindingHash(binding), ls.BindingHash) {

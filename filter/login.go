@@ -40,7 +40,7 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 	p := h.p
 	cfg := p.cfg
 	now := p.now()
-	if !p.provider.ready() {
+	if !p.provider.readyNow(now) {
 		return h.respond(failure{status: 503, code: "provider_not_ready", reason: "not_ready", retryAfter: 2,
 			msg: "The identity provider's configuration is not loaded yet. Try again in a moment.",
 			err: errString(p.provider.notReadyReason())})

@@ -97,6 +97,23 @@ func applyOverrides(md *oidc.Metadata, cfg *config.Config) {
 // ready reports whether requests that need the provider can be served.
 func (pr *provider) ready() bool { return pr.md != nil && pr.verifier != nil }
 
+// readyNow is ready, after adopting what other VMs published in shared data: a request
+// reaching a VM whose tick has not yet looked there is served rather than told to wait.
+// It sends no callout.
+func (pr *provider) readyNow(now time.Time) bool {
+	if pr.ready() {
+		return true
+	}
+	if pr.md == nil {
+		at, body, ok := readStamped(pr.keyMD)
+		if !ok || now.Sub(at) >= pr.cfg.Provider.MetadataRefreshInterval || pr.adoptMetadata(body, at) != nil {
+			return false
+		}
+	}
+	pr.adoptSharedJWKS(now, true)
+	return pr.ready()
+}
+
 // notReadyReason explains, for the 503 page and the log, why the provider is not ready.
 func (pr *provider) notReadyReason() string {
 	if pr.lastErr != nil {
