@@ -433,4 +433,3 @@ func TestForgedIdentityHeaders(t *testing.T) {
 		}
 	}
 }
-
