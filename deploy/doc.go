@@ -1,0 +1,10 @@
+// Package deploy holds no code: it is the home of the deployment files' tests.
+//
+// The files it checks live beside it and at the top of the repository: envoy.yaml (an Envoy
+// v3 bootstrap), deploy/istio/ (an Istio WasmPlugin, ServiceEntry and DestinationRule), and
+// the provider examples under docs/examples/. The tests read them with Envoy's and Istio's
+// own API definitions, which reject unknown or misspelled fields, run Envoy's validation
+// rules, check that the clusters and hosts they name agree with each other, and parse every
+// embedded plugin configuration with config.Parse. They also keep the documentation honest:
+// configuration paths, metric names and log events named in docs/ and README.md must exist.
+package deploy
