@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
+	"fmt"
 
 	"io"
 	"net"
@@ -582,4 +583,41 @@ func TestUpgrade(t *testing.T) {
 	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
 		t.Fatalf("echo: %q %v", buf, err)
 	}
+}
+
+// Many paused streams on two VMs: every callout re-enters its VM under the
+// lock and resumes the right stream.
+func TestConcurrentCallouts(t *testing.T) {
+	f := newFixture(t, nil)
+	const n = 64
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			resp, err := f.client.Get(f.srv.URL + "/conf/resume")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 || !strings.Contains(string(b), `"x-callout-status":["200"]`) {
+				errs <- fmt.Errorf("status %d body %s", resp.StatusCode, b)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	eventually(t, 2*time.Second, "every stream context deleted", func() bool {
+		for _, s := range f.h.VMStats() {
+			if s.Streams != 0 {
+				return false
+			}
+		}
+		return true
+	})
 }
