@@ -110,7 +110,7 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 		proxywasm.LogInfof("oidc-proxy: audit event=unknown_signing_key corr=%s: asking for a JWKS refetch", h.correlationID())
 		p.provider.refetchJWKS(p.now(), h.contextID, func(ferr error) {
 			if ferr != nil {
-				h.respond(unreachable(ferr, "jwks"))
+				h.respond(keysFailure(ferr))
 				return
 			}
 			h.finishLogin(ls, tr, true)
@@ -301,11 +301,19 @@ func tokenEndpointFailure(err error) failure {
 		msg: "The identity provider's token endpoint gave an invalid answer."}
 }
 
+// keysFailure maps a failed JWKS refetch to a page.
+func keysFailure(err error) failure {
+	if errors.Is(err, errUnreachable) {
+		return unreachable(err, "jwks")
+	}
+	return failure{status: 502, code: "provider_keys", reason: "id_token", err: err,
+		msg: "The identity provider's signing keys could not be loaded. Try again in a moment."}
+}
+
 // userinfoFailure maps a failed userinfo step to a page.
 func userinfoFailure(err error) failure {
 	if errors.Is(err, errUnreachable) {
-		f := unreachable(err, "userinfo")
-		return f
+		return unreachable(err, "userinfo")
 	}
 	return failure{status: 502, code: "userinfo", reason: "userinfo", err: err,
 		msg: "The identity provider's userinfo endpoint gave an invalid answer."}
