@@ -224,4 +224,3 @@ func TestSignOutEndsProviderSession(t *testing.T) {
 	}
 	assertNoSecretsInLogs(t, s, sess, idToken.Raw)
 }
-
