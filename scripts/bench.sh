@@ -4,15 +4,21 @@
 # Each package in BENCH_PKGS that has Benchmark functions is built once as a native and as a wasip1
 # test binary; then every benchmark runs BENCH_COUNT times, native and wasm alternating (run 1
 # native, run 1 wasm, run 2 native, ...) so machine noise hits both sides alike, one thread each
-# (-test.cpu 1: a proxy-wasm VM runs on one Envoy worker thread). Then the
-# plugin.wasm compile/instantiate benchmarks run, and tools/benchtable prints a markdown report of
-# medians and paired wasm/native ratios (also saved to .cache/bench/report.md). Raw outputs are kept
-# in .cache/bench/{native,wasm,plugin}.txt for benchstat.
+# (-test.cpu 1: a proxy-wasm VM runs on one Envoy worker thread). Then the plugin.wasm
+# compile/instantiate benchmarks run, and tools/benchtable prints a markdown report of medians and
+# paired wasm/native ratios (also saved to .cache/bench/report.md). Raw outputs are kept in
+# .cache/bench/{native,wasm,plugin}.txt for benchstat. See BENCHMARKS.md.
 #
-# Environment: BENCH_COUNT (5), BENCHTIME (200ms), BENCH_FILTER (egrep on benchmark names, .),
-# BENCH_PKGS (./state ./jwt ./pkce ./oidc ./internal/wasmexec/calib), PLUGIN_WASM (./plugin.wasm),
-# WASMEXEC_CACHE (./.cache/wazero). A package that is missing or has no benchmarks is skipped
-# and named in the report; one that fails to build or run makes the script exit 1 after the report.
+# Environment (defaults in parentheses):
+#   BENCH_COUNT (5)        runs per benchmark and side
+#   BENCHTIME (200ms)      -test.benchtime of each run
+#   BENCH_FILTER (.)       extended regexp on benchmark names
+#   BENCH_PKGS (./state ./jwt ./pkce ./oidc ./internal/wasmexec/calib)
+#   PLUGIN_WASM (./plugin.wasm), WASMEXEC_CACHE (./.cache/wazero)
+#   BENCH_NICE (unset)     e.g. -10 as root: benchmark processes run ahead of everyone else's
+#                          work on a shared machine, at their expense
+# A package that is missing or has no benchmarks is skipped and named in the report; one that
+# fails to build or run makes the script exit 1 after the report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -24,6 +30,8 @@ plugin=${PLUGIN_WASM:-$root/plugin.wasm}
 out=$root/.cache/bench
 export WASMEXEC_CACHE=${WASMEXEC_CACHE:-$root/.cache/wazero}
 mkdir -p "$out/bin" "$WASMEXEC_CACHE"
+nice=()
+if [ -n "${BENCH_NICE:-}" ]; then nice=(nice -n "$BENCH_NICE"); fi
 host=(GOOS="$(go env GOHOSTOS)" GOARCH="$(go env GOHOSTARCH)")
 start=$SECONDS
 
@@ -51,9 +59,9 @@ run() {
   local side=$1 dir=$2 name=$3 bench=$4 dst=$5 log=$out/last.txt rc=0
   local args=(-test.run '^$' -test.bench "^$bench\$" -test.benchmem -test.count 1 -test.benchtime "$benchtime" -test.cpu 1)
   if [ "$side" = native ]; then
-    (cd "$dir" && "$out/bin/$name.test" "${args[@]}") >"$log" 2>&1 || rc=$?
+    (cd "$dir" && ${nice[@]+"${nice[@]}"} "$out/bin/$name.test" "${args[@]}") >"$log" 2>&1 || rc=$?
   else
-    (cd "$dir" && "$root/bin/wasmexec" "$out/bin/$name.wasm" "${args[@]}") >"$log" 2>&1 || rc=$?
+    (cd "$dir" && ${nice[@]+"${nice[@]}"} "$root/bin/wasmexec" "$out/bin/$name.wasm" "${args[@]}") >"$log" 2>&1 || rc=$?
   fi
   cat "$log" >>"$dst"
   if [ $rc != 0 ]; then
@@ -79,7 +87,7 @@ done
 if [ -f "$plugin" ]; then
   echo "bench: plugin.wasm compile and instantiate ($count runs)" >&2
   env "${host[@]}" go test -c -o "$out/bin/wasmexec.test" ./internal/wasmexec
-  (cd internal/wasmexec && PLUGIN_WASM=$plugin "$out/bin/wasmexec.test" -test.run '^$' -test.bench '^BenchmarkPlugin' \
+  (cd internal/wasmexec && PLUGIN_WASM=$plugin ${nice[@]+"${nice[@]}"} "$out/bin/wasmexec.test" -test.run '^$' -test.bench '^BenchmarkPlugin' \
     -test.benchmem -test.count "$count" -test.benchtime "$benchtime" -test.cpu 1) >"$out/plugin.txt" 2>&1 ||
     { cat "$out/plugin.txt" >&2; notes+=("FAILED plugin.wasm benchmarks"); failed=1; }
 else
@@ -87,7 +95,7 @@ else
 fi
 
 load1=$(cut -d' ' -f1-3 /proc/loadavg) ncpu=$(nproc)
-notes+=("load average (1, 5, 15 min) at start: $load0; at end: $load1")
+notes+=("load average (1, 5, 15 min) at start: $load0; at end: $load1${BENCH_NICE:+; benchmarks ran at nice $BENCH_NICE}")
 if awk -v a="${load0%% *}" -v b="${load1%% *}" -v n="$ncpu" 'BEGIN { exit !(a > n || b > n) }'; then
   notes+=("WARNING: the load average exceeded the $ncpu CPUs: absolute times are inflated and noisy; the paired ratios hold up better")
 fi

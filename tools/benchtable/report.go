@@ -104,7 +104,7 @@ func (r *report) writePlugin(w io.Writer) {
 		var other []string
 		for _, unit := range slices.Sorted(maps.Keys(b.runs[0])) {
 			switch unit {
-			case "ns/op", "B/op", "allocs/op", "MB/s":
+			case "ns/op", "B/op", "allocs/op":
 				continue
 			}
 			other = append(other, sig3(median(b.values(unit)))+" "+unit)
