@@ -40,6 +40,10 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 		if cfg.Endpoints.Userinfo {
 			return h.userinfo()
 		}
+	case cfg.TokenPath():
+		if cfg.Endpoints.Token {
+			return h.tokenEndpoint()
+		}
 	}
 	if cfg.IsPassThrough(h.req.method, h.req.pathOnly) {
 		return types.ActionContinue

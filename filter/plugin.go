@@ -31,6 +31,7 @@ type pluginContext struct {
 	provider *provider
 	cache    *sessionCache
 	replay   *replayGuard
+	broker   *broker
 	metrics  *metrics
 	identity map[string]bool
 
@@ -86,6 +87,7 @@ func (p *pluginContext) configure(data []byte) error {
 	p.provider = newProvider(cfg, p.metrics, p.contextID)
 	p.cache = newSessionCache(cfg.Session.CacheSize)
 	p.replay = newReplayGuard(cfg.Provider.Issuer)
+	p.broker = newBroker(p)
 	return nil
 }
 
@@ -103,7 +105,11 @@ func logConfigErrors(err error) {
 	proxywasm.LogCriticalf("oidc-proxy: refusing to start: %d configuration problem(s)", len(errs))
 }
 
-func (p *pluginContext) OnTick() { p.provider.tick(p.now()) }
+func (p *pluginContext) OnTick() {
+	now := p.now()
+	p.provider.tick(now)
+	p.broker.tick(now)
+}
 
 func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 	return &httpContext{p: p, contextID: contextID}

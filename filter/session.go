@@ -9,6 +9,8 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tidwall/gjson"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
 
@@ -37,18 +39,52 @@ func (p *pluginContext) identityHeaders() map[string]bool {
 	for _, n := range f.Strip {
 		add(n)
 	}
+	// Exchanged tokens go in their route's header: a client must not be able to send its own
+	// (Authorization excepted: bearer routes read it, and exchange routes overwrite it).
+	for i := range p.cfg.Routes {
+		if x := p.cfg.Routes[i].Exchange; x != nil && x.Header != "authorization" {
+			add(x.Header)
+		}
+	}
 	p.identity = m
 	return m
 }
 
-// authenticate serves a request that needs a logged-in user.
+// authenticate serves a request that needs a logged-in user: the session's tokens are
+// refreshed first when they are about to expire (see refresh.go), then forwarded, and the
+// route's on-behalf-of exchange runs (see exchange.go).
 func (h *httpContext) authenticate() types.Action {
 	ls, err := h.loadSession()
-	now := h.p.now()
-	if err == nil && h.tokensUsable(ls, now) {
-		h.forward(ls, now)
-		return types.ActionContinue
+	if err != nil {
+		return h.signInRequired(err)
 	}
+	route := h.exchangeRoute()
+	wantID := h.p.cfg.Forward.IDTokenHeader != "" || route != nil && route.Exchange.SubjectTokenType == oidc.TokenTypeIDToken
+	return h.freshen(ls, wantID, 0, func(ls *liveSession) types.Action { return h.forwardSession(ls, route) })
+}
+
+// forwardSession forwards a request with its session's (fresh) tokens.
+func (h *httpContext) forwardSession(ls *liveSession, route *config.Route) types.Action {
+	now := h.p.now()
+	if !h.tokensUsable(ls, now) {
+		return h.signInRequired(nil)
+	}
+	if h.reauthenticate(ls.s, now) {
+		count(h.p.broker.m.idToken, "reauthenticate")
+		proxywasm.LogInfof("oidc-proxy: audit event=id_token_reauthenticate corr=%s sub=%q", h.correlationID(), ls.s.Subject)
+		return h.startLogin(h.req.path, "none")
+	}
+	h.forward(ls, now)
+	if route != nil {
+		return h.exchange(ls, route)
+	}
+	return types.ActionContinue
+}
+
+// signInRequired answers a request without a usable session (err says why, nil when the
+// session's tokens have expired and could not be refreshed): 401 for API calls, a login for
+// navigations.
+func (h *httpContext) signInRequired(err error) types.Action {
 	if err != nil && !errors.Is(err, errNoSession) {
 		proxywasm.LogInfof("oidc-proxy: audit event=session_rejected reason=%q path=%q", err.Error(), h.req.pathOnly)
 	}
@@ -62,12 +98,27 @@ func (h *httpContext) authenticate() types.Action {
 	return h.startLogin(h.req.path, "")
 }
 
-// tokensUsable reports whether the session can be forwarded as it is: its access token (when
-// it has one with an expiry) has not expired. Refreshing comes later; until then an expired
-// token means a new login, never a stale token upstream.
+// tokensUsable reports whether the session can be forwarded as it is (after any refresh):
+// its access token, when it has one with an expiry, has not expired. An expired access token
+// is never forwarded: it means a new login.
 func (h *httpContext) tokensUsable(ls *liveSession, now time.Time) bool {
 	s := ls.s
 	return s.AccessTokenExpiry.IsZero() || now.Before(s.AccessTokenExpiry)
+}
+
+// reauthenticate reports whether a navigation should do a silent login (prompt=none) to get
+// a new ID token, under session.id_token_expired "reauthenticate": the forwarded ID token has
+// expired, or is about to and no refresh can renew it.
+func (h *httpContext) reauthenticate(s *state.Session, now time.Time) bool {
+	cfg := h.p.cfg
+	if cfg.Session.IDTokenExpired != config.IDTokenReauthenticate || cfg.Forward.IDTokenHeader == "" || s.IDToken == "" || h.isAPI() {
+		return false
+	}
+	if !now.Before(s.IDTokenExpiry) {
+		return true
+	}
+	canRefresh := cfg.Session.Refresh && s.RefreshToken != ""
+	return !canRefresh && idTokenDue(s, now.Add(cfg.Session.RefreshMargin), cfg.Session.RefreshMargin)
 }
 
 // loadSession reassembles the session cookie and returns the open session, from the per-VM
@@ -110,7 +161,7 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 }
 
 // forward sets the identity headers for the upstream: claims, and the tokens as configured.
-// An ID token is forwarded only while it is valid.
+// An ID token is forwarded only while it is valid: an expired one is left out (and counted).
 func (h *httpContext) forward(ls *liveSession, now time.Time) {
 	f := h.p.cfg.Forward
 	for _, kv := range ls.headers {
@@ -123,8 +174,12 @@ func (h *httpContext) forward(ls *liveSession, now time.Time) {
 	if f.AuthorizationBearer && s.AccessToken != "" {
 		h.setRequestHeader("authorization", "Bearer "+s.AccessToken)
 	}
-	if f.IDTokenHeader != "" && s.IDToken != "" && now.Before(s.IDTokenExpiry) {
-		h.setRequestHeader(f.IDTokenHeader, s.IDToken)
+	if f.IDTokenHeader != "" && s.IDToken != "" {
+		if now.Before(s.IDTokenExpiry) {
+			h.setRequestHeader(f.IDTokenHeader, s.IDToken)
+		} else {
+			count(h.p.broker.m.idToken, "omitted")
+		}
 	}
 }
 

@@ -1,0 +1,225 @@
+package filter
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
+)
+
+// On-behalf-of per route.
+//
+// A route with an exchange gets, besides the session's own tokens, a token for its
+// downstream audience: the session's (fresh) access token, or its ID token, exchanged at the
+// provider's token endpoint (RFC 8693 token exchange, or Entra's on-behalf-of jwt-bearer
+// grant). The result is a single flight per session and route, parked sealed in shared data
+// until it expires within the route's margin, and remembered per VM as long: a warm request
+// costs one map lookup. A refreshed access token is a new subject, so it is exchanged again.
+//
+// A refusal (invalid_grant, consent or scope problems) is a 403; anything else the provider
+// gets wrong is a 502 (504 on a timeout). The provider's error code is in the log line and
+// the page, its description only in the log.
+
+// deniedCodes are exchange errors that say this user may not have the token: 403.
+var deniedCodes = map[string]bool{
+	"invalid_grant": true, "access_denied": true, "consent_required": true,
+	"interaction_required": true, "invalid_scope": true, "invalid_target": true,
+	"unauthorized_client": true,
+}
+
+// exchangedToken is an exchange's result.
+type exchangedToken struct {
+	token string
+	exp   time.Time // zero when unknown
+}
+
+// exchangeRoute returns the request's route when it exchanges tokens, else nil.
+func (h *httpContext) exchangeRoute() *config.Route {
+	if !h.p.broker.hasExchange {
+		return nil
+	}
+	if r := h.p.cfg.Route(h.req.authority, h.req.method, h.req.pathOnly); r.Exchange != nil {
+		return r
+	}
+	return nil
+}
+
+// exchange adds the route's exchanged token to the request, exchanging first if needed.
+func (h *httpContext) exchange(ls *liveSession, r *config.Route) types.Action {
+	p := h.p
+	x := r.Exchange
+	subject := ls.s.AccessToken
+	if x.SubjectTokenType == oidc.TokenTypeIDToken {
+		subject = ""
+		if p.now().Before(ls.s.IDTokenExpiry) {
+			subject = ls.s.IDToken
+		}
+	}
+	if subject == "" {
+		return h.respond(failure{status: 403, code: "exchange_denied", msg: "The session has no valid token to exchange for this app.",
+			err: fmt.Errorf("filter: exchange for route %q: no subject token", r.Name)})
+	}
+	key := newFlightKey("oidc-proxy exchange v1", p.cfg.Provider.Issuer, r.Name, subject)
+	return p.broker.flights.join(h.contextID, key, p.broker.exchangeSpec(r, subject, key), func(res *flightResult, fresh bool) types.Action {
+		return h.onExchanged(r, res, fresh)
+	})
+}
+
+// onExchanged injects the exchanged token, or answers with the exchange's failure.
+func (h *httpContext) onExchanged(r *config.Route, res *flightResult, fresh bool) types.Action {
+	m := h.p.broker.m.exchange
+	x := r.Exchange
+	switch res.status {
+	case flightOK:
+		if !fresh {
+			count(m, "cache_hit")
+		}
+		h.setRequestHeader(x.Header, x.HeaderValue(res.value.(*exchangedToken).token))
+		return types.ActionContinue
+	case flightDenied, flightEnded:
+		return h.respond(failure{status: 403, code: "exchange_denied", err: exchangeError(r, res),
+			msg: "The identity provider refused a token for this app (" + res.code + ")."})
+	}
+	f := failure{status: 502, code: "exchange_failed", err: exchangeError(r, res),
+		msg: "The identity provider could not issue a token for this app. Try again in a moment."}
+	if errors.Is(res.err, errTimeout) {
+		f.status, f.code = 504, "exchange_timeout"
+	}
+	return h.respond(f)
+}
+
+func exchangeError(r *config.Route, res *flightResult) error {
+	return fmt.Errorf("filter: exchange for route %q: %s", r.Name, flightReason(res))
+}
+
+// exchangeSpec is the flight that exchanges subject for route r.
+func (b *broker) exchangeSpec(r *config.Route, subject string, key flightKey) *flightSpec {
+	return &flightSpec{
+		kind:  "exchange",
+		store: b.exchangeStore,
+		lease: b.lease,
+		run: func(finish func(*flightResult, []byte, time.Duration)) {
+			b.runExchange(r, subject, key, finish)
+		},
+		decode:   b.openParkedExchange,
+		counters: b.m.exchange,
+	}
+}
+
+// runExchange calls the token endpoint (through the route's cluster, if it has one).
+func (b *broker) runExchange(r *config.Route, subject string, key flightKey, finish func(*flightResult, []byte, time.Duration)) {
+	p := b.p
+	x := r.Exchange
+	md := p.provider.md
+	if md == nil || md.TokenEndpoint == "" {
+		b.exchangeDone(r, &flightResult{status: flightTransient, err: errString("provider metadata not loaded")}, nil, 0, finish)
+		return
+	}
+	var req oidc.Request
+	if x.Type == config.EntraOBO {
+		req = oidc.EntraOBO(md.TokenEndpoint, p.client, subject, x.Scope)
+	} else {
+		req = oidc.TokenExchange(md.TokenEndpoint, p.client, subject, oidc.Exchange{
+			Audience: x.Audience, Resource: x.Resource, Scope: x.Scope,
+			SubjectTokenType: x.SubjectTokenType, RequestedTokenType: x.RequestedTokenType,
+		})
+	}
+	t := p.provider.providerTarget()
+	if x.Cluster != "" && x.Cluster != t.cluster {
+		t.cluster, t.authority = x.Cluster, ""
+	}
+	parse := oidc.ParseTokenResponse
+	if x.Type == config.RFC8693 {
+		parse = oidc.ParseExchangeResponse
+	}
+	dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(resp *calloutResponse, err error) {
+		if err != nil {
+			p.metrics.callout("exchange", err, resp)
+			b.exchangeDone(r, &flightResult{status: flightTransient, err: err}, nil, 0, finish)
+			return
+		}
+		tr, err := parse(resp.status, resp.contentType, resp.body, p.cfg.Limits.MaxTokenResponseBytes)
+		p.metrics.callout("exchange", err, resp)
+		if err != nil {
+			b.exchangeDone(r, exchangeFailure(err), nil, 0, finish)
+			return
+		}
+		b.adoptExchanged(r, key, tr, finish)
+	})
+}
+
+// exchangeFailure classifies a failed exchange.
+func exchangeFailure(err error) *flightResult {
+	var te *oidc.TokenEndpointError
+	if errors.As(err, &te) {
+		switch {
+		case deniedCodes[te.Code]:
+			return &flightResult{status: flightDenied, code: te.Code, err: err}
+		case oidc.IsTransient(err):
+			return &flightResult{status: flightTransient, code: te.Code, err: err}
+		}
+		return &flightResult{status: flightFailed, code: te.Code, err: err}
+	}
+	return &flightResult{status: flightFailed, err: err}
+}
+
+// adoptExchanged parks an exchanged token until it expires within the route's margin.
+func (b *broker) adoptExchanged(r *config.Route, key flightKey, tr *oidc.TokenResponse, finish func(*flightResult, []byte, time.Duration)) {
+	p := b.p
+	now := p.now()
+	xt := &exchangedToken{token: tr.AccessToken, exp: accessTokenExpiry(tr, now)}
+	keep := minPark
+	if !xt.exp.IsZero() {
+		keep = max(xt.exp.Sub(now)-r.Exchange.Margin, minPark)
+	}
+	var expN uint64
+	if !xt.exp.IsZero() {
+		expN = uint64(xt.exp.UnixNano())
+	}
+	plain := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(xt.token)), expN)
+	plain = append(plain, xt.token...)
+	sealed, err := p.sealer.Seal(state.PurposeSession, p.parkName("exchanged", key), plain, now.Add(keep))
+	if err != nil {
+		b.exchangeDone(r, &flightResult{status: flightFailed, err: err}, nil, 0, finish)
+		return
+	}
+	b.exchangeDone(r, &flightResult{status: flightOK, value: xt}, []byte(sealed), keep, finish)
+}
+
+// exchangeDone counts and logs an exchange's outcome and finishes its flight.
+func (b *broker) exchangeDone(r *config.Route, res *flightResult, payload []byte, keep time.Duration, finish func(*flightResult, []byte, time.Duration)) {
+	outcome := map[uint8]string{flightOK: "ok", flightDenied: "denied", flightTransient: "transient"}[res.status]
+	if outcome == "" {
+		outcome = "failed"
+	}
+	count(b.m.exchange, outcome)
+	if res.status == flightOK {
+		proxywasm.LogInfof("oidc-proxy: audit event=token_exchanged route=%q type=%s", r.Name, r.Exchange.Type)
+	} else {
+		proxywasm.LogWarnf("oidc-proxy: audit event=token_exchange_failed route=%q type=%s outcome=%s: %s", r.Name, r.Exchange.Type, outcome, flightReason(res))
+	}
+	finish(res, payload, keep)
+}
+
+// openParkedExchange opens an exchanged token parked in shared data.
+func (b *broker) openParkedExchange(k flightKey, payload []byte, now time.Time) (any, error) {
+	plain, err := b.p.sealer.Open(state.PurposeSession, b.p.parkName("exchanged", k), string(payload), now)
+	if err != nil {
+		return nil, err
+	}
+	if len(plain) < 8 {
+		return nil, errors.New("filter: parked exchange result too short")
+	}
+	xt := &exchangedToken{token: string(plain[8:])}
+	if n := int64(binary.BigEndian.Uint64(plain[:8])); n > 0 {
+		xt.exp = time.Unix(0, n)
+	}
+	return xt, nil
+}

@@ -1,0 +1,352 @@
+package filter
+
+import (
+	"encoding/hex"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// flightTickPeriod is the tick period while a request of this VM waits for a flight another
+// VM leads: the wait is polled from the tick. In the e2e host (and in Envoy) a 20 ms timer
+// costs a few microseconds per tick and makes the wait invisible next to the provider's
+// round trip; the period goes back to tickPeriod as soon as nobody waits.
+const flightTickPeriod = 20 * time.Millisecond
+
+// minPark is the least time a flight's result stays parked, so that requests already waiting
+// or about to arrive with the same cookie see it.
+const minPark = 2 * time.Second
+
+// flightResult is a flight's outcome as one VM sees it.
+type flightResult struct {
+	status uint8  // flightOK, flightEnded, ...
+	code   string // the provider's error code, if it gave one
+	value  any    // the decoded result when status is flightOK
+	err    error  // why it failed, for the log (in the VM that ran it)
+}
+
+// flightSpec says how to run a flight and how to read its parked result.
+type flightSpec struct {
+	kind  string // for logs: "refresh", "exchange"
+	store *slotStore
+	lease time.Duration
+	// run calls the provider and calls finish exactly once. It runs in the plugin's root
+	// context (or, without a shared queue, in the first request's).
+	run func(finish func(res *flightResult, payload []byte, keep time.Duration))
+	// decode opens a parked payload.
+	decode func(k flightKey, payload []byte, now time.Time) (any, error)
+	// counters count requests that waited for a flight of this VM ("waited") or of another
+	// ("waited_remote").
+	counters map[string]proxywasm.MetricCounter
+}
+
+// flightCont continues a request with a flight's result. fresh says the request waited for
+// this answer (false: it picked up one parked earlier).
+type flightCont func(res *flightResult, fresh bool) types.Action
+
+type flightWaiter struct {
+	ctxID uint32
+	cont  flightCont
+}
+
+type flight struct {
+	key     flightKey
+	spec    *flightSpec
+	leader  bool // this VM holds the lease and runs the flight
+	started bool
+	inJoin  bool // being started synchronously inside join
+	done    bool
+	res     *flightResult
+	until   time.Time // pending: when waiters give up; done: when the result is dropped
+	waiters []flightWaiter
+}
+
+// flights is one VM's view of the flights: those it leads, those its requests wait for, and
+// recent results (a per-VM cache in front of shared data).
+type flights struct {
+	p         *pluginContext
+	byKey     map[flightKey]*flight
+	byCtx     map[uint32]flightKey
+	queue     uint32 // this VM's shared queue for hops to the root context; 0 if none
+	fast      bool
+	lastSweep time.Time
+	max       int
+}
+
+func newFlights(p *pluginContext, max int) *flights {
+	fl := &flights{p: p, byKey: map[flightKey]*flight{}, byCtx: map[uint32]flightKey{}, max: max}
+	var id [8]byte
+	if _, err := io.ReadFull(p.rand, id[:]); err == nil {
+		name := "oidc-proxy/" + p.cfg.Provider.Issuer + "/flights/" + hex.EncodeToString(id[:])
+		if q, err := proxywasm.RegisterSharedQueue(name); err == nil {
+			fl.queue = q
+		} else {
+			proxywasm.LogWarnf("oidc-proxy: no shared queue (%v): refreshes are sent from the request's context", err)
+		}
+	}
+	return fl
+}
+
+// join makes the request ctxID take part in flight key: it continues at once with a result
+// parked earlier, or waits for the flight (leading it if nobody does) and returns Pause.
+func (fl *flights) join(ctxID uint32, key flightKey, spec *flightSpec, cont flightCont) types.Action {
+	now := fl.p.now()
+	if f := fl.byKey[key]; f != nil {
+		if !f.done {
+			fl.wait(f, ctxID, cont)
+			if f.leader {
+				count(spec.counters, "waited")
+			} else {
+				count(spec.counters, "waited_remote")
+			}
+			return types.ActionPause
+		}
+		if now.Before(f.until) {
+			return cont(f.res, false)
+		}
+		delete(fl.byKey, key)
+	}
+	e, claimed, err := spec.store.claim(key, now, spec.lease)
+	if err != nil {
+		proxywasm.LogWarnf("oidc-proxy: %s single flight: shared data: %v (going ahead alone)", spec.kind, err)
+		claimed = true
+	}
+	if e != nil && e.state == entryResult {
+		f := &flight{key: key, spec: spec, done: true, res: fl.decode(spec, e, now), until: e.exp}
+		fl.add(f, now)
+		return cont(f.res, false)
+	}
+	f := &flight{key: key, spec: spec, leader: claimed, until: now.Add(fl.patience(spec))}
+	fl.add(f, now)
+	fl.wait(f, ctxID, cont)
+	if !claimed {
+		count(spec.counters, "waited_remote")
+		fl.setFast(true)
+		return types.ActionPause
+	}
+	f.inJoin = true
+	fl.start(f, false)
+	f.inJoin = false
+	if f.done { // answered synchronously: the callout could not even be sent
+		fl.unwait(ctxID)
+		return cont(f.res, true)
+	}
+	return types.ActionPause
+}
+
+// patience is how long a request waits for a flight before it gives up with a 503: long
+// enough for a leader to finish, or for its lease to expire and another VM to take over.
+func (fl *flights) patience(spec *flightSpec) time.Duration { return 2*spec.lease + time.Second }
+
+func (fl *flights) add(f *flight, now time.Time) {
+	if len(fl.byKey) >= fl.max {
+		fl.sweep(now, true)
+	}
+	fl.byKey[f.key] = f
+}
+
+func (fl *flights) wait(f *flight, ctxID uint32, cont flightCont) {
+	f.waiters = append(f.waiters, flightWaiter{ctxID: ctxID, cont: cont})
+	fl.byCtx[ctxID] = f.key
+}
+
+// unwait forgets the request ctxID (it went away, or no longer waits).
+func (fl *flights) unwait(ctxID uint32) {
+	key, ok := fl.byCtx[ctxID]
+	if !ok {
+		return
+	}
+	delete(fl.byCtx, ctxID)
+	f := fl.byKey[key]
+	if f == nil {
+		return
+	}
+	for i, w := range f.waiters {
+		if w.ctxID == ctxID {
+			f.waiters = append(f.waiters[:i], f.waiters[i+1:]...)
+			break
+		}
+	}
+	if !f.done && !f.leader && len(f.waiters) == 0 {
+		delete(fl.byKey, key) // nobody here waits for another VM's answer any more
+	}
+}
+
+// start runs a flight this VM leads. From a request it hops to the root context first (a
+// VM-local shared queue; OnQueueReady runs it), so that the callout belongs to the plugin
+// and outlives the request.
+func (fl *flights) start(f *flight, fromRoot bool) {
+	if !fromRoot && fl.queue != 0 {
+		if err := proxywasm.EnqueueSharedQueue(fl.queue, f.key[:]); err == nil {
+			return
+		} else {
+			proxywasm.LogWarnf("oidc-proxy: %s: shared queue: %v (sending from the request)", f.spec.kind, err)
+		}
+	}
+	fl.run(f)
+}
+
+func (fl *flights) run(f *flight) {
+	if f.started || f.done {
+		return
+	}
+	f.started = true
+	f.spec.run(func(res *flightResult, payload []byte, keep time.Duration) {
+		fl.finish(f, res, payload, keep)
+	})
+}
+
+// onQueueReady runs the flights queued by this VM's requests, now in the root context.
+func (fl *flights) onQueueReady(queueID uint32) {
+	if queueID != fl.queue {
+		return
+	}
+	for {
+		item, err := proxywasm.DequeueSharedQueue(queueID)
+		if err != nil {
+			return
+		}
+		var k flightKey
+		if len(item) != len(k) {
+			continue
+		}
+		copy(k[:], item)
+		if f := fl.byKey[k]; f != nil && f.leader {
+			fl.run(f)
+		}
+	}
+}
+
+// finish parks a flight's result in shared data and resumes the VM's waiters.
+func (fl *flights) finish(f *flight, res *flightResult, payload []byte, keep time.Duration) {
+	if f.done {
+		return
+	}
+	now := fl.p.now()
+	keep = max(keep, minPark)
+	if res.status != flightOK {
+		payload = nil
+	}
+	e := &slotEntry{key: f.key, state: entryResult, status: res.status, exp: now.Add(keep), code: res.code, payload: payload}
+	if err := f.spec.store.put(e, now); err != nil {
+		proxywasm.LogWarnf("oidc-proxy: %s single flight: parking the result: %v", f.spec.kind, err)
+	}
+	f.done, f.res, f.until = true, res, now.Add(keep)
+	if fl.byKey[f.key] == nil {
+		fl.byKey[f.key] = f
+	}
+	if !f.inJoin {
+		fl.wake(f, res)
+	}
+}
+
+// wake continues every request waiting for f with res.
+func (fl *flights) wake(f *flight, res *flightResult) {
+	ws := f.waiters
+	f.waiters = nil
+	for _, w := range ws {
+		if k, ok := fl.byCtx[w.ctxID]; !ok || k != f.key {
+			continue
+		}
+		delete(fl.byCtx, w.ctxID)
+		if err := proxywasm.SetEffectiveContext(w.ctxID); err != nil {
+			continue // the request is gone
+		}
+		if w.cont(res, true) == types.ActionContinue {
+			if err := proxywasm.ResumeHttpRequest(); err != nil {
+				proxywasm.LogWarnf("oidc-proxy: resuming a request after %s: %v", f.spec.kind, err)
+			}
+		}
+	}
+}
+
+// decode turns a parked entry into a result; a payload that does not open counts as a
+// transient failure (the next request tries again).
+func (fl *flights) decode(spec *flightSpec, e *slotEntry, now time.Time) *flightResult {
+	res := &flightResult{status: e.status, code: e.code}
+	if e.status == flightOK {
+		v, err := spec.decode(e.key, e.payload, now)
+		if err != nil {
+			return &flightResult{status: flightTransient, err: err}
+		}
+		res.value = v
+	}
+	return res
+}
+
+// tick polls the flights this VM's requests wait for in other VMs, takes over a flight
+// whose leader's lease expired, and gives up on waits that took too long.
+func (fl *flights) tick(now time.Time) {
+	remote := false
+	for _, f := range fl.pending() {
+		if f.leader {
+			if now.After(f.until) && len(f.waiters) > 0 {
+				// The leader's callout has its own timeout, so this is a safety net: answer
+				// the waiters, and still park the result if it comes.
+				fl.wake(f, &flightResult{status: flightTransient, err: errors.New("filter: no answer in time")})
+			}
+			continue
+		}
+		e, claimed, err := f.spec.store.claim(f.key, now, f.spec.lease)
+		switch {
+		case err == nil && e != nil && e.state == entryResult:
+			f.done, f.res, f.until = true, fl.decode(f.spec, e, now), e.exp
+			fl.wake(f, f.res)
+		case err == nil && claimed:
+			proxywasm.LogInfof("oidc-proxy: audit event=%s_takeover key=%.8s: the leader's lease expired", f.spec.kind, f.key.String())
+			f.leader, f.until = true, now.Add(fl.patience(f.spec))
+			fl.run(f)
+		case now.After(f.until):
+			delete(fl.byKey, f.key)
+			fl.wake(f, &flightResult{status: flightTransient, err: errors.New("filter: waited too long for another worker's answer")})
+		default:
+			remote = true
+		}
+	}
+	fl.setFast(remote)
+	if now.Sub(fl.lastSweep) > 5*time.Second {
+		fl.sweep(now, false)
+	}
+}
+
+func (fl *flights) pending() []*flight {
+	var out []*flight
+	for _, f := range fl.byKey {
+		if !f.done {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// sweep drops results past their time; when full, it drops finished flights regardless.
+func (fl *flights) sweep(now time.Time, full bool) {
+	fl.lastSweep = now
+	for k, f := range fl.byKey {
+		if f.done && (!now.Before(f.until) || full && len(fl.byKey) >= fl.max/2) {
+			delete(fl.byKey, k)
+		}
+	}
+}
+
+// setFast switches between the fast tick (someone here waits for another VM) and the
+// normal one.
+func (fl *flights) setFast(on bool) {
+	if on == fl.fast {
+		return
+	}
+	fl.fast = on
+	period := tickPeriod
+	if on {
+		period = flightTickPeriod
+	}
+	// Older Envoys apply a new period to a running timer only after its next tick; stopping
+	// the timer first makes the new period take effect now.
+	_ = proxywasm.SetTickPeriodMilliSeconds(0)
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(period / time.Millisecond)); err != nil {
+		proxywasm.LogWarnf("oidc-proxy: setting the tick period: %v", err)
+	}
+}

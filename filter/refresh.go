@@ -1,0 +1,351 @@
+package filter
+
+import (
+	"errors"
+	"html"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/tidwall/gjson"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
+)
+
+// Proactive refresh.
+//
+// Before a request is forwarded (or the token endpoint answers), a session whose access token
+// expires within session.refresh_margin, or whose forwarded ID token does, is refreshed at the
+// token endpoint: one refresh per session per Envoy (a single flight), its result re-sealed
+// into the session cookie on the response. The request waits; it is never given a token that
+// has expired:
+//
+//   - invalid_grant, a refreshed ID token that fails validation (OIDC Core 12.2), or another
+//     definite refusal end the session: cookies cleared, navigations log in again, API calls
+//     get 401;
+//   - a transient failure (timeout, unreachable, 5xx, garbage) forwards the current tokens if
+//     they have not expired yet (they were only within the margin), else answers 503 with
+//     Retry-After (a page that reloads itself, for navigations).
+//
+// Session.IssuedAt is when the session was last issued: at login, then at each refresh. An ID
+// token that was already within the margin when its session was issued was not renewed by
+// that refresh (the provider returns none on refresh): it is not refreshed for again, and the
+// session.id_token_expired policy applies to it.
+
+const (
+	// refreshPark is how long a refresh result stays parked for requests that still carry
+	// the old cookie (sent before the response with the new one arrived).
+	refreshPark = 60 * time.Second
+	// endedPark is how long a refusal (invalid_grant) stays parked.
+	endedPark = 10 * time.Second
+	// maxRefreshHops bounds the refreshes one request may chain (a parked result that is
+	// itself due again).
+	maxRefreshHops = 2
+	// retryAfter is the Retry-After of a 503 after a transient refresh failure, in seconds.
+	retryAfter = 2
+)
+
+// refreshDue reports whether the session should be refreshed before use: refresh is on, it
+// has a refresh token, and the access token (or, when wantID, a renewable ID token) expires
+// within the margin.
+func (p *pluginContext) refreshDue(s *state.Session, now time.Time, wantID bool) bool {
+	sc := p.cfg.Session
+	if !sc.Refresh || s.RefreshToken == "" {
+		return false
+	}
+	soon := now.Add(sc.RefreshMargin)
+	if !s.AccessTokenExpiry.IsZero() && !soon.Before(s.AccessTokenExpiry) {
+		return true
+	}
+	return wantID && idTokenDue(s, soon, sc.RefreshMargin)
+}
+
+// idTokenDue reports whether the session's ID token expires by soon and could be renewed:
+// it was not already within the margin when the session was issued.
+func idTokenDue(s *state.Session, soon time.Time, margin time.Duration) bool {
+	return s.IDToken != "" && !soon.Before(s.IDTokenExpiry) && s.IDTokenExpiry.Add(-margin).After(s.IssuedAt)
+}
+
+// freshen runs then with the session's tokens fresh: refreshed first when due. It returns
+// Pause while a refresh is under way; the request resumes (or gets an answer) when it ends.
+func (h *httpContext) freshen(ls *liveSession, wantID bool, hops int, then func(*liveSession) types.Action) types.Action {
+	p := h.p
+	if hops >= maxRefreshHops || !p.refreshDue(ls.s, p.now(), wantID) {
+		return then(ls)
+	}
+	key := newFlightKey("oidc-proxy refresh v1", p.cfg.Provider.Issuer, ls.s.RefreshToken)
+	return p.broker.flights.join(h.contextID, key, p.broker.refreshSpec(ls.s, key), func(res *flightResult, fresh bool) types.Action {
+		return h.onRefreshed(ls, res, fresh, wantID, hops, then)
+	})
+}
+
+// onRefreshed continues a request with the outcome of its session's refresh.
+func (h *httpContext) onRefreshed(ls *liveSession, res *flightResult, fresh, wantID bool, hops int, then func(*liveSession) types.Action) types.Action {
+	p := h.p
+	if !fresh {
+		count(p.broker.m.refresh, "reused")
+	}
+	switch res.status {
+	case flightOK:
+		nls := res.value.(*liveSession)
+		if err := h.setSessionCookies(nls.s); err != nil {
+			proxywasm.LogErrorf("oidc-proxy: re-sealing the refreshed session corr=%s: %v", h.correlationID(), err)
+		}
+		return h.freshen(nls, wantID, hops+1, then)
+	case flightTransient:
+		if h.tokensUsable(ls, p.now()) {
+			proxywasm.LogInfof("oidc-proxy: audit event=refresh_deferred corr=%s: tokens still valid, forwarding them (%s)", h.correlationID(), flightReason(res))
+			return then(ls)
+		}
+		return h.retryLater(res)
+	}
+	return h.endSession(res)
+}
+
+// endSession answers a request whose session cannot go on: cookies cleared, then a new login
+// for a navigation, 401 for an API call.
+func (h *httpContext) endSession(res *flightResult) types.Action {
+	h.clearSessionCookies()
+	proxywasm.LogInfof("oidc-proxy: audit event=session_ended corr=%s reason=%q", h.correlationID(), flightReason(res))
+	if h.isAPI() {
+		return h.respond(failure{status: 401, code: "unauthorized", msg: "The session has ended. Sign in again."})
+	}
+	return h.startLogin(h.req.path, "")
+}
+
+// retryLater answers 503: the tokens could not be renewed just now and the ones the session
+// has have expired. Browsers get a page that reloads itself.
+func (h *httpContext) retryLater(res *flightResult) types.Action {
+	msg := "The identity provider could not renew your sign-in just now. Trying again in a moment."
+	f := failure{status: 503, code: "refresh_unavailable", msg: msg, retryAfter: retryAfter, err: errString(flightReason(res))}
+	if h.isAPI() {
+		return h.respond(f)
+	}
+	corr := h.correlationID()
+	proxywasm.LogWarnf("oidc-proxy: %s status=503 corr=%s method=%s path=%q: %s", f.code, corr, h.req.method, h.req.pathOnly, flightReason(res))
+	headers := [][2]string{
+		{"cache-control", "no-store"},
+		{"x-correlation-id", corr},
+		{"retry-after", strconv.Itoa(retryAfter)},
+		{"content-type", "text/html; charset=utf-8"},
+	}
+	headers = append(headers, h.setCookies...)
+	return h.sendLocal(503, headers, retryPage(msg, corr, retryAfter))
+}
+
+func retryPage(msg, corr string, seconds int) []byte {
+	var b strings.Builder
+	b.WriteString(`<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="`)
+	b.WriteString(strconv.Itoa(seconds))
+	b.WriteString(`"><title>503 Service Unavailable</title><style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}code{background:#eee;padding:.1em .3em}</style></head><body><h1>One moment</h1><p>`)
+	b.WriteString(html.EscapeString(msg))
+	b.WriteString("</p><p>Correlation id: <code>")
+	b.WriteString(html.EscapeString(corr))
+	b.WriteString("</code></p></body></html>")
+	return []byte(b.String())
+}
+
+// flightReason describes a failed flight for the log: the provider's code and the error.
+func flightReason(res *flightResult) string {
+	var parts []string
+	if res.code != "" {
+		parts = append(parts, "provider error "+strconv.Quote(res.code))
+	}
+	if res.err != nil {
+		parts = append(parts, res.err.Error())
+	}
+	if len(parts) == 0 {
+		return "failed in another worker"
+	}
+	return strings.Join(parts, ": ")
+}
+
+// refreshSpec is the flight that refreshes old.
+func (b *broker) refreshSpec(old *state.Session, key flightKey) *flightSpec {
+	return &flightSpec{
+		kind:  "refresh",
+		store: b.refreshStore,
+		lease: b.lease,
+		run: func(finish func(*flightResult, []byte, time.Duration)) {
+			b.refresh(old, key, finish)
+		},
+		decode:   b.openParkedSession,
+		counters: b.m.refresh,
+	}
+}
+
+// refresh calls the token endpoint with the session's refresh token.
+func (b *broker) refresh(old *state.Session, key flightKey, finish func(*flightResult, []byte, time.Duration)) {
+	p := b.p
+	md := p.provider.md
+	if !p.provider.ready() || md.TokenEndpoint == "" {
+		b.refreshDone(old, key, &flightResult{status: flightTransient, err: errString("provider not ready: " + p.provider.notReadyReason())}, nil, finish)
+		return
+	}
+	req := oidc.Refresh(md.TokenEndpoint, p.client, old.RefreshToken, nil)
+	dispatch(p.provider.providerTarget(), req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
+		var tr *oidc.TokenResponse
+		if err == nil {
+			tr, err = oidc.ParseTokenResponse(r.status, r.contentType, r.body, p.cfg.Limits.MaxTokenResponseBytes)
+		}
+		p.metrics.callout("refresh", err, r)
+		if err != nil {
+			b.refreshDone(old, key, refreshFailure(err), nil, finish)
+			return
+		}
+		b.adoptRefreshed(old, key, tr, false, finish)
+	})
+}
+
+// refreshFailure classifies a failed refresh: invalid_grant and other definite refusals end
+// the session; timeouts, 5xx and garbage are transient.
+func refreshFailure(err error) *flightResult {
+	var te *oidc.TokenEndpointError
+	switch {
+	case oidc.IsInvalidGrant(err):
+		return &flightResult{status: flightEnded, code: "invalid_grant", err: err}
+	case oidc.IsTransient(err):
+		res := &flightResult{status: flightTransient, err: err}
+		if errors.As(err, &te) {
+			res.code = te.Code
+		}
+		return res
+	case errors.As(err, &te):
+		return &flightResult{status: flightFailed, code: te.Code, err: err}
+	}
+	return &flightResult{status: flightTransient, err: err} // a malformed success answer
+}
+
+// adoptRefreshed validates a refresh answer and builds the new session: a returned ID token
+// gets full validation and must keep iss, sub, azp (and auth_time) of the session's; without
+// a new refresh token the old one is kept.
+func (b *broker) adoptRefreshed(old *state.Session, key flightKey, tr *oidc.TokenResponse, retried bool, finish func(*flightResult, []byte, time.Duration)) {
+	p := b.p
+	now := p.now()
+	ns := *old
+	ns.AccessToken = tr.AccessToken
+	ns.AccessTokenExpiry = accessTokenExpiry(tr, now)
+	if tr.RefreshToken != "" {
+		ns.RefreshToken = tr.RefreshToken
+	}
+	ns.IssuedAt = now
+	if tr.IDToken != "" {
+		claims, err := b.validateRefreshedID(old, tr)
+		if errors.Is(err, jwt.ErrUnknownKey) && !retried {
+			// The provider may have rotated its keys: refetch them once (from the tick,
+			// rate limited per Envoy) and validate again.
+			p.provider.refetchJWKS(now, p.contextID, func(error) { b.adoptRefreshed(old, key, tr, true, finish) })
+			return
+		}
+		if err != nil {
+			b.refreshDone(old, key, &flightResult{status: flightEnded, err: err}, nil, finish)
+			return
+		}
+		ns.IDToken, ns.IDTokenExpiry = tr.IDToken, claims.Expiry
+		// The new ID token's claims win; claims it lacks (from userinfo at login) are kept.
+		ns.Claims = selectClaims(old.Claims, p.cfg.Login.Claims, claims.Raw)
+		if sid := gjson.GetBytes(claims.Raw, "sid").String(); sid != "" {
+			ns.SessionID = sid
+		}
+		if at := unixClaim(claims.Raw, "auth_time"); !at.IsZero() {
+			ns.AuthTime = at
+		}
+	}
+	plain, err := ns.MarshalBinary()
+	var sealed string
+	if err == nil {
+		sealed, err = p.sealer.Seal(state.PurposeSession, p.parkName("refreshed", key), plain, minTime(now.Add(refreshPark), ns.Expiry))
+	}
+	if err != nil {
+		b.refreshDone(old, key, &flightResult{status: flightFailed, err: err}, nil, finish)
+		return
+	}
+	res := &flightResult{status: flightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: ns.Expiry}}
+	proxywasm.LogInfof("oidc-proxy: audit event=token_refreshed key=%.8s sub=%q id_token=%s refresh_token=%s",
+		key.String(), ns.Subject, renewed(tr.IDToken != ""), renewed(tr.RefreshToken != ""))
+	b.refreshDone(old, key, res, []byte(sealed), finish)
+}
+
+// validateRefreshed checks a refreshed ID token against the session's (OIDC Core 12.2).
+func (b *broker) validateRefreshedID(old *state.Session, tr *oidc.TokenResponse) (*jwt.Claims, error) {
+	p := b.p
+	if !p.provider.ready() {
+		return nil, errString("provider keys not loaded")
+	}
+	v := &oidc.IDTokenValidator{Issuer: p.cfg.Provider.Issuer, ClientID: p.cfg.Client.ID,
+		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway}
+	var prev *jwt.Claims
+	if tok, err := jwt.Parse(old.IDToken); err == nil {
+		prev, _ = tok.Claims()
+	}
+	return v.ValidateRefreshed(tr.IDToken, tr.AccessToken, prev)
+}
+
+// refreshDone counts and logs a refresh's outcome and finishes its flight.
+func (b *broker) refreshDone(old *state.Session, key flightKey, res *flightResult, payload []byte, finish func(*flightResult, []byte, time.Duration)) {
+	keep := refreshPark
+	outcome := "ok"
+	switch res.status {
+	case flightEnded:
+		keep, outcome = endedPark, "invalid_grant"
+		if res.code == "" {
+			outcome = "id_token_rejected"
+		}
+	case flightFailed:
+		keep, outcome = endedPark, "failed"
+	case flightTransient:
+		keep, outcome = minPark, "transient"
+	}
+	count(b.m.refresh, outcome)
+	if res.status != flightOK {
+		proxywasm.LogWarnf("oidc-proxy: audit event=refresh_failed key=%.8s sub=%q outcome=%s: %s", key.String(), old.Subject, outcome, flightReason(res))
+	}
+	finish(res, payload, keep)
+}
+
+// openParkedSession opens a refresh result parked by another VM (or by this one earlier).
+func (b *broker) openParkedSession(k flightKey, payload []byte, now time.Time) (any, error) {
+	p := b.p
+	plain, err := p.sealer.Open(state.PurposeSession, p.parkName("refreshed", k), string(payload), now)
+	if err != nil {
+		return nil, err
+	}
+	s := new(state.Session)
+	if err := s.UnmarshalBinary(plain); err != nil {
+		return nil, err
+	}
+	return &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: s.Expiry}, nil
+}
+
+// accessTokenExpiry is when a new access token expires: expires_in, else the token's own
+// exp claim when it is a JWT (read, not verified: the token came from the token endpoint
+// over the provider's cluster), else unknown (zero).
+func accessTokenExpiry(tr *oidc.TokenResponse, now time.Time) time.Time {
+	if tr.HasExpiresIn {
+		return tr.Expiry(now)
+	}
+	if tok, err := jwt.Parse(tr.AccessToken); err == nil {
+		if c, err := tok.Claims(); err == nil {
+			return c.Expiry
+		}
+	}
+	return time.Time{}
+}
+
+func renewed(b bool) string {
+	if b {
+		return "renewed"
+	}
+	return "kept"
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
