@@ -203,6 +203,8 @@ func (pr *provider) adoptMetadata(body []byte, at time.Time) error {
 	}
 	applyOverrides(md, pr.cfg)
 	pr.md, pr.mdAt = md, at
+	// The provider answers again: the keys are fetched now, not after the old backoff.
+	pr.lastErr, pr.backoff, pr.nextTry = nil, 0, time.Time{}
 	return nil
 }
 
@@ -386,7 +388,10 @@ func readLease(key string) (until time.Time, backoff time.Duration) {
 	if err != nil || len(v) < 16 {
 		return time.Time{}, 0
 	}
-	return time.Unix(0, int64(binary.BigEndian.Uint64(v[:8]))), time.Duration(binary.BigEndian.Uint64(v[8:16]))
+	if ns := int64(binary.BigEndian.Uint64(v[:8])); ns != 0 {
+		until = time.Unix(0, ns)
+	}
+	return until, time.Duration(binary.BigEndian.Uint64(v[8:16]))
 }
 
 func leaseValue(until time.Time, backoff time.Duration) []byte {
