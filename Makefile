@@ -32,10 +32,32 @@ bench: build
 run: build
 	@bash scripts/run.sh
 
+# release: plugin.wasm built for shipping: -trimpath, no VCS stamp, stripped (-s -w). It is
+# then built again in a copy of the tree with an empty build cache, and the two must be
+# identical (RELEASE_CHECK=0 skips that). Prints the Go version, size and SHA-256.
 release: deps
 	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -buildmode=c-shared -o $(WASM) .
-	@ls -l $(WASM) | awk '{print "size:   " $$5 " bytes"}'
-	@sha256sum $(WASM) | awk '{print "sha256: " $$1}'
+	@if [ "$(RELEASE_CHECK)" != 0 ]; then \
+	  set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; mkdir "$$tmp/src"; \
+	  echo "reproducibility: building again in a copy of the tree, with an empty build cache"; \
+	  tar -cf - --exclude=./.git --exclude=./.cache --exclude=./bin --exclude=./dist --exclude='*.wasm' . | tar -xf - -C "$$tmp/src"; \
+	  (cd "$$tmp/src" && GOCACHE="$$tmp/cache" GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -buildmode=c-shared -o "$$tmp/plugin.wasm" .); \
+	  if ! cmp -s $(WASM) "$$tmp/plugin.wasm"; then \
+	    echo "release: NOT reproducible: the second build differs (or the tree changed meanwhile)"; exit 1; fi; \
+	  echo "reproducibility: the second build is identical"; \
+	fi
+	@echo "go:     $$($(GO) env GOVERSION) (the same Go version and tree give the same bytes)"
+	@echo "file:   $(WASM)"
+	@echo "size:   $$(wc -c < $(WASM)) bytes"
+	@echo "sha256: $$(sha256sum $(WASM) | cut -d' ' -f1)"
+
+# image: the release plugin.wasm as an OCI image layout for Istio's WasmPlugin, in dist/oci
+# (IMAGE_DIR), tagged IMAGE_TAG (default latest); file times from SOURCE_DATE_EPOCH, else the
+# last commit. Push it with skopeo, crane or oras: docs/istio.md.
+.PHONY: image
+image: release
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null)} \
+	  $(GO) run ./deploy/cmd/wasm-image -wasm $(WASM) -out $(or $(IMAGE_DIR),dist/oci) -tag $(or $(IMAGE_TAG),latest)
 
 clean:
 	rm -f $(WASM)
