@@ -46,7 +46,7 @@ func newBroker(p *pluginContext) *broker {
 	ns := "oidc-proxy/" + cfg.Provider.Issuer
 	b := &broker{
 		p:             p,
-		refreshStore:  &slotStore{prefix: ns + "/refresh/", slots: 64, maxEntries: 256},
+		refreshStore:  &slotStore{prefix: ns + "/refresh/", slots: 256, maxEntries: 256},
 		exchangeStore: &slotStore{prefix: ns + "/exchange/", slots: 1024, maxEntries: 256},
 		lease:         cfg.Provider.Timeout + time.Second,
 		m: brokerMetrics{

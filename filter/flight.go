@@ -80,6 +80,9 @@ func newFlights(p *pluginContext, max int) *flights {
 	fl := &flights{p: p, byKey: map[flightKey]*flight{}, byCtx: map[uint32]flightKey{}, max: max}
 	var id [8]byte
 	if _, err := io.ReadFull(p.rand, id[:]); err == nil {
+		// One queue per VM (the first registration of a name owns it), so the name is random.
+		// Envoy keeps a registered queue for the life of the process: a reloaded plugin
+		// leaves its old, empty queues behind.
 		name := "oidc-proxy/" + p.cfg.Provider.Issuer + "/flights/" + hex.EncodeToString(id[:])
 		if q, err := proxywasm.RegisterSharedQueue(name); err == nil {
 			fl.queue = q
@@ -260,6 +263,11 @@ func (fl *flights) wake(f *flight, res *flightResult) {
 				proxywasm.LogWarnf("oidc-proxy: resuming a request after %s: %v", f.spec.kind, err)
 			}
 		}
+	}
+	if len(ws) > 0 {
+		// Back to the root context: a callout sent after this (a takeover in the tick)
+		// must belong to the plugin, not to the last request woken.
+		_ = proxywasm.SetEffectiveContext(fl.p.contextID)
 	}
 }
 
