@@ -254,3 +254,44 @@ func TestCallbackUnknownKidWaitsForTheTick(t *testing.T) {
 }
 
 func lhRSAKey() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) }
+
+// TestCallbackUserinfo: with login.userinfo the claims of the userinfo endpoint are merged,
+// and a userinfo answer for another subject ends the login.
+func TestCallbackUserinfo(t *testing.T) {
+	l := newLH(t, func(c map[string]any) { c["login"] = map[string]any{"userinfo": true} })
+	l.ready()
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		email      string
+	}{
+		{"merged", `{"sub":"user-1","email":"info@example.com"}`, 302, "info@example.com"},
+		{"another subject", `{"sub":"user-2","email":"x@example.com"}`, 502, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lg := l.startLogin("/")
+			r, c := l.callback(lg, "code-"+tc.name)
+			l.answer(*c, "200", "application/json", lhTokenJSON(l.idToken(l.claims(lg.nonce))))
+			cs := l.host.GetCalloutAttributesFromContext(r.id)
+			ui := cs[len(cs)-1]
+			if lhHeader(ui.Headers, ":path") != "/userinfo" || lhHeader(ui.Headers, "authorization") != "Bearer at-123" {
+				t.Fatalf("userinfo request: %v", ui.Headers)
+			}
+			if l.reply(r.id).local != nil {
+				t.Fatal("answered before userinfo")
+			}
+			l.answer(ui, "200", "application/json", tc.body)
+			r = l.reply(r.id)
+			if r.status() != tc.status {
+				t.Fatalf("status %d, want %d", r.status(), tc.status)
+			}
+			if tc.email == "" {
+				return
+			}
+			s := l.request("GET", "/", "cookie", lhCookies(r.headers("set-cookie")))
+			if got := lhHeader(l.host.GetCurrentRequestHeaders(s.id), "x-auth-request-email"); got != tc.email {
+				t.Errorf("x-auth-request-email = %q, want %q", got, tc.email)
+			}
+		})
+	}
+}
