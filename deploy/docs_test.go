@@ -172,7 +172,7 @@ func section(t *testing.T, doc, title string) string {
 // its first cell.
 func tableNames(text string) [][]string {
 	var rows [][]string
-	first := regexp.MustCompile("^\\| ([^|]+) \\|")
+	first := regexp.MustCompile(`^\| ([^|]+) \|`)
 	name := regexp.MustCompile("`([^`]+)`")
 	for _, line := range strings.Split(text, "\n") {
 		m := first.FindStringSubmatch(line)
