@@ -4,6 +4,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 )
 
@@ -17,6 +18,7 @@ type httpContext struct {
 	corr       string
 	setCookies [][2]string // Set-Cookie headers for the response (local or upstream)
 	api        int8        // 0 unknown, 1 API, -1 navigation
+	route      *config.Route
 }
 
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
@@ -48,9 +50,14 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	if cfg.IsPassThrough(h.req.method, h.req.pathOnly) {
 		return types.ActionContinue
 	}
-	route := cfg.Route(h.req.authority, h.req.method, h.req.pathOnly)
-	if route != nil && route.Auth == "none" {
+	h.route = cfg.Route(h.req.authority, h.req.method, h.req.pathOnly)
+	switch h.route.Auth {
+	case config.AuthNone:
 		return types.ActionContinue
+	case config.AuthBearer, config.AuthSessionOrBearer:
+		if a, handled := h.bearer(h.route); handled {
+			return a
+		}
 	}
 	return h.authenticate()
 }

@@ -31,6 +31,7 @@ type pluginContext struct {
 	provider *provider
 	cache    *sessionCache
 	replay   *replayGuard
+	bearer   *bearerState
 	broker   *broker
 	metrics  *metrics
 	identity map[string]bool
@@ -87,6 +88,7 @@ func (p *pluginContext) configure(data []byte) error {
 	p.provider = newProvider(cfg, p.metrics, p.contextID)
 	p.cache = newSessionCache(cfg.Session.CacheSize)
 	p.replay = newReplayGuard(cfg.Provider.Issuer)
+	p.bearer = newBearerState(cfg, p.provider, p.contextID)
 	p.broker = newBroker(p)
 	return nil
 }
@@ -108,6 +110,7 @@ func logConfigErrors(err error) {
 func (p *pluginContext) OnTick() {
 	now := p.now()
 	p.provider.tick(now)
+	p.bearer.issuers.tick(now)
 	p.broker.tick(now)
 }
 

@@ -69,6 +69,9 @@ func (h *httpContext) forwardSession(ls *liveSession, route *config.Route) types
 	if !h.tokensUsable(ls, now) {
 		return h.signInRequired(nil)
 	}
+	if f, denied := h.authorize(h.route, ls); denied {
+		return h.respond(f)
+	}
 	if h.reauthenticate(ls.s, now) {
 		count(h.p.broker.m.idToken, "reauthenticate")
 		proxywasm.LogInfof("oidc-proxy: audit event=id_token_reauthenticate corr=%s sub=%q", h.correlationID(), ls.s.Subject)

@@ -1,0 +1,391 @@
+package filter
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/tidwall/gjson"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
+)
+
+// bearerRealm is the realm of every WWW-Authenticate challenge the filter sends.
+const bearerRealm = "oidc-proxy"
+
+// bearerState is a VM's bearer token machinery: the issuers' keys, the cache of verified
+// tokens and the metrics.
+type bearerState struct {
+	issuers *issuers
+	cache   *bearerCache
+	m       *bearerMetrics
+}
+
+func newBearerState(cfg *config.Config, leases *provider, rootID uint32) *bearerState {
+	m := newBearerMetrics()
+	return &bearerState{issuers: newIssuers(cfg, leases, m, rootID), cache: newBearerCache(bearerCacheEntries, bearerCacheBytes), m: m}
+}
+
+// bearer serves a request on a bearer or session_or_bearer route (RFC 6750). It returns
+// handled false when the route also takes sessions and the request carries no bearer token:
+// the session path serves it then.
+//
+// A token is accepted when it is a JWS from one of the route's issuers, signed with a key
+// of that issuer's JWKS under one of its algorithms, with an exp in the future, nbf and iat
+// not in the future (within jwt.leeway) and an aud holding one of the issuer's audiences;
+// then the route's authorization rules apply. Verified tokens are cached per VM by their
+// exact bytes until their exp.
+func (h *httpContext) bearer(route *config.Route) (action types.Action, handled bool) {
+	token, present, ok := bearerToken(h.req.authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
+	switch {
+	case !present && route.Auth == config.AuthSessionOrBearer:
+		return types.ActionContinue, false
+	case !present:
+		h.p.bearer.m.reject("missing")
+		return h.bearerRespond(bearerFailure{status: 401}), true
+	case !ok:
+		h.p.bearer.m.reject("malformed")
+		return h.bearerRespond(bearerFailure{status: 400, code: "invalid_request",
+			desc: "The Authorization header is not a well-formed Bearer token.", err: errBearerSyntax}), true
+	}
+	return h.checkBearer(route, token, false), true
+}
+
+var errBearerSyntax = errors.New("filter: malformed Authorization header")
+
+// bearerToken reads "Bearer <token68>" (RFC 6750 2.1; the scheme in any case). present is
+// false when there is no Authorization header or it uses another scheme; ok is false when
+// it is a Bearer credential that is oversized or not a single token68.
+func bearerToken(header string, maxLen int) (token string, present, ok bool) {
+	const scheme = "bearer"
+	if len(header) < len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
+		return "", false, false
+	}
+	rest := header[len(scheme):]
+	if rest != "" && rest[0] != ' ' {
+		return "", false, false // "Bearerx ...": another scheme
+	}
+	if len(header) > maxLen {
+		return "", true, false
+	}
+	token = strings.Trim(rest, " ")
+	if !isToken68(token) {
+		return "", true, false
+	}
+	return token, true, true
+}
+
+// isToken68 reports whether s is an RFC 7235 token68: 1*( ALPHA / DIGIT / "-" / "." / "_" /
+// "~" / "+" / "/" ) *"=".
+func isToken68(s string) bool {
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
+}
+
+// checkBearer verifies a token (or finds it in the cache) and forwards or rejects the
+// request. retried is set after a JWKS refetch for an unknown kid, which happens once.
+func (h *httpContext) checkBearer(route *config.Route, token string, retried bool) types.Action {
+	p := h.p
+	now := p.now()
+	if v := p.bearer.cache.get(token, now); v != nil {
+		p.bearer.m.hit.Increment(1)
+		if !acceptsIssuer(route, v.issuer) {
+			p.bearer.m.reject("issuer")
+			return h.bearerRespond(invalidToken(errForeignIssuer))
+		}
+		return h.acceptBearer(route, v)
+	}
+	if !retried {
+		p.bearer.m.miss.Increment(1)
+	}
+	it, err := p.bearer.issuerFor(route, token)
+	if err != nil {
+		p.bearer.m.reject(rejectReason(err))
+		return h.bearerRespond(invalidToken(err))
+	}
+	if !it.ready() {
+		p.bearer.m.reject("not_ready")
+		return h.bearerRespond(bearerFailure{status: 503, code: "temporarily_unavailable", retryAfter: 2,
+			desc: "The token issuer's keys are not available yet. Try again in a moment.", err: it.notReadyReason()})
+	}
+	v, err := verifyBearer(it, token, now, p.cfg.JWT.Leeway)
+	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
+		proxywasm.LogInfof("oidc-proxy: audit event=unknown_signing_key issuer=%s corr=%s: refetching JWKS", it.bi.Name, h.correlationID())
+		it.refetch(now, h.contextID, func(error) {
+			if h.checkBearer(route, token, true) == types.ActionContinue {
+				if err := proxywasm.ResumeHttpRequest(); err != nil {
+					proxywasm.LogWarnf("oidc-proxy: resuming request corr=%s: %v", h.correlationID(), err)
+				}
+			}
+		})
+		return types.ActionPause
+	}
+	if err != nil {
+		p.bearer.m.reject(rejectReason(err))
+		return h.bearerRespond(invalidToken(err))
+	}
+	v.headers = p.claimHeaders(v.claims)
+	p.bearer.cache.put(v)
+	return h.acceptBearer(route, v)
+}
+
+var (
+	errForeignIssuer = errors.New("filter: token issuer not accepted on this route")
+	errNoIssuer      = errors.New("filter: token has no iss claim")
+)
+
+// issuerFor picks the route's issuer that a token claims to be from. With one issuer there is
+// nothing to choose (the signature and the iss check decide); with several the unverified iss
+// claim selects the keys to verify with.
+func (b *bearerState) issuerFor(route *config.Route, token string) (*issuer, error) {
+	if len(route.BearerIssuers) == 1 {
+		return b.issuers.of(route.BearerIssuers[0]), nil
+	}
+	t, err := jwt.Parse(token)
+	if err != nil {
+		return nil, err
+	}
+	iss := gjson.GetBytes(t.Payload, "iss")
+	if iss.Type != gjson.String {
+		return nil, errNoIssuer
+	}
+	for _, bi := range route.BearerIssuers {
+		if bi.Issuer == iss.Str {
+			return b.issuers.of(bi), nil
+		}
+	}
+	return nil, errForeignIssuer
+}
+
+// verifyBearer checks a token's signature with the issuer's keys and its claims: iss equal to
+// the issuer, aud holding one of its audiences, exp required and in the future, nbf and iat
+// not in the future, all within leeway.
+func verifyBearer(it *issuer, token string, now time.Time, leeway time.Duration) (*verifiedToken, error) {
+	t, err := it.verifier.Verify(token)
+	if err != nil {
+		return nil, err
+	}
+	c, err := t.Claims()
+	if err != nil {
+		return nil, err
+	}
+	clock := func() time.Time { return now }
+	for _, aud := range it.bi.Audiences {
+		err = c.Validate(jwt.Expected{Issuer: it.bi.Issuer, Audience: aud, Now: clock, Leeway: leeway, RequireExpiry: true})
+		if !errors.Is(err, jwt.ErrAudience) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &verifiedToken{token: token, issuer: it.bi, expiry: c.Expiry, claims: c.Raw, scopes: tokenScopes(c.Raw)}, nil
+}
+
+// tokenScopes reads the granted scopes of an access token: "scope", a space-separated string
+// (RFC 8693, RFC 9068), or "scp", a string or an array of strings (Entra ID, Okta).
+func tokenScopes(claims []byte) []string {
+	var out []string
+	if s := gjson.GetBytes(claims, "scope"); s.Type == gjson.String {
+		out = append(out, strings.Fields(s.Str)...)
+	}
+	scp := gjson.GetBytes(claims, "scp")
+	switch {
+	case scp.Type == gjson.String:
+		out = append(out, strings.Fields(scp.Str)...)
+	case scp.IsArray():
+		scp.ForEach(func(_, e gjson.Result) bool {
+			if e.Type == gjson.String {
+				out = append(out, e.Str)
+			}
+			return true
+		})
+	}
+	return out
+}
+
+func acceptsIssuer(route *config.Route, bi *config.BearerIssuer) bool {
+	for _, r := range route.BearerIssuers {
+		if r == bi {
+			return true
+		}
+	}
+	return false
+}
+
+// acceptBearer applies the route's authorization rules to a verified token and forwards the
+// request with the claim headers (and the access token header, when configured).
+func (h *httpContext) acceptBearer(route *config.Route, v *verifiedToken) types.Action {
+	p := h.p
+	if a := route.Authorization; a != nil {
+		if missing := missingScopes(a, v.scopes); len(missing) > 0 {
+			p.bearer.m.denied.Increment(1)
+			return h.bearerRespond(bearerFailure{status: 403, code: "insufficient_scope", scope: strings.Join(a.Scopes, " "),
+				desc: "The token lacks a scope this resource requires.", err: errInsufficientScope})
+		}
+		if !a.Allows(v.scopes, jsonClaims(v.claims)) {
+			p.bearer.m.denied.Increment(1)
+			return h.bearerRespond(bearerFailure{status: 403, code: "access_denied",
+				desc: "The token's claims do not allow access to this resource.", err: errClaimsDenied})
+		}
+	}
+	p.bearer.m.accepted.Increment(1)
+	for _, kv := range v.headers {
+		h.setRequestHeader(kv[0], kv[1])
+	}
+	if hdr := p.cfg.Forward.AccessTokenHeader; hdr != "" {
+		h.setRequestHeader(hdr, v.token)
+	}
+	return types.ActionContinue
+}
+
+// bearerFailure is an RFC 6750 error response.
+type bearerFailure struct {
+	status     int
+	code       string // RFC 6750 error code; "" for a bare challenge (no token was sent)
+	desc       string // fixed text: never reflects the token or anything in it
+	scope      string // scopes the resource needs, for insufficient_scope
+	err        error  // for the log; never holds a token
+	retryAfter int
+}
+
+// invalidToken maps a verification error to a 401 invalid_token with a fixed description.
+func invalidToken(err error) bearerFailure {
+	return bearerFailure{status: 401, code: "invalid_token", desc: describeTokenError(err), err: err}
+}
+
+func describeTokenError(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrExpired):
+		return "The token has expired."
+	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
+		return "The token is not valid yet."
+	case errors.Is(err, jwt.ErrAudience):
+		return "The token is not meant for this resource."
+	case errors.Is(err, jwt.ErrIssuer), errors.Is(err, errForeignIssuer), errors.Is(err, errNoIssuer):
+		return "The token's issuer is not accepted here."
+	case errors.Is(err, jwt.ErrAlgNone), errors.Is(err, jwt.ErrAlgNotAllowed):
+		return "The token's signing algorithm is not accepted."
+	case errors.Is(err, jwt.ErrSignature), errors.Is(err, jwt.ErrUnknownKey), errors.Is(err, jwt.ErrKeyMismatch):
+		return "The token's signature could not be verified."
+	case errors.Is(err, jwt.ErrMissingClaim):
+		return "The token lacks a required claim."
+	case errors.Is(err, jwt.ErrTooLarge):
+		return "The token is too large."
+	}
+	return "The token is malformed."
+}
+
+// rejectReason names a verification error for the metrics, from a closed set.
+func rejectReason(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrExpired):
+		return "expired"
+	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
+		return "not_yet_valid"
+	case errors.Is(err, jwt.ErrAudience):
+		return "audience"
+	case errors.Is(err, jwt.ErrIssuer), errors.Is(err, errForeignIssuer), errors.Is(err, errNoIssuer):
+		return "issuer"
+	case errors.Is(err, jwt.ErrAlgNone), errors.Is(err, jwt.ErrAlgNotAllowed):
+		return "algorithm"
+	case errors.Is(err, jwt.ErrSignature), errors.Is(err, jwt.ErrUnknownKey), errors.Is(err, jwt.ErrKeyMismatch):
+		return "signature"
+	case errors.Is(err, jwt.ErrMissingClaim):
+		return "claims"
+	}
+	return "malformed"
+}
+
+// bearerRespond sends an RFC 6750 response as JSON: 401 with a challenge (and an error when
+// a token was sent), 403 insufficient_scope with the scopes needed, or 400 / 503. It logs
+// one audit line with the correlation id; the token is never in it.
+func (h *httpContext) bearerRespond(f bearerFailure) types.Action {
+	corr := h.correlationID()
+	if f.status == 401 || f.status == 403 || f.status == 400 {
+		detail := ""
+		if f.err != nil {
+			detail = " reason=" + quoteLog(f.err.Error())
+		}
+		proxywasm.LogInfof("oidc-proxy: audit event=bearer_rejected status=%d error=%s corr=%s method=%s path=%s%s",
+			f.status, orDash(f.code), corr, h.req.method, quoteLog(h.req.pathOnly), detail)
+	} else {
+		proxywasm.LogWarnf("oidc-proxy: %s status=%d corr=%s path=%s: %v", f.code, f.status, corr, quoteLog(h.req.pathOnly), f.err)
+	}
+	headers := [][2]string{{"cache-control", "no-store"}, {"x-correlation-id", corr}, {"content-type", "application/json"}}
+	if f.status == 401 || f.status == 400 || f.status == 403 && f.code == "insufficient_scope" {
+		challenge := oidc.WWWAuthenticate(bearerRealm, f.code, f.desc)
+		if f.scope != "" {
+			challenge += `, scope="` + f.scope + `"` // scope tokens: no '"' or '\' (config checks)
+		}
+		headers = append(headers, [2]string{"www-authenticate", challenge})
+	}
+	if f.retryAfter > 0 {
+		headers = append(headers, [2]string{"retry-after", strconv.Itoa(f.retryAfter)})
+	}
+	headers = append(headers, h.setCookies...)
+	code, desc := f.code, f.desc
+	if code == "" {
+		code, desc = "unauthorized", "A bearer token is required."
+	}
+	return h.sendLocal(f.status, headers, jsonError(code, desc, corr))
+}
+
+var (
+	errInsufficientScope = errors.New("filter: token lacks a required scope")
+	errClaimsDenied      = errors.New("filter: token claims do not satisfy the route's rules")
+)
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// quoteLog renders an untrusted string for a log line: quoted, control characters escaped,
+// at most 128 bytes.
+func quoteLog(s string) string {
+	const max = 128
+	cut := ""
+	if len(s) > max {
+		s, cut = s[:max], "..."
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f:
+			b.WriteString(`\x`)
+			b.WriteByte("0123456789abcdef"[c>>4])
+			b.WriteByte("0123456789abcdef"[c&15])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String() + cut
+}
