@@ -246,11 +246,15 @@ func definedMetrics(t *testing.T) map[string]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	cacheDir := ""
+	if d, err := os.UserCacheDir(); err == nil {
+		cacheDir = filepath.Join(d, "oidc-proxy-wasm", "wazero") // shared with the e2e tests
+	}
 	h, err := host.New(ctx, host.Config{
 		WasmPath: pluginWasm(t), PluginConfig: repoFile(t, "config/testdata/example.json"),
 		PluginName: "oidc-proxy", RootID: "oidc-proxy", VMs: 1,
 		Clusters: map[string]string{"oidc_provider": "http://127.0.0.1:1"},
-		LogLevel: host.LogCritical,
+		LogLevel: host.LogCritical, CacheDir: cacheDir,
 	})
 	if err != nil {
 		t.Fatal(err)
