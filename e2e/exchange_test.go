@@ -80,6 +80,7 @@ func TestExchangeEntraOBO(t *testing.T) {
 		"exchange": map[string]any{"type": "entra_obo", "scope": "api://downstream/.default"},
 	})})
 	rfWaitPast(w)
+	rfLongLived(s)
 	before := s.OP.Counts()
 	w2 := rfWhoAmI(t, b, s, "/app2/api/whoami")
 	obo := rfFresh(t, w2, "Authorization")

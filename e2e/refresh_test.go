@@ -88,6 +88,10 @@ func rfWaitPast(w demoapp.WhoAmI) {
 	time.Sleep(time.Until(last.Add(1100 * time.Millisecond)))
 }
 
+// rfLongLived makes the provider issue long-lived tokens from now on, so that counting
+// refreshes after the one a test provokes does not depend on how fast the test runs.
+func rfLongLived(s *stack.Stack) { s.OP.SetLifetimes(time.Minute, time.Minute, 0) }
+
 // rfFresh fails unless the app received header as a token that verifies against the
 // provider's keys right now and has not expired.
 func rfFresh(t testing.TB, w demoapp.WhoAmI, header string) *demoapp.TokenInfo {
@@ -191,6 +195,7 @@ func TestFreshTokensForSecondApp(t *testing.T) {
 	at1 := rfFresh(t, w1, "X-Forwarded-Access-Token")
 	rfFresh(t, w1, "X-Forwarded-Id-Token")
 	rfWaitPast(w1)
+	rfLongLived(s)
 	before := s.OP.Counts()
 
 	// Open app 2 directly: a navigation, answered by the app (no trip to the provider).
@@ -247,6 +252,7 @@ func TestFreshTokensForSecondApp(t *testing.T) {
 func TestRefreshSingleFlight(t *testing.T) {
 	s, b, w := rfLoggedIn(t, stack.Options{VMs: 2})
 	rfWaitPast(w)
+	rfLongLived(s)
 	before := s.OP.Counts()
 	results := rfFetchAll(b, s, "/api/whoami", 20)
 	var fresh string
@@ -384,6 +390,7 @@ func TestIDTokenNotReissued(t *testing.T) {
 		s, b, w := rfLoggedIn(t, stack.Options{})
 		s.OP.SetNoIDTokenOnRefresh(true)
 		rfWaitPast(w)
+		rfLongLived(s)
 		w2 := rfWhoAmI(t, b, s, "/app2/api/whoami")
 		rfFresh(t, w2, "X-Forwarded-Access-Token")
 		if id := w2.Tokens["X-Forwarded-Id-Token"]; id != nil {
@@ -501,6 +508,7 @@ func TestTokenEndpoint(t *testing.T) {
 				}
 			}
 			rfWaitPast(w)
+			rfLongLived(s)
 			before := s.OP.Counts().Refresh
 			for _, h := range [][]string{{"Sec-Fetch-Site", "same-origin"}, {"Origin", s.URL}} {
 				r := b.get(tokenURL, append([]string{"Accept", "application/json", "Sec-Fetch-Mode", "cors"}, h...)...)

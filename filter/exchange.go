@@ -90,7 +90,7 @@ func (h *httpContext) onExchanged(r *config.Route, res *flightResult, fresh bool
 	f := failure{status: 502, code: "exchange_failed", err: exchangeError(r, res),
 		msg: "The identity provider could not issue a token for this app. Try again in a moment."}
 	if errors.Is(res.err, errTimeout) {
-		f.status, f.code = 504, "exchange_timeout"
+		f.status = 504
 	}
 	return h.respond(f)
 }

@@ -291,9 +291,13 @@ func (fl *flights) tick(now time.Time) {
 	remote := false
 	for _, f := range fl.pending() {
 		if f.leader {
-			if now.After(f.until) && len(f.waiters) > 0 {
-				// The leader's callout has its own timeout, so this is a safety net: answer
-				// the waiters, and still park the result if it comes.
+			switch {
+			case !f.started:
+				fl.run(f) // the hop through the queue has not happened: run from here
+			case now.After(f.until):
+				// The callout has its own timeout, so this is a safety net: answer the
+				// waiters, and let new requests start afresh. A late answer is still parked.
+				delete(fl.byKey, f.key)
 				fl.wake(f, &flightResult{status: flightTransient, err: errors.New("filter: no answer in time")})
 			}
 			continue

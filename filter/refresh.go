@@ -51,17 +51,21 @@ const (
 
 // refreshDue reports whether the session should be refreshed before use: refresh is on, it
 // has a refresh token, and the access token (or, when wantID, a renewable ID token) expires
-// within the margin.
+// within the margin. For access tokens that live less than twice the margin the margin is
+// half their lifetime, so that a provider issuing tokens shorter than refresh_margin does not
+// cause a refresh on every request.
 func (p *pluginContext) refreshDue(s *state.Session, now time.Time, wantID bool) bool {
 	sc := p.cfg.Session
 	if !sc.Refresh || s.RefreshToken == "" {
 		return false
 	}
-	soon := now.Add(sc.RefreshMargin)
-	if !s.AccessTokenExpiry.IsZero() && !soon.Before(s.AccessTokenExpiry) {
-		return true
+	if exp := s.AccessTokenExpiry; !exp.IsZero() {
+		margin := min(sc.RefreshMargin, exp.Sub(s.IssuedAt)/2)
+		if !now.Add(margin).Before(exp) {
+			return true
+		}
 	}
-	return wantID && idTokenDue(s, soon, sc.RefreshMargin)
+	return wantID && idTokenDue(s, now.Add(sc.RefreshMargin), sc.RefreshMargin)
 }
 
 // idTokenDue reports whether the session's ID token expires by soon and could be renewed:
@@ -95,6 +99,10 @@ func (h *httpContext) onRefreshed(ls *liveSession, res *flightResult, fresh, wan
 		if err := h.setSessionCookies(nls.s); err != nil {
 			proxywasm.LogErrorf("oidc-proxy: re-sealing the refreshed session corr=%s: %v", h.correlationID(), err)
 		}
+		if fresh {
+			return then(nls) // just issued: as fresh as the provider makes them
+		}
+		// Parked a while ago: it may be due again itself (a chain of refreshes, bounded).
 		return h.freshen(nls, wantID, hops+1, then)
 	case flightTransient:
 		if h.tokensUsable(ls, p.now()) {

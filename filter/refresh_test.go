@@ -27,6 +27,22 @@ func TestRefreshDue(t *testing.T) {
 		{name: "fresh tokens", refresh: true, wantID: true, want: false},
 		{name: "access token within the margin", refresh: true, mod: func(s *state.Session) { s.AccessTokenExpiry = now.Add(30 * time.Second) }, want: true},
 		{name: "access token expired", refresh: true, mod: func(s *state.Session) { s.AccessTokenExpiry = now.Add(-time.Hour) }, want: true},
+		{
+			name: "access token shorter-lived than twice the margin, before half-life", refresh: true,
+			mod: func(s *state.Session) {
+				s.IssuedAt = now.Add(-20 * time.Second)
+				s.AccessTokenExpiry = now.Add(40 * time.Second)
+			},
+			want: false,
+		},
+		{
+			name: "access token shorter-lived than twice the margin, past half-life", refresh: true,
+			mod: func(s *state.Session) {
+				s.IssuedAt = now.Add(-31 * time.Second)
+				s.AccessTokenExpiry = now.Add(29 * time.Second)
+			},
+			want: true,
+		},
 		{name: "access token expiry unknown", refresh: true, mod: func(s *state.Session) { s.AccessTokenExpiry = time.Time{} }, want: false},
 		{name: "refresh off", refresh: false, mod: func(s *state.Session) { s.AccessTokenExpiry = now }, want: false},
 		{name: "no refresh token", refresh: true, mod: func(s *state.Session) { s.AccessTokenExpiry = now; s.RefreshToken = "" }, want: false},
@@ -35,7 +51,10 @@ func TestRefreshDue(t *testing.T) {
 		{
 			// The last refresh (at IssuedAt) did not renew it: do not refresh for it again.
 			name: "ID token not renewed by the last refresh", refresh: true, wantID: true,
-			mod:  func(s *state.Session) { s.IDTokenExpiry = now.Add(time.Second); s.IssuedAt = now.Add(-20 * time.Second) },
+			mod: func(s *state.Session) {
+				s.IDTokenExpiry = now.Add(time.Second)
+				s.IssuedAt = now.Add(-20 * time.Second)
+			},
 			want: false,
 		},
 		{
