@@ -33,8 +33,14 @@ func (h *httpContext) respond(f failure) types.Action {
 	if f.err != nil {
 		detail = ": " + f.err.Error()
 	}
-	proxywasm.LogWarnf("oidc-proxy: %s status=%d corr=%s method=%s path=%q%s",
-		f.code, f.status, corr, h.req.method, h.req.pathOnly, detail)
+	if f.reason != "" {
+		// A login that ends here is a security event: one audit line.
+		proxywasm.LogWarnf("oidc-proxy: audit event=login_failed reason=%s %s status=%d corr=%s method=%s path=%q%s",
+			f.reason, f.code, f.status, corr, h.req.method, h.req.pathOnly, detail)
+	} else {
+		proxywasm.LogWarnf("oidc-proxy: %s status=%d corr=%s method=%s path=%q%s",
+			f.code, f.status, corr, h.req.method, h.req.pathOnly, detail)
+	}
 	headers := [][2]string{
 		{"cache-control", "no-store"},
 		{"x-correlation-id", corr},
