@@ -15,7 +15,6 @@ type broker struct {
 	refreshStore  *slotStore
 	exchangeStore *slotStore
 	lease         time.Duration // a flight's lease: the provider timeout and a second
-	hasExchange   bool          // some route exchanges tokens
 	m             brokerMetrics
 }
 
@@ -55,11 +54,6 @@ func newBroker(p *pluginContext) *broker {
 			tokenEndpoint: defineCounters("oidc_proxy.token_endpoint.", tokenEndpointOutcomes),
 			idToken:       defineCounters("oidc_proxy.id_token.", idTokenOutcomes),
 		},
-	}
-	for i := range cfg.Routes {
-		if cfg.Routes[i].Exchange != nil {
-			b.hasExchange = true
-		}
 	}
 	maxFlights := max(cfg.Session.CacheSize, 1024)
 	b.flights = newFlights(p, maxFlights)

@@ -42,10 +42,7 @@ type exchangedToken struct {
 
 // exchangeRoute returns the request's route when it exchanges tokens, else nil.
 func (h *httpContext) exchangeRoute() *config.Route {
-	if !h.p.broker.hasExchange {
-		return nil
-	}
-	if r := h.p.cfg.Route(h.req.authority, h.req.method, h.req.pathOnly); r.Exchange != nil {
+	if r := h.route; r != nil && r.Exchange != nil {
 		return r
 	}
 	return nil

@@ -184,11 +184,11 @@ func (fl *flights) unwait(ctxID uint32) {
 // and outlives the request.
 func (fl *flights) start(f *flight, fromRoot bool) {
 	if !fromRoot && fl.queue != 0 {
-		if err := proxywasm.EnqueueSharedQueue(fl.queue, f.key[:]); err == nil {
+		err := proxywasm.EnqueueSharedQueue(fl.queue, f.key[:])
+		if err == nil {
 			return
-		} else {
-			proxywasm.LogWarnf("oidc-proxy: %s: shared queue: %v (sending from the request)", f.spec.kind, err)
 		}
+		proxywasm.LogWarnf("oidc-proxy: %s: shared queue: %v (sending from the request)", f.spec.kind, err)
 	}
 	fl.run(f)
 }
