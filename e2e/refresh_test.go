@@ -544,6 +544,7 @@ func TestTokenEndpoint(t *testing.T) {
 				if (tok.RefreshToken != "") != withRefresh {
 					t.Errorf("refresh token present=%v, want %v", tok.RefreshToken != "", withRefresh)
 				}
+				assertNoSecretsInLogs(t, s, tok.AccessToken, tok.IDToken, tok.RefreshToken)
 			}
 			if n := s.OP.Counts().Refresh - before; n != 1 {
 				t.Errorf("refreshes: %d, want 1", n)
