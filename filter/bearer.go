@@ -145,7 +145,9 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 		return h.bearerRespond(invalidToken(err))
 	}
 	v.headers = p.claimHeaders(v.claims)
-	p.bearer.cache.put(v)
+	if now.Before(v.expiry) { // a token accepted within the leeway after its exp is not kept
+		p.bearer.cache.put(v)
+	}
 	return h.acceptBearer(route, v)
 }
 

@@ -316,6 +316,18 @@ func TestBearerRoute(t *testing.T) {
 		t.Error("the second use of a token was not a cache hit")
 	}
 
+	// A token past its exp but within jwt.leeway is accepted and never cached.
+	late := s.token(func(c map[string]any) { c["exp"] = time.Now().Add(-time.Second).Unix() })
+	miss = l.counter("oidc_proxy.bearer.cache_miss")
+	for range 2 {
+		if r := l.request("GET", "/api/x", "authorization", "Bearer "+late); r.action != types.ActionContinue {
+			t.Fatalf("a token within the leeway after exp: %v", r.action)
+		}
+	}
+	if got := l.counter("oidc_proxy.bearer.cache_miss") - miss; got != 2 || l.p.bearer.cache.get(late, time.Now().Add(-time.Hour)) != nil {
+		t.Errorf("a token past its exp was cached (%d misses for 2 requests)", got)
+	}
+
 	for _, tc := range []struct {
 		name, path, authz string
 		status            int
