@@ -470,15 +470,3 @@ func TestIDTokenAttacks(t *testing.T) {
 		t.Errorf("X-Auth-Request-User = %q", got)
 	}
 }
-
-// closedAddr returns a loopback address nothing listens on.
-func closedAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
