@@ -3,9 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,11 +107,6 @@ func TestBrowserLogin(t *testing.T) {
 // tokens that verify against the provider's keys and have not expired, with no login in
 // between (the proxy refreshed them).
 func TestBrowserFreshTokensForSecondApp(t *testing.T) {
-	// Guard while issue 7 is being built: the test runs as soon as filter/refresh.go exists
-	// (and fails until refresh works). Remove it once refresh has landed.
-	if _, err := os.Stat(filepath.Join("..", "filter", "refresh.go")); errors.Is(err, fs.ErrNotExist) {
-		t.Skip("waiting for proactive refresh (issue 7): filter/refresh.go is not in the tree yet")
-	}
 	const ttl = 4 * time.Second
 	s := start(t, stack.Options{AccessTTL: ttl, IDTTL: ttl, RefreshTTL: time.Hour,
 		Configure: func(cfg map[string]any) {
