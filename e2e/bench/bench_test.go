@@ -158,6 +158,7 @@ func benchScenario(b *testing.B, s *side, sc *filterbench.Scenario) {
 	}
 	before := s.metric(sc.Want.Counter)
 	bytes0, allocs0 := s.probe(b)
+	gc0, _ := s.d.CallExport("oidc_bench_num_gc")
 	var inside time.Duration
 	calls := 0
 	runtime.LockOSThread()
@@ -175,6 +176,7 @@ func benchScenario(b *testing.B, s *side, sc *filterbench.Scenario) {
 	cpu := filterbench.ThreadCPU() - cpu0
 	b.StopTimer()
 	bytes1, allocs1 := s.probe(b)
+	gc1, _ := s.d.CallExport("oidc_bench_num_gc")
 	if got := s.metric(sc.Want.Counter) - before; sc.Want.Counter != "" && got != int64(b.N) {
 		b.Fatalf("%s: %s grew by %d over %d requests", sc.Name, sc.Want.Counter, got, b.N)
 	}
@@ -184,6 +186,7 @@ func benchScenario(b *testing.B, s *side, sc *filterbench.Scenario) {
 	b.ReportMetric(float64(bytes1-bytes0)/n, "filter-B/op")
 	b.ReportMetric(float64(allocs1-allocs0)/n, "filter-allocs/op")
 	b.ReportMetric(float64(calls)/n, "vmcalls/op")
+	b.ReportMetric(float64(gc1-gc0)*1000/n, "gc/1000op")
 }
 
 // probe reads the guest runtime's allocation counters.
@@ -238,6 +241,10 @@ func BenchmarkMemory10k(b *testing.B) {
 	for range b.N {
 		s := start(b, context.Background(), fx, false)
 		mem0 := s.d.MemoryBytes()
+		heap0, err := s.d.CallExport("oidc_bench_heap_alloc")
+		if err != nil {
+			b.Fatal(err)
+		}
 		cold := fx.Scenario("session-cold")
 		req := cold.Prepare(10000)
 		for i := range 10000 {
@@ -248,13 +255,21 @@ func BenchmarkMemory10k(b *testing.B) {
 		if got := s.metric("oidc_proxy.session.cache_miss"); got != 10000 {
 			b.Fatalf("%d cache misses, want 10000", got)
 		}
-		heap, err := s.d.CallExport("oidc_bench_heap_inuse")
+		heap, err := s.d.CallExport("oidc_bench_heap_alloc")
+		if err != nil {
+			b.Fatal(err)
+		}
+		inuse, err := s.d.CallExport("oidc_bench_heap_inuse")
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(mem0)/(1<<20), "fresh-MiB")
+		b.ReportMetric(float64(heap0)/(1<<20), "fresh-heap-MiB")
 		b.ReportMetric(float64(s.d.MemoryBytes())/(1<<20), "linear-MiB")
 		b.ReportMetric(float64(heap)/(1<<20), "heap-MiB")
+		b.ReportMetric(float64(inuse)/(1<<20), "inuse-MiB")
+		sys, _ := s.d.CallExport("oidc_bench_heap_sys")
+		b.ReportMetric(float64(sys)/(1<<20), "heapsys-MiB")
 		s.h.Close(context.Background())
 	}
 }
