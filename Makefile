@@ -18,7 +18,9 @@ build: deps
 
 test: build
 	@bash scripts/ensure-chromium.sh
-	PLUGIN_WASM=$(CURDIR)/$(WASM) $(GO) test -count=1 ./...
+	@mkdir -p .cache && rm -f .cache/security.txt
+	PLUGIN_WASM=$(CURDIR)/$(WASM) SECURITY_REPORT=$(CURDIR)/.cache/security.txt $(GO) test -count=1 ./...
+	@cat .cache/security.txt
 
 check: deps
 	@bash scripts/check.sh
