@@ -1,0 +1,34 @@
+package filter
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestRequestCookieValue checks that the request's split lookup answers exactly as
+// cookieValue on the raw header, including the first-wins rule and whitespace trimming.
+func TestRequestCookieValue(t *testing.T) {
+	headers := []string{"", "a=1; b=2", "a=1;b=2", "  a=1 ;\tb=2  ", "xa=1; a=2", "a_bind=1; a=2", "a=1; a=2",
+		"a=; b=2", "a", "ab=1", "a=x=y", ";;a=1;;", "b=2; a_1=x; a=y; a_2=z"}
+	names := []string{"a", "b", "a_1", "a_2", "a_bind", "xa", "c"}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for range 2000 { // random headers over a small alphabet
+		b := make([]byte, rnd.IntN(24))
+		for i := range b {
+			b[i] = "ab_1=; \t"[rnd.IntN(8)]
+		}
+		headers = append(headers, string(b))
+	}
+	for _, h := range headers {
+		r := &request{cookie: h}
+		for range 2 { // the second round reads the split parts
+			for _, n := range names {
+				got, gotOK := r.cookieValue(n)
+				want, wantOK := cookieValue(h, n)
+				if got != want || gotOK != wantOK {
+					t.Fatalf("request{cookie: %q}.cookieValue(%q) = %q, %v; cookieValue gives %q, %v", h, n, got, gotOK, want, wantOK)
+				}
+			}
+		}
+	}
+}
