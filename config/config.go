@@ -99,6 +99,9 @@ type Provider struct {
 type Client struct {
 	ID     string
 	Secret string
+	// SecretEnv is the environment variable Secret was read from
+	// (client.secret_env), or "" when it was in the configuration.
+	SecretEnv string
 	// AuthMethod is ClientSecretBasic or ClientSecretPost.
 	AuthMethod string
 }
@@ -124,6 +127,9 @@ type Key struct {
 	ID string
 	// Secret is the decoded key material, at least 32 bytes.
 	Secret []byte
+	// SecretEnv is the environment variable Secret was read from
+	// (keys[].secret_env), or "" when it was in the configuration.
+	SecretEnv string
 }
 
 // String describes k without its secret.

@@ -35,6 +35,7 @@ func TestParse(t *testing.T) {
 			"routes":[{"name":"api","match":{"prefix":"/api/"},"auth":"bearer","bearer_issuers":["corp"],"authorization":{"scopes":["read"]}}]}`},
 		{name: "same prefix, disjoint methods", config: `{"routes":[{"name":"a","match":{"prefix":"/x/","methods":["GET"]}},{"name":"b","match":{"prefix":"/x/","methods":["POST"]}}]}`},
 		{name: "same prefix, different hosts", config: `{"routes":[{"name":"a","match":{"prefix":"/x/","host":"a.example.com"}},{"name":"b","match":{"prefix":"/x/","host":"*.example.com"}}]}`},
+		{name: "exchange at its own token endpoint", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"entra_obo","scope":"api://x/.default","token_endpoint":"https://login.microsoftonline.com/t/oauth2/v2.0/token?x=1","cluster":"entra"}}]}`},
 		{name: "entra obo", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"entra_obo","scope":"api://x/.default"}}]}`},
 		{name: "exchange into a custom header", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"rfc8693","resource":"https://db.example.com/","header":"X-DB-Token"}}]}`},
 		{name: "log level in capitals", config: `{"log_level":"DEBUG"}`},
@@ -88,6 +89,8 @@ func TestParse(t *testing.T) {
 		{name: "client id required", config: `{"client":{"id":null}}`, expectErr: "client.id: required"},
 		{name: "client secret required", config: `{"client":{"secret":""}}`, expectErr: "client.secret: required"},
 		{name: "client secret with newline", config: `{"client":{"secret":"abc\ndef"}}`, expectErr: "client.secret: must not contain control characters"},
+		{name: "exchange token endpoint over http", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"entra_obo","scope":"api://x/.default","token_endpoint":"http://login.example.com/token"}}]}`, expectErr: "routes[0].exchange.token_endpoint: must use https (http only with provider.insecure_allow_http"},
+		{name: "exchange token endpoint relative", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"entra_obo","scope":"api://x/.default","token_endpoint":"/entra/token"}}]}`, expectErr: "routes[0].exchange.token_endpoint: must be an absolute URL"},
 		{name: "auth method", config: `{"client":{"auth_method":"private_key_jwt"}}`, expectErr: `client.auth_method: must be one of client_secret_basic, client_secret_post (not "private_key_jwt")`},
 
 		// endpoints and redirects

@@ -78,11 +78,12 @@ func (v *validator) client() {
 		v.add("client.id", "%s", msg)
 	}
 	// Never quote the secret, not even a part of it.
-	if r.Secret == "" {
-		v.add("client.secret", "required (for client_secret_basic and client_secret_post)")
-	} else if msg := checkText(r.Secret, 4096); msg != "" {
-		v.add("client.secret", "%s", msg)
+	secret, at, from, ok := v.secret("client", r.Secret, r.SecretEnv, "required (for client_secret_basic and client_secret_post)")
+	if ok {
+		if msg := checkText(secret, 4096); msg != "" {
+			v.add(at, "%s%s", from, msg)
+		}
 	}
 	m, _ := v.enum("client.auth_method", r.AuthMethod, false, ClientSecretBasic, ClientSecretPost)
-	v.c.Client = Client{ID: r.ID, Secret: r.Secret, AuthMethod: m}
+	v.c.Client = Client{ID: r.ID, Secret: secret, SecretEnv: r.SecretEnv, AuthMethod: m}
 }

@@ -50,12 +50,14 @@ type rawProvider struct {
 type rawClient struct {
 	ID         string `json:"id"`
 	Secret     string `json:"secret"`
+	SecretEnv  string `json:"secret_env"`
 	AuthMethod string `json:"auth_method"`
 }
 
 type rawKey struct {
-	ID     string `json:"id"`
-	Secret string `json:"secret"`
+	ID        string `json:"id"`
+	Secret    string `json:"secret"`
+	SecretEnv string `json:"secret_env"`
 }
 
 type rawCookie struct {
@@ -160,6 +162,7 @@ type rawExchange struct {
 	Header             string `json:"header"`
 	Margin             string `json:"margin"`
 	Cluster            string `json:"cluster"`
+	TokenEndpoint      string `json:"token_endpoint"`
 }
 
 func (e *rawExchange) setDefaults() {

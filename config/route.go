@@ -46,7 +46,7 @@ const (
 )
 
 // Exchange is an on-behalf-of token exchange at the provider's token
-// endpoint, done before forwarding; the result is cached until it expires
+// endpoint (or the route's own TokenEndpoint), done before forwarding; the result is cached until it expires
 // within Margin.
 type Exchange struct {
 	// Type is RFC8693 or EntraOBO.
@@ -66,6 +66,10 @@ type Exchange struct {
 	Margin time.Duration
 	// Cluster for the exchange callout (defaults to provider.cluster).
 	Cluster string
+	// TokenEndpoint is the absolute URL the exchange is sent to, or "" for
+	// the provider's token endpoint (configured or discovered). When set,
+	// the callout's :authority is its host.
+	TokenEndpoint string
 }
 
 // Exchange.Type values.

@@ -215,6 +215,14 @@ func (v *validator) exchange(path string, r *rawExchange) *Exchange {
 	} else if msg := checkCluster(e.Cluster); msg != "" {
 		v.add(path+".cluster", "%s", msg)
 	}
+	if r.TokenEndpoint != "" {
+		rules := urlRules{allowHTTP: v.r.Provider.InsecureAllowHTTP, httpHint: insecureHint, allowQuery: true}
+		if _, msg := checkURL(r.TokenEndpoint, rules); msg != "" {
+			v.add(path+".token_endpoint", "%s", msg)
+		} else {
+			e.TokenEndpoint = r.TokenEndpoint
+		}
+	}
 	return e
 }
 

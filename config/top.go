@@ -153,19 +153,21 @@ func (v *validator) keys() {
 			ok = false
 		}
 		// Messages describe the secret; they never quote it.
-		secret, decoded := decodeSecret(k.Secret)
+		encoded, at, from, found := v.secret(p, k.Secret, k.SecretEnv, "required")
+		if !found {
+			continue
+		}
+		secret, decoded := decodeSecret(encoded)
 		switch {
-		case k.Secret == "":
-			v.add(p+".secret", "required")
 		case !decoded:
-			v.add(p+".secret", "must be base64 (standard or URL alphabet, padding optional)")
+			v.add(at, "%smust be base64 (standard or URL alphabet, padding optional)", from)
 		case len(secret) < minKeyBytes:
-			v.add(p+".secret", "decodes to %d bytes, need at least %d", len(secret), minKeyBytes)
+			v.add(at, "%sdecodes to %d bytes, need at least %d", from, len(secret), minKeyBytes)
 		case len(secret) > maxKeyBytes:
-			v.add(p+".secret", "decodes to %d bytes, at most %d", len(secret), maxKeyBytes)
+			v.add(at, "%sdecodes to %d bytes, at most %d", from, len(secret), maxKeyBytes)
 		default:
 			if ok {
-				v.c.Keys = append(v.c.Keys, Key{ID: k.ID, Secret: secret})
+				v.c.Keys = append(v.c.Keys, Key{ID: k.ID, Secret: secret, SecretEnv: k.SecretEnv})
 			}
 		}
 	}

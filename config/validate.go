@@ -12,7 +12,19 @@ import (
 // of the wrong type. On failure it returns a nil Config and every problem it
 // found, joined with errors.Join: each is a *FieldError naming the JSON
 // path (see FieldErrors).
-func Parse(data []byte) (*Config, error) {
+//
+// Parse sees no environment: a configuration that names a secret by
+// client.secret_env or keys[].secret_env fails, each variable reported as
+// not set. Use ParseWithEnv for those.
+func Parse(data []byte) (*Config, error) { return ParseWithEnv(data, nil) }
+
+// ParseWithEnv is Parse with an environment: lookup returns the value of an
+// environment variable and whether it is set (os.LookupEnv fits), and
+// supplies the secrets that client.secret_env and keys[].secret_env name. A
+// nil lookup is an empty environment. A variable that is not set, empty, or
+// not a valid secret is a problem at the secret_env path, naming the
+// variable; its value never appears in an error.
+func ParseWithEnv(data []byte, lookup func(name string) (string, bool)) (*Config, error) {
 	p := &problems{}
 	root := parseTree(data, p)
 	if root == nil {
@@ -24,7 +36,7 @@ func Parse(data []byte) (*Config, error) {
 	}
 	raw := defaultRaw()
 	(&binder{p: p}).bind("", root, reflect.ValueOf(&raw).Elem())
-	v := &validator{p: p, r: &raw, c: &Config{}}
+	v := &validator{p: p, r: &raw, c: &Config{}, env: lookup}
 	v.validate()
 	if err := p.err(); err != nil {
 		return nil, err
@@ -36,9 +48,10 @@ func Parse(data []byte) (*Config, error) {
 // checks its own fields and fills its part of c; cross-section checks come
 // last, when every section is resolved.
 type validator struct {
-	p *problems
-	r *rawConfig
-	c *Config
+	p   *problems
+	r   *rawConfig
+	c   *Config
+	env func(string) (string, bool) // nil: no environment
 }
 
 func (v *validator) validate() {
