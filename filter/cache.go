@@ -16,11 +16,12 @@ type liveSession struct {
 }
 
 // sessionCacheBytes bounds the memory of a VM's session cache, whatever session.cache_size
-// says: a realistic session (an Entra ID or Keycloak login) is a 4.5 KB sealed cookie and
-// 3.5 KB of tokens once opened, so 10,000 of them would hold some 90 MB of a VM's linear
-// memory, which never shrinks. At this bound a VM keeps about 1,300 such sessions; a session
-// evicted from it costs one open on its next request (the cold path).
-const sessionCacheBytes = 12 << 20
+// says: a realistic session (an Entra ID or Keycloak login) is a 5 KB sealed cookie and 3.5 KB
+// of tokens once opened, so 10,000 of them would hold some 90 MB of a VM's linear memory,
+// which never shrinks. At this bound a VM keeps about 900 such sessions (or 10,000 sessions
+// of 800 bytes); a session evicted from it costs one open on its next request (the cold
+// path). See also vmMemoryLimit.
+const sessionCacheBytes = 8 << 20
 
 // sessionCache maps exact sealed cookie bytes to opened sessions, so a warm request does no
 // crypto and no decoding. It is bounded in entries (session.cache_size) and in bytes
