@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
@@ -39,6 +40,9 @@ func benchScenario(b *testing.B, fx *filterbench.Fixture, sc *filterbench.Scenar
 	log.SetOutput(io.Discard) // proxytest logs every host log call and callout; Discard skips the formatting
 	defer log.SetOutput(out)
 	nh := newNativeHost(b, fx, sc)
+	for _, r := range fx.FillRequests(sc.Fill) {
+		nh.run(b, r, nil)
+	}
 	req := sc.Prepare(b.N)
 	r := nh.run(b, req(0), sc.Answer)
 	if err := sc.Want.Check(r.forwarded, r.status, r.callouts, r.upstream); err != nil {
@@ -67,6 +71,33 @@ func benchScenario(b *testing.B, fx *filterbench.Fixture, sc *filterbench.Scenar
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N), "filter-allocs/op")
 }
 
+// BenchmarkVMStart is the native side of e2e/bench's VM start: the plugin's configuration
+// (proxy_on_vm_start, proxy_on_configure: the config parsed and validated, keys derived,
+// metrics defined) in a fresh emulator.
+func BenchmarkVMStart(b *testing.B) {
+	fx, err := benchFixture()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := log.Writer()
+	log.SetOutput(io.Discard)
+	defer log.SetOutput(out)
+	cfg := fx.Config()
+	var total time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		host, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(NewVMContext()).WithPluginConfiguration(cfg))
+		ok := host.StartVM() == types.OnVMStartStatusOK && host.StartPlugin() == types.OnPluginStartStatusOK
+		total += time.Since(t0)
+		reset()
+		if !ok {
+			b.Fatal("plugin did not start")
+		}
+	}
+	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "start-ns/op")
+}
+
 // nativeHost is a proxytest emulator running the filter (or the no-op plugin) with the
 // provider's answers at hand.
 type nativeHost struct {
@@ -87,10 +118,10 @@ type nativeResult struct {
 func newNativeHost(b *testing.B, fx *filterbench.Fixture, sc *filterbench.Scenario) *nativeHost {
 	var vm types.VMContext = NewVMContext()
 	if sc.Noop {
-		vm = &benchNoopVM{}
+		vm = &benchNoopVM{shim: sc.Shim}
 	}
 	host, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(vm).
-		WithPluginConfiguration(fx.Config()))
+		WithPluginConfiguration(fx.PluginConfig(sc)))
 	b.Cleanup(reset)
 	nh := &nativeHost{host: host, fx: fx, answered: map[uint32]int{}}
 	if host.StartVM() != types.OnVMStartStatusOK || host.StartPlugin() != types.OnPluginStartStatusOK {
@@ -172,11 +203,48 @@ func itoa(n int) string {
 }
 
 // benchNoopVM is the native floor: a plugin that leaves every callback at the SDK's default,
-// like e2e/testdata/noop.
-type benchNoopVM struct{ types.DefaultVMContext }
+// like e2e/bench/noop; with a shim, it makes a warm request's host calls and nothing else.
+type benchNoopVM struct {
+	types.DefaultVMContext
+	shim *filterbench.Shim
+}
 
-func (*benchNoopVM) NewPluginContext(uint32) types.PluginContext { return &benchNoopPlugin{} }
+func (v *benchNoopVM) NewPluginContext(uint32) types.PluginContext {
+	return &benchNoopPlugin{shim: v.shim}
+}
 
-type benchNoopPlugin struct{ types.DefaultPluginContext }
+type benchNoopPlugin struct {
+	types.DefaultPluginContext
+	shim   *filterbench.Shim
+	metric proxywasm.MetricCounter
+}
 
-func (*benchNoopPlugin) NewHttpContext(uint32) types.HttpContext { return &types.DefaultHttpContext{} }
+func (p *benchNoopPlugin) OnPluginStart(int) types.OnPluginStartStatus {
+	if p.shim != nil {
+		p.metric = proxywasm.DefineCounterMetric(p.shim.Metric)
+	}
+	return types.OnPluginStartStatusOK
+}
+
+func (p *benchNoopPlugin) NewHttpContext(uint32) types.HttpContext {
+	if p.shim != nil {
+		return &benchShim{p: p}
+	}
+	return &types.DefaultHttpContext{}
+}
+
+type benchShim struct {
+	types.DefaultHttpContext
+	p *benchNoopPlugin
+}
+
+func (c *benchShim) OnHttpRequestHeaders(int, bool) types.Action {
+	if _, err := proxywasm.GetHttpRequestHeaders(); err != nil {
+		return types.ActionContinue
+	}
+	c.p.metric.Increment(1)
+	for _, h := range c.p.shim.Set {
+		_ = proxywasm.ReplaceHttpRequestHeader(h[0], h[1])
+	}
+	return types.ActionContinue
+}

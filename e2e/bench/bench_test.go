@@ -68,7 +68,7 @@ var hosts = map[string]*side{}
 // start runs the plugin (or the no-op plugin) in a one-VM host whose cluster is an httptest
 // server serving the fixture's provider, and waits until the provider's and the bearer
 // issuer's keys are loaded. ctx may carry a wazero function listener factory.
-func start(tb testing.TB, ctx context.Context, fx *filterbench.Fixture, noop bool) *side {
+func start(tb testing.TB, ctx context.Context, fx *filterbench.Fixture, sc *filterbench.Scenario) *side {
 	tb.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp := fx.Provider(r.URL.Path)
@@ -83,11 +83,11 @@ func start(tb testing.TB, ctx context.Context, fx *filterbench.Fixture, noop boo
 		_, _ = w.Write(resp.Body)
 	}))
 	wasm := pluginPath
-	if noop {
+	if sc.Noop {
 		wasm = noopPath
 	}
 	h, err := host.New(ctx, host.Config{
-		WasmPath: wasm, PluginConfig: fx.Config(), PluginName: "oidc-proxy", RootID: "oidc-proxy", VMs: 1,
+		WasmPath: wasm, PluginConfig: fx.PluginConfig(sc), PluginName: "oidc-proxy", RootID: "oidc-proxy", VMs: 1,
 		Clusters: map[string]string{filterbench.Cluster: srv.URL}, CacheDir: cacheDir,
 		LogLevel: host.LogInfo, LogWriter: io.Discard, // Envoy's default level
 	})
@@ -96,7 +96,7 @@ func start(tb testing.TB, ctx context.Context, fx *filterbench.Fixture, noop boo
 		tb.Fatal(err)
 	}
 	s := &side{h: h, d: h.Driver(0)}
-	if !noop {
+	if !sc.Noop {
 		deadline := time.Now().Add(20 * time.Second)
 		for !s.counted("oidc_proxy.callout.jwks.ok") || !s.counted("oidc_proxy.bearer.jwks.ok") {
 			if time.Now().After(deadline) {
@@ -139,7 +139,12 @@ func BenchmarkFilter(b *testing.B) {
 		b.Run(sc.Name, func(b *testing.B) {
 			s := hosts[sc.Name]
 			if s == nil {
-				s = start(b, context.Background(), fx, sc.Noop)
+				s = start(b, context.Background(), fx, sc)
+				for _, req := range fx.FillRequests(sc.Fill) {
+					if _, err := s.d.Run(req, filterbench.Upstream, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
 				hosts[sc.Name] = s
 			}
 			benchScenario(b, s, sc)
@@ -209,7 +214,7 @@ func BenchmarkVMStart(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := start(b, context.Background(), fx, false)
+	s := start(b, context.Background(), fx, fx.Scenario("session-warm"))
 	defer s.h.Close(context.Background())
 	st, err := s.h.NewVMStarter(context.Background())
 	if err != nil {
@@ -239,7 +244,7 @@ func BenchmarkMemory10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	for range b.N {
-		s := start(b, context.Background(), fx, false)
+		s := start(b, context.Background(), fx, fx.Scenario("session-warm"))
 		mem0 := s.d.MemoryBytes()
 		heap0, err := s.d.CallExport("oidc_bench_heap_alloc")
 		if err != nil {

@@ -76,6 +76,7 @@ type Fixture struct {
 	accessToken, idToken, refreshToken string
 	claims                             []byte
 	seq                                int
+	fill                               [][][2]string
 }
 
 // Alg is a JWS algorithm the fixture signs with.

@@ -1,6 +1,7 @@
 package filterbench
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -11,8 +12,10 @@ import (
 // sides.
 type Scenario struct {
 	Name string
-	// Noop runs the no-op plugin instead of the filter: the host's floor.
+	// Noop runs the no-op plugin instead of the filter: the host's floor. With Shim, the no-op
+	// plugin makes a warm session request's host calls and nothing else (see Shim).
 	Noop bool
+	Shim *Shim
 	// Prepare mints what requests 0..n need, outside the timed loop, and returns them by
 	// index. Request 0 is sent untimed first: it primes caches and is checked against Want.
 	Prepare func(n int) func(i int) [][2]string
@@ -20,6 +23,23 @@ type Scenario struct {
 	// path makes none.
 	Answer *Response
 	Want   Want
+	// Fill is how many distinct sessions are opened before request 0, so that the session
+	// cache is at its bound as in a busy VM: a miss then also evicts, and the heap the GC
+	// walks holds a full cache.
+	Fill int
+}
+
+// CacheFill fills the session cache of the session rows: more sessions than its byte bound
+// holds (12 MiB, about 1,300 of the fixture's sessions).
+const CacheFill = 2000
+
+// FillRequests returns the requests that fill a cache: navigations with n distinct sessions
+// (the same ones on every call).
+func (f *Fixture) FillRequests(n int) [][][2]string {
+	for len(f.fill) < n {
+		f.fill = append(f.fill, navigation("/app/dashboard?tab=1", f.SessionCookie(2_000_000+len(f.fill), time.Now().Add(time.Hour))))
+	}
+	return f.fill[:n]
 }
 
 // Want is what every request of a scenario must get, checked on the untimed request and
@@ -100,9 +120,11 @@ func (f *Fixture) Scenarios() []*Scenario {
 	cursor := 0
 	sc := []*Scenario{
 		{Name: "floor", Noop: true, Prepare: func(int) func(int) [][2]string { return same(warm) }, Want: Want{Forwarded: true}},
+		{Name: "abi-only", Noop: true, Shim: f.WarmShim(), Prepare: func(int) func(int) [][2]string { return same(warm) },
+			Want: Want{Forwarded: true, Header: "x-forwarded-access-token", Counter: "oidc_proxy.session.cache_hit"}},
 		{Name: "pass-through", Prepare: func(int) func(int) [][2]string { return same(navigation("/healthz", "")) },
 			Want: Want{Forwarded: true}},
-		{Name: "session-warm", Prepare: func(int) func(int) [][2]string { return same(warm) },
+		{Name: "session-warm", Prepare: func(int) func(int) [][2]string { return same(warm) }, Fill: CacheFill,
 			Want: Want{Forwarded: true, Header: "x-forwarded-access-token", Counter: "oidc_proxy.session.cache_hit"}},
 		{Name: "session-cold", Prepare: func(n int) func(int) [][2]string {
 			for len(cold) < min(cursor+n+1, ColdPool) {
@@ -113,7 +135,7 @@ func (f *Fixture) Scenarios() []*Scenario {
 				cursor++
 				return navigation("/app/dashboard?tab=1", c)
 			}
-		}, Want: Want{Forwarded: true, Header: "x-forwarded-access-token", Counter: "oidc_proxy.session.cache_miss"}},
+		}, Fill: CacheFill, Want: Want{Forwarded: true, Header: "x-forwarded-access-token", Counter: "oidc_proxy.session.cache_miss"}},
 	}
 	for _, alg := range []Alg{RS256, ES256} {
 		sc = append(sc, &Scenario{Name: "callback-" + string(alg), Prepare: f.callbacks, Answer: f.TokenResponse(alg),
@@ -174,4 +196,37 @@ func Names(sc []*Scenario) string {
 		n[i] = s.Name
 	}
 	return strings.Join(n, " ")
+}
+
+// Shim configures the no-op plugin to make a warm session request's host calls with no logic
+// between them: read all request headers (proxy_get_header_map_pairs), increment Metric, and
+// set each of Set (proxy_replace_header_map_value).
+type Shim struct {
+	Set    [][2]string `json:"set"`
+	Metric string      `json:"metric"`
+}
+
+// WarmShim is the shim for the fixture's warm session request: the six headers the filter
+// forwards for it (four claim headers, the access token and the ID token).
+func (f *Fixture) WarmShim() *Shim {
+	return &Shim{Metric: "oidc_proxy.session.cache_hit", Set: [][2]string{
+		{"x-auth-request-user", "5f3c1a2b-9d8e-4f70-a1b2-c3d4e5f60718"},
+		{"x-auth-request-email", "ada.lovelace@example.com"},
+		{"x-auth-request-groups", "engineering,oncall,grafana-editors"},
+		{"x-auth-request-preferred-username", "ada"},
+		{"x-forwarded-access-token", f.accessToken},
+		{"x-forwarded-id-token", f.idToken},
+	}}
+}
+
+// PluginConfig is the plugin configuration a scenario runs with.
+func (f *Fixture) PluginConfig(sc *Scenario) []byte {
+	if sc.Shim != nil {
+		b, err := json.Marshal(sc.Shim)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	return f.Config()
 }
