@@ -21,6 +21,8 @@ test: build
 	@mkdir -p .cache && rm -f .cache/security.txt
 	PLUGIN_WASM=$(CURDIR)/$(WASM) SECURITY_REPORT=$(CURDIR)/.cache/security.txt $(GO) test -count=1 ./...
 	@cat .cache/security.txt
+	@echo "== the pure packages' tests again, inside wasm (what plugin.wasm links)"
+	@bash scripts/wasmtest.sh -count=1
 
 check: deps
 	@bash scripts/check.sh
