@@ -18,8 +18,8 @@ import (
 //
 // A route with an exchange gets, besides the session's own tokens, a token for its
 // downstream audience: the session's (fresh) access token, or its ID token, exchanged at the
-// provider's token endpoint (RFC 8693 token exchange, or Entra's on-behalf-of jwt-bearer
-// grant). The result is a single flight per session and route, parked sealed in shared data
+// provider's token endpoint or the route's own (RFC 8693 token exchange, or Entra's
+// on-behalf-of jwt-bearer grant). The result is a single flight per session and route, parked sealed in shared data
 // until it expires within the route's margin, and remembered per VM as long: a warm request
 // costs one map lookup. A refreshed access token is a new subject, so it is exchanged again.
 //
@@ -110,27 +110,38 @@ func (b *broker) exchangeSpec(r *config.Route, subject string, key flightKey) *f
 	}
 }
 
-// runExchange calls the token endpoint (through the route's cluster, if it has one).
+// runExchange calls the route's token endpoint, else the provider's (through the route's
+// cluster, if it has one).
 func (b *broker) runExchange(r *config.Route, subject string, key flightKey, finish func(*flightResult, []byte, time.Duration)) {
 	p := b.p
 	x := r.Exchange
-	md := p.provider.md
-	if md == nil || md.TokenEndpoint == "" {
+	endpoint := x.TokenEndpoint
+	if endpoint == "" {
+		if md := p.provider.md; md != nil {
+			endpoint = md.TokenEndpoint
+		}
+	}
+	if endpoint == "" {
 		b.exchangeDone(r, &flightResult{status: flightTransient, err: errString("provider metadata not loaded")}, nil, 0, finish)
 		return
 	}
 	var req oidc.Request
 	if x.Type == config.EntraOBO {
-		req = oidc.EntraOBO(md.TokenEndpoint, p.client, subject, x.Scope)
+		req = oidc.EntraOBO(endpoint, p.client, subject, x.Scope)
 	} else {
-		req = oidc.TokenExchange(md.TokenEndpoint, p.client, subject, oidc.Exchange{
+		req = oidc.TokenExchange(endpoint, p.client, subject, oidc.Exchange{
 			Audience: x.Audience, Resource: x.Resource, Scope: x.Scope,
 			SubjectTokenType: x.SubjectTokenType, RequestedTokenType: x.RequestedTokenType,
 		})
 	}
+	// provider.authority names the provider's host; a route's own token endpoint or cluster
+	// is reached by the host of the URL it calls.
 	t := p.provider.providerTarget()
 	if x.Cluster != "" && x.Cluster != t.cluster {
 		t.cluster, t.authority = x.Cluster, ""
+	}
+	if x.TokenEndpoint != "" {
+		t.authority = ""
 	}
 	parse := oidc.ParseTokenResponse
 	if x.Type == config.RFC8693 {

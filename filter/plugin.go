@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"os"
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
@@ -38,10 +39,14 @@ type pluginContext struct {
 
 	now  func() time.Time
 	rand io.Reader
+	// env looks up the VM's environment variables (the secrets named by client.secret_env
+	// and keys[].secret_env). In wasm it is WASI environ: Envoy fills it from
+	// vm_config.environment_variables, and nothing else is in it.
+	env func(string) (string, bool)
 }
 
 func newPluginContext(contextID uint32) *pluginContext {
-	return &pluginContext{contextID: contextID, now: time.Now, rand: rand.Reader}
+	return &pluginContext{contextID: contextID, now: time.Now, rand: rand.Reader, env: os.LookupEnv}
 }
 
 // OnPluginStart parses and validates the whole configuration. Every problem is logged, each
@@ -68,7 +73,7 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 // configure builds the plugin's state from configuration bytes. It is separate from
 // OnPluginStart so tests can call it directly.
 func (p *pluginContext) configure(data []byte) error {
-	cfg, err := config.Parse(data)
+	cfg, err := config.ParseWithEnv(data, p.env)
 	if err != nil {
 		return err
 	}
