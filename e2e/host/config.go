@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,14 @@ type Config struct {
 	// proxy_on_vm_start.
 	PluginConfig []byte
 	VMConfig     []byte
+
+	// Env is each VM's environment, read by the plugin through WASI environ
+	// (Go's os.Getenv), as Envoy's vm_config.environment_variables: the VM
+	// sees these variables and nothing else, none of the host process's own.
+	// (Envoy's host_env_keys copies chosen variables of its process; here the
+	// caller does that, e.g. Env: map[string]string{"K": os.Getenv("K")}.)
+	// Names must be non-empty and hold no '=' or NUL; values no NUL.
+	Env map[string]string
 
 	// PluginName, RootID and VMID are the plugin's name, root id and vm id, as
 	// Envoy's `name`, `root_id` and `vm_config.vm_id`; they are visible as the
@@ -117,6 +126,11 @@ func resolve(cfg Config) (*resolved, error) {
 			errs = append(errs, fmt.Errorf("%w: Upstream: %v", ErrConfig, err))
 		}
 		r.upstream = u
+	}
+	for name, val := range cfg.Env {
+		if name == "" || strings.ContainsAny(name, "=\x00") || strings.ContainsRune(val, 0) {
+			errs = append(errs, fmt.Errorf("%w: Env[%q]: a name must be non-empty without '=' or NUL, a value without NUL", ErrConfig, name))
+		}
 	}
 	for name, raw := range cfg.Clusters {
 		u, err := parseBaseURL(raw)

@@ -301,6 +301,30 @@ func TestClockAndRandomness(t *testing.T) {
 	}
 }
 
+// TestEnviron: each VM's WASI environ is exactly Config.Env, as Envoy's
+// vm_config.environment_variables: nothing of the host process leaks in.
+func TestEnviron(t *testing.T) {
+	t.Setenv("CONFORMANCE_HOST_ONLY", "must-not-leak")
+	f := newFixture(t, func(c *Config) {
+		c.Env = map[string]string{"OIDC_CLIENT_SECRET": "s3cret", "B_EMPTY": "", "C_EQ": "a=b c"}
+	})
+	want := []any{"B_EMPTY=", "C_EQ=a=b c", "OIDC_CLIENT_SECRET=s3cret"}
+	seen := map[any]bool{}
+	for range 2 {
+		r := f.conf(t, "/conf/env")
+		seen[r["vm"]] = true
+		if got, _ := r["environ"].([]any); !slices.Equal(got, want) {
+			t.Errorf("VM %v environ %q, want %q", r["vm"], got, want)
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("only VMs %v answered; want both", seen)
+	}
+	if got, _ := newFixture(t, nil).conf(t, "/conf/env")["environ"].([]any); len(got) != 0 {
+		t.Errorf("without Env the environ is %q, want empty", got)
+	}
+}
+
 func TestMetricsAddAcrossVMs(t *testing.T) {
 	f := newFixture(t, nil)
 	const n = 6
@@ -405,6 +429,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad cluster", Config{Wasm: []byte{0}, Clusters: map[string]string{"idp": "ftp://x"}}, `Clusters["idp"]`},
 		{"bad upstream", Config{Wasm: []byte{0}, Upstream: "127.0.0.1:80"}, "Upstream"},
 		{"not proxy-wasm", Config{Wasm: []byte("\x00asm\x01\x00\x00\x00")}, "proxy_abi_version"},
+		{"env name with =", Config{Wasm: []byte{0}, Env: map[string]string{"A=B": "c"}}, `Env["A=B"]`},
+		{"empty env name", Config{Wasm: []byte{0}, Env: map[string]string{"": "c"}}, `Env[""]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

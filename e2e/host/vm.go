@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -92,6 +94,11 @@ func (h *Host) newVM(ctx context.Context, compiled wazero.CompiledModule, idx in
 		WithRandSource(rand.Reader).
 		WithStdout(v.stdout).
 		WithStderr(v.stderr)
+	// Like Envoy, the environment is only what the configuration gives (wazero's default,
+	// too, is empty); in a fixed order, so every VM sees the same environ.
+	for _, name := range slices.Sorted(maps.Keys(h.cfg.Env)) {
+		mc = mc.WithEnv(name, h.cfg.Env[name])
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	mod, err := h.runtime.InstantiateModule(v.ctx, compiled, mc)

@@ -3,7 +3,11 @@
 //
 //	host -wasm plugin.wasm -plugin-config config.json \
 //	     -cluster idp=http://127.0.0.1:9000 -upstream http://127.0.0.1:9001 \
-//	     -listen 127.0.0.1:8080 -vms 2
+//	     -listen 127.0.0.1:8080 -vms 2 -env OIDC_CLIENT_SECRET -env LOG_MODE=debug
+//
+// The plugin's VMs see only the environment variables given by -env, as with
+// Envoy's vm_config.environment_variables: -env NAME passes the host's own
+// variable (host_env_keys), -env NAME=value sets one (key_values).
 //
 // Plugin logs go to stderr. SIGINT or SIGTERM stops it cleanly: the listener
 // drains, then each VM's root context gets proxy_on_done and proxy_on_delete.
@@ -55,6 +59,37 @@ func (c clusterFlags) Set(s string) error {
 	return nil
 }
 
+// envFlags collects repeated -env NAME or NAME=value flags: the VMs' environment.
+type envFlags map[string]string
+
+func (e envFlags) String() string {
+	names := make([]string, 0, len(e))
+	for n := range e {
+		names = append(names, n)
+	}
+	return strings.Join(names, ",") // names only: values may be secrets
+}
+
+func (e envFlags) Set(s string) error {
+	name, val, literal := strings.Cut(s, "=")
+	if name == "" {
+		return fmt.Errorf("want NAME or NAME=value, got %q", s)
+	}
+	if _, dup := e[name]; dup {
+		return fmt.Errorf("environment variable %q given twice", name)
+	}
+	if !literal {
+		// Like Envoy's host_env_keys: a variable the host does not have is left out.
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return nil
+		}
+		val = v
+	}
+	e[name] = val
+	return nil
+}
+
 var levels = map[string]host.LogLevel{
 	"trace": host.LogTrace, "debug": host.LogDebug, "info": host.LogInfo,
 	"warn": host.LogWarn, "error": host.LogError, "critical": host.LogCritical,
@@ -65,6 +100,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	fs := flag.NewFlagSet("host", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	clusters := clusterFlags{}
+	env := envFlags{}
 	var (
 		wasm         = fs.String("wasm", "plugin.wasm", "plugin module")
 		pluginConfig = fs.String("plugin-config", "", "file with the plugin configuration (JSON)")
@@ -79,6 +115,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		level        = fs.String("log-level", "info", "lowest plugin log level shown: trace, debug, info, warn, error, critical")
 	)
 	fs.Var(clusters, "cluster", "a cluster for proxy_http_call, as name=url (repeatable)")
+	fs.Var(env, "env", "an environment variable for the VMs: NAME passes the host's value, NAME=value sets it (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +129,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	cfg := host.Config{
 		WasmPath: *wasm, Upstream: *upstream, VMs: *vms, PinPerConnection: *pin,
 		PluginName: *name, RootID: *rootID, Clusters: clusters, CacheDir: *cacheDir,
-		LogWriter: stderr, LogLevel: lvl,
+		LogWriter: stderr, LogLevel: lvl, Env: env,
 	}
 	for _, f := range []struct {
 		path string

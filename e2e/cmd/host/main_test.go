@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -51,6 +53,8 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 	}))
 	defer up.Close()
 
+	t.Setenv("FROM_HOST", "host value")
+	t.Setenv("NOT_PASSED", "must not leak")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr syncBuffer
@@ -58,7 +62,8 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-wasm", wasm, "-plugin-config", cfgPath, "-upstream", up.URL,
-			"-cluster", "ok=" + up.URL, "-listen", "127.0.0.1:0", "-vms", "2"}, &stderr, func(a string) { addrCh <- a })
+			"-cluster", "ok=" + up.URL, "-listen", "127.0.0.1:0", "-vms", "2",
+			"-env", "FROM_FLAG=a=b", "-env", "FROM_HOST", "-env", "ABSENT_ON_HOST"}, &stderr, func(a string) { addrCh <- a })
 	}()
 	var addr string
 	select {
@@ -76,6 +81,18 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 	resp.Body.Close()
 	if string(body) != "upstream saw 1" || len(resp.Header.Values("Set-Cookie")) != 2 {
 		t.Errorf("got %q %v, want the plugin's edits both ways", body, resp.Header)
+	}
+	// -env: literal values and the host's own variables, nothing else.
+	if resp, err = http.Get("http://" + addr + "/conf/env"); err != nil {
+		t.Fatal(err)
+	}
+	var env struct{ Environ []string }
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if want := []string{"FROM_FLAG=a=b", "FROM_HOST=host value"}; !slices.Equal(env.Environ, want) {
+		t.Errorf("the VM's environ is %q, want %q", env.Environ, want)
 	}
 	cancel()
 	select {
@@ -97,6 +114,8 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 func TestRunRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-cluster", "noequals"},
+		{"-env", "=value"},
+		{"-env", "A=1", "-env", "A=2"},
 		{"-log-level", "loud"},
 		{"-wasm", "/does/not/exist.wasm"},
 		{"extra"},

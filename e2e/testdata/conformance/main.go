@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -189,6 +190,8 @@ func (c *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		return c.props()
 	case "/conf/enqueue":
 		return c.enqueue()
+	case "/conf/env":
+		return c.reply(200, result{"environ": os.Environ()})
 	case "/conf/panic":
 		panic("conformance: boom")
 	case "/conf/body":
