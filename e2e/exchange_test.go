@@ -70,15 +70,21 @@ func TestExchangeRFC8693(t *testing.T) {
 }
 
 // TestExchangeEntraOBO runs Microsoft's on-behalf-of flow (jwt-bearer grant,
-// requested_token_use=on_behalf_of) at the provider: the app receives, as Authorization:
-// Bearer, a token for the downstream API named by the scope, after the session's access
-// token expired and was refreshed (an expired assertion is what makes Entra answer
-// AADSTS500133).
+// requested_token_use=on_behalf_of) at an Entra-style token endpoint of its own
+// (routes[].exchange.token_endpoint: the provider's /entra/token, not its token endpoint):
+// the app receives, as Authorization: Bearer, a token for the downstream API named by the
+// scope, after the session's access token expired and was refreshed (an expired assertion is
+// what makes Entra answer AADSTS500133).
 func TestExchangeEntraOBO(t *testing.T) {
-	s, b, w := rfLoggedIn(t, stack.Options{Configure: xRoutes(map[string]any{
-		"name": "sql", "prefix": "/app2/",
-		"exchange": map[string]any{"type": "entra_obo", "scope": "api://downstream/.default"},
-	})})
+	exchange := map[string]any{"type": "entra_obo", "scope": "api://downstream/.default"}
+	routes := xRoutes(map[string]any{"name": "sql", "prefix": "/app2/", "exchange": exchange})
+	s, b, w := rfLoggedIn(t, stack.Options{Configure: func(cfg map[string]any) {
+		exchange["token_endpoint"] = cfg["provider"].(map[string]any)["issuer"].(string) + "/entra/token"
+		routes(cfg)
+	}})
+	if exchange["token_endpoint"] != s.OP.Endpoints().EntraToken {
+		t.Fatalf("token_endpoint %v, want the provider's Entra endpoint %s", exchange["token_endpoint"], s.OP.Endpoints().EntraToken)
+	}
 	rfWaitPast(w)
 	rfLongLived(s)
 	before := s.OP.Counts()
@@ -96,6 +102,11 @@ func TestExchangeEntraOBO(t *testing.T) {
 	after := s.OP.Counts()
 	if after.OBO-before.OBO != 1 || after.Refresh-before.Refresh != 1 {
 		t.Errorf("OBO requests %d, refreshes %d; want 1 each", after.OBO-before.OBO, after.Refresh-before.Refresh)
+	}
+	// The OP counts an OBO request at its token endpoint as a token request too; at
+	// /entra/token it does not. So the only token endpoint request was the refresh.
+	if n := after.Token - before.Token; n != 1 {
+		t.Errorf("token endpoint requests %d, want 1 (the refresh): the OBO request did not go to the route's token_endpoint", n)
 	}
 }
 

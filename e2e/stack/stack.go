@@ -41,6 +41,9 @@ type Options struct {
 	Configure func(cfg map[string]any)
 	// PluginConfig, when set, replaces the generated plugin configuration entirely.
 	PluginConfig []byte
+	// Env is the plugin VMs' environment (Envoy's vm_config.environment_variables), where
+	// client.secret_env and keys[].secret_env find their secrets; empty by default.
+	Env map[string]string
 	// LogWriter receives the plugin's log lines.
 	LogWriter io.Writer
 	// CacheDir holds wazero's compilation cache.
@@ -164,7 +167,7 @@ func (s *Stack) newHost(ctx context.Context) (*host.Host, error) {
 	return host.New(ctx, host.Config{
 		WasmPath: o.PluginWasm, PluginConfig: s.Config, PluginName: "oidc-proxy", RootID: "oidc-proxy",
 		VMs: o.VMs, Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
-		LogWriter: o.LogWriter, CacheDir: o.CacheDir,
+		LogWriter: o.LogWriter, CacheDir: o.CacheDir, Env: o.Env,
 	})
 }
 
