@@ -5,6 +5,8 @@
 // the provider examples under docs/examples/. The tests read them with Envoy's and Istio's
 // own API definitions, which reject unknown or misspelled fields, run Envoy's validation
 // rules, check that the clusters and hosts they name agree with each other, and parse every
-// embedded plugin configuration with config.Parse. They also keep the documentation honest:
-// configuration paths, metric names and log events named in docs/ and README.md must exist.
+// embedded plugin configuration with config.ParseWithEnv, in the environment the proxy gives
+// the plugin's VM (vm_config.environment_variables, vmConfig.env). They also keep the
+// documentation honest: configuration paths, metric names and log events named in docs/ and
+// README.md must exist.
 package deploy

@@ -48,7 +48,7 @@ func referencePaths(t *testing.T) map[string]bool {
 
 // plannedKeys are configuration keys the docs describe as not implemented yet. Each must
 // not exist: when one does, remove it here and say in the docs that it works.
-var plannedKeys = map[string]bool{"client.secret_env": true}
+var plannedKeys = map[string]bool{}
 
 var codeSpan = regexp.MustCompile("`([a-z_]+(?:\\[[0-9]*\\])?(?:\\.[a-z_]+(?:\\[[0-9]*\\])?)*)`")
 

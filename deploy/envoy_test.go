@@ -35,6 +35,7 @@ type envoySetup struct {
 	hcm        *hcmv3.HttpConnectionManager
 	plugin     *wasmv3.PluginConfig
 	pluginJSON []byte
+	env        vmEnv
 	cfg        *config.Config
 }
 
@@ -68,7 +69,9 @@ func loadEnvoy(src []byte) (*envoySetup, error) {
 		return nil, fmt.Errorf("wasm configuration must be a google.protobuf.StringValue: %w", err)
 	}
 	s.pluginJSON = []byte(sv.GetValue())
-	if s.cfg, err = parsePlugin(s.pluginJSON); err != nil {
+	ev := s.plugin.GetVmConfig().GetEnvironmentVariables()
+	s.env = vmEnv{host: ev.GetHostEnvKeys(), literal: ev.GetKeyValues()}
+	if s.cfg, err = parsePlugin(s.pluginJSON, s.env); err != nil {
 		return nil, err
 	}
 	return s, checkClusters(s)
@@ -259,7 +262,16 @@ func TestEnvoyBootstrap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	placeholderSecrets(t, "envoy.yaml", s.pluginJSON)
+	placeholderSecrets(t, "envoy.yaml", s.pluginJSON, s.env)
+	// The secrets come from Envoy's environment, not from this file.
+	if s.cfg.Client.SecretEnv == "" || !slices.Contains(s.env.host, s.cfg.Client.SecretEnv) {
+		t.Errorf("client secret: want client.secret_env naming one of vm_config.environment_variables.host_env_keys %q", s.env.host)
+	}
+	for _, k := range s.cfg.Keys {
+		if k.SecretEnv == "" || !slices.Contains(s.env.host, k.SecretEnv) {
+			t.Errorf("key %s: want keys[].secret_env naming one of vm_config.environment_variables.host_env_keys %q", k.ID, s.env.host)
+		}
+	}
 	if got := s.plugin.GetName(); got != "oidc-proxy" {
 		t.Errorf("plugin name %q", got)
 	}
@@ -307,6 +319,8 @@ func TestEnvoyBootstrapRejectsMistakes(t *testing.T) {
 		{"route cluster undefined", "cluster: app\n", "cluster: upstream\n", `cluster "upstream", which is not defined`},
 		{"sni mismatch", "sni: login.example.com", "sni: auth.example.com", "sni"},
 		{"duplicate YAML key", "stat_prefix: ingress_http", "stat_prefix: ingress_http\n          stat_prefix: again", "stat_prefix"},
+		{"secret not passed to the VM", "host_env_keys: [OIDC_CLIENT_SECRET, ", "host_env_keys: [", "client.secret_env: environment variable OIDC_CLIENT_SECRET is not set"},
+		{"misspelled environment field", "host_env_keys:", "host_env_key:", `unknown field "host_env_key"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

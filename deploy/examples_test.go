@@ -102,11 +102,11 @@ func TestProviderExamples(t *testing.T) {
 		seen[name] = true
 		t.Run(strings.TrimSuffix(name, ".json"), func(t *testing.T) {
 			b := repoFile(t, "docs/examples/"+name)
-			cfg, err := parsePlugin(b)
+			cfg, err := parsePlugin(b, vmEnv{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			placeholderSecrets(t, name, b)
+			placeholderSecrets(t, name, b, vmEnv{})
 			if cfg.Provider.InsecureAllowHTTP || !cfg.Cookie.Secure || !strings.HasPrefix(cfg.Provider.Issuer, "https://") {
 				t.Error("a provider example must be production-ready: https, Secure cookies")
 			}

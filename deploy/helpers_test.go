@@ -2,11 +2,13 @@ package deploy_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,9 +129,33 @@ func walkAnys(m protoreflect.Message, f func(*anypb.Any)) {
 	})
 }
 
-// parsePlugin parses a plugin configuration and reports every problem on its own line.
-func parsePlugin(data []byte) (*config.Config, error) {
-	cfg, err := config.Parse(data)
+// vmEnv is the environment a proxy gives the plugin's VM: variables copied from the proxy's
+// own environment (Envoy's host_env_keys, Istio's valueFrom: HOST) and literal ones
+// (key_values, value).
+type vmEnv struct {
+	host    []string
+	literal map[string]string
+}
+
+// hostEnvValue stands in for a variable the proxy copies from its own environment, set only
+// at deploy time: 35 bytes, so it is a valid client secret and, as base64, a valid key.
+var hostEnvValue = base64.StdEncoding.EncodeToString([]byte("placeholder for a host env variable"))
+
+// lookup is the VM's os.LookupEnv.
+func (e vmEnv) lookup(name string) (string, bool) {
+	if v, ok := e.literal[name]; ok {
+		return v, true
+	}
+	if slices.Contains(e.host, name) {
+		return hostEnvValue, true
+	}
+	return "", false
+}
+
+// parsePlugin parses a plugin configuration in the VM environment env and reports every
+// problem on its own line.
+func parsePlugin(data []byte, env vmEnv) (*config.Config, error) {
+	cfg, err := config.ParseWithEnv(data, env.lookup)
 	if err != nil {
 		var lines []string
 		for _, fe := range config.FieldErrors(err) {
@@ -168,26 +194,37 @@ func pluginClusters(cfg *config.Config) []string {
 
 // placeholderSecrets fails the test when a committed plugin configuration holds something
 // other than an obvious placeholder where a secret goes: real secrets never belong in the
-// repository, and a reader must see at once what to replace.
-func placeholderSecrets(t *testing.T, where string, pluginJSON []byte) {
+// repository, and a reader must see at once what to replace. A secret named by secret_env
+// must come from the proxy's environment, or be a placeholder where the file sets it.
+func placeholderSecrets(t *testing.T, where string, pluginJSON []byte, env vmEnv) {
 	t.Helper()
 	var raw struct {
-		Client struct{ Secret string }
-		Keys   []struct{ ID, Secret string }
+		Client struct {
+			Secret    string
+			SecretEnv string `json:"secret_env"`
+		}
+		Keys []struct {
+			ID, Secret string
+			SecretEnv  string `json:"secret_env"`
+		}
 	}
 	if err := json.Unmarshal(pluginJSON, &raw); err != nil {
 		t.Fatalf("%s: %v", where, err)
 	}
-	if !strings.Contains(raw.Client.Secret, "REPLACE") {
-		t.Errorf("%s: client.secret is not a REPLACE placeholder", where)
+	check := func(path, secret, secretEnv string) {
+		switch v, literal := env.literal[secretEnv]; {
+		case secretEnv == "" && !strings.Contains(secret, "REPLACE"):
+			t.Errorf("%s: %s.secret is not a REPLACE placeholder", where, path)
+		case secretEnv != "" && literal && !strings.Contains(v, "REPLACE"):
+			t.Errorf("%s: %s.secret_env %s is set in the file to something other than a REPLACE placeholder", where, path, secretEnv)
+		}
 	}
+	check("client", raw.Client.Secret, raw.Client.SecretEnv)
 	if len(raw.Keys) == 0 {
 		t.Errorf("%s: no keys", where)
 	}
 	for _, k := range raw.Keys {
-		if !strings.Contains(k.Secret, "REPLACE") {
-			t.Errorf("%s: keys[id=%s].secret is not a REPLACE placeholder", where, k.ID)
-		}
+		check("keys[id="+k.ID+"]", k.Secret, k.SecretEnv)
 	}
 }
 

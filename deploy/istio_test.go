@@ -55,6 +55,7 @@ type istioSetup struct {
 	objects    []istioObject
 	plugin     *extv1alpha1.WasmPlugin
 	pluginJSON []byte
+	env        vmEnv
 	cfg        *config.Config
 }
 
@@ -105,7 +106,15 @@ func loadIstio(files map[string][]byte) (*istioSetup, error) {
 	if s.pluginJSON, err = protojson.Marshal(s.plugin.GetPluginConfig()); err != nil {
 		return nil, err
 	}
-	if s.cfg, err = parsePlugin(s.pluginJSON); err != nil {
+	s.env = vmEnv{literal: map[string]string{}}
+	for _, e := range s.plugin.GetVmConfig().GetEnv() {
+		if e.GetValueFrom() == extv1alpha1.EnvValueSource_HOST {
+			s.env.host = append(s.env.host, e.GetName())
+		} else {
+			s.env.literal[e.GetName()] = e.GetValue()
+		}
+	}
+	if s.cfg, err = parsePlugin(s.pluginJSON, s.env); err != nil {
 		return nil, err
 	}
 	return s, checkIstioClusters(s)
@@ -314,7 +323,16 @@ func TestIstioManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	placeholderSecrets(t, "deploy/istio/wasmplugin.yaml", s.pluginJSON)
+	placeholderSecrets(t, "deploy/istio/wasmplugin.yaml", s.pluginJSON, s.env)
+	// The secrets come from the gateway's environment, not from the WasmPlugin.
+	if s.cfg.Client.SecretEnv == "" || !slices.Contains(s.env.host, s.cfg.Client.SecretEnv) {
+		t.Errorf("client secret: want client.secret_env naming a vmConfig.env variable with valueFrom: HOST (%q)", s.env.host)
+	}
+	for _, k := range s.cfg.Keys {
+		if k.SecretEnv == "" || !slices.Contains(s.env.host, k.SecretEnv) {
+			t.Errorf("key %s: want keys[].secret_env naming a vmConfig.env variable with valueFrom: HOST (%q)", k.ID, s.env.host)
+		}
+	}
 	if s.cfg.Provider.InsecureAllowHTTP || !s.cfg.Cookie.Secure {
 		t.Error("the example must not use insecure_allow_http or cookies without Secure")
 	}
@@ -330,7 +348,7 @@ func TestIstioManifests(t *testing.T) {
 }
 
 // TestIstioAndEnvoyAgree keeps the two examples one configuration: the same plugin settings,
-// apart from the cluster names, which Istio chooses.
+// apart from the cluster names, which Istio chooses, and the same environment variables.
 func TestIstioAndEnvoyAgree(t *testing.T) {
 	is, err := loadIstio(istioFiles(t))
 	if err != nil {
@@ -342,6 +360,9 @@ func TestIstioAndEnvoyAgree(t *testing.T) {
 	}
 	if a, b := withoutCluster(t, is.pluginJSON), withoutCluster(t, es.pluginJSON); !reflect.DeepEqual(a, b) {
 		t.Errorf("the plugin configurations differ:\nistio: %v\nenvoy: %v", a, b)
+	}
+	if a, b := slices.Sorted(slices.Values(is.env.host)), slices.Sorted(slices.Values(es.env.host)); !slices.Equal(a, b) {
+		t.Errorf("the VMs get different environment variables from their proxy:\nistio: %q\nenvoy: %q", a, b)
 	}
 }
 
@@ -376,6 +397,8 @@ func TestIstioManifestsRejectMistakes(t *testing.T) {
 		{"cluster on the TLS port", "wasmplugin.yaml", "cluster: outbound|80||", "cluster: outbound|443||", `is "HTTPS"`},
 		{"plain-text callouts", "provider.yaml", "mode: SIMPLE", "mode: DISABLE", "does not open TLS"},
 		{"no ServiceEntry", "provider.yaml", "  - login.example.com # CHANGE\n  location", "  - auth.example.com\n  location", "no ServiceEntry"},
+		{"secret not passed to the VM", "wasmplugin.yaml", "    - name: OIDC_SESSION_KEY_K1\n      valueFrom: HOST\n", "", "keys[0].secret_env: environment variable OIDC_SESSION_KEY_K1 is not set"},
+		{"Envoy's env field name", "wasmplugin.yaml", "valueFrom: HOST\n    - name: OIDC_SESSION", "value_from: HOST\n    - name: OIDC_SESSION", "camelCase"},
 		{"no namespace", "provider.yaml", "  name: oidc-provider\n  namespace: istio-ingress\nspec:\n  hosts", "  name: oidc-provider\nspec:\n  hosts", "namespace"},
 	}
 	for _, tt := range tests {
