@@ -26,9 +26,9 @@ type bearerState struct {
 	m       *bearerMetrics
 }
 
-func newBearerState(cfg *config.Config, leases *provider, rootID uint32) *bearerState {
+func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 	m := newBearerMetrics()
-	return &bearerState{issuers: newIssuers(cfg, leases, m, rootID), cache: newBearerCache(bearerCacheEntries, bearerCacheBytes), m: m}
+	return &bearerState{issuers: newIssuers(cfg, m, rootID), cache: newBearerCache(bearerCacheEntries, bearerCacheBytes), m: m}
 }
 
 // bearer serves a request on a bearer or session_or_bearer route (RFC 6750). It returns

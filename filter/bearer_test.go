@@ -414,7 +414,7 @@ func BenchmarkBearerNative(b *testing.B) {
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		signer, pub := benchKey(b, alg)
 		ks := jwt.NewKeySet(&jwt.Key{ID: "k", Algorithm: jwt.Algorithm(alg), Use: "sig", Public: pub})
-		it := &issuer{bi: route.BearerIssuers[0], verifier: jwt.NewVerifier(ks, jwt.Options{})}
+		it := &issuer{bi: route.BearerIssuers[0], keySource: &keySource{verifier: jwt.NewVerifier(ks, jwt.Options{})}}
 		now := time.Now()
 		claims, _ := json.Marshal(map[string]any{"iss": "https://api.example.com", "aud": "api://x", "sub": "user-1",
 			"exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "scope": "openid read", "groups": []string{"users", "admins"},

@@ -108,7 +108,7 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 	claims, err := v.Validate(tr.IDToken, ls.Nonce, tr.AccessToken)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
 		proxywasm.LogInfof("oidc-proxy: audit event=unknown_signing_key corr=%s: asking for a JWKS refetch", h.correlationID())
-		p.provider.refetchJWKS(p.now(), h.contextID, func(ferr error) {
+		p.provider.refetch(p.now(), h.contextID, func(ferr error) {
 			if ferr != nil {
 				h.respond(keysFailure(ferr))
 				return

@@ -93,7 +93,7 @@ func (p *pluginContext) configure(data []byte) error {
 	p.provider = newProvider(cfg, p.metrics, p.contextID)
 	p.cache = newSessionCache(cfg.Session.CacheSize)
 	p.replay = newReplayGuard(cfg.Provider.Issuer)
-	p.bearer = newBearerState(cfg, p.provider, p.contextID)
+	p.bearer = newBearerState(cfg, p.contextID)
 	p.broker = newBroker(p)
 	return nil
 }

@@ -48,7 +48,7 @@ func TestProviderFailureBacksOffForEveryVM(t *testing.T) {
 		t.Errorf("not-ready reason %q", pr.notReadyReason())
 	}
 	now := time.Now()
-	until, backoff := readLease(pr.keyMD + ".lease")
+	until, backoff := readLease(pr.discovery.lease())
 	if backoff != minBackoff || until.Before(now) || until.After(now.Add(minBackoff+time.Second)) {
 		t.Fatalf("lease after a failure: until %v (now %v), backoff %v", until, now, backoff)
 	}
@@ -64,7 +64,7 @@ func TestProviderFailureBacksOffForEveryVM(t *testing.T) {
 	pr.tick(now.Add(minBackoff + 10*time.Millisecond))
 	c := l.expectCallout("/.well-known/openid-configuration")
 	l.answer(c, "200", "text/html", "<html>maintenance</html>")
-	if _, b := readLease(pr.keyMD + ".lease"); b != 2*minBackoff {
+	if _, b := readLease(pr.discovery.lease()); b != 2*minBackoff {
 		t.Errorf("backoff after the second failure: %v, want %v", b, 2*minBackoff)
 	}
 	if got := l.counter("oidc_proxy.callout.discovery.invalid"); got != 1 {
@@ -77,7 +77,7 @@ func TestProviderFailureBacksOffForEveryVM(t *testing.T) {
 	if !pr.ready() {
 		t.Fatalf("not ready after recovery: %s", pr.notReadyReason())
 	}
-	if until, b := readLease(pr.keyMD + ".lease"); !until.IsZero() || b != 0 {
+	if until, b := readLease(pr.discovery.lease()); !until.IsZero() || b != 0 {
 		t.Errorf("lease after success: until %v backoff %v, want released", until, b)
 	}
 }
@@ -109,7 +109,7 @@ func TestJWKSRefetchRateLimited(t *testing.T) {
 	pr := l.p.provider
 	req := l.host.InitializeHttpContext()
 	var woke []error
-	pr.refetchJWKS(time.Now(), req, func(err error) { woke = append(woke, err) })
+	pr.refetch(time.Now(), req, func(err error) { woke = append(woke, err) })
 	if len(woke) != 0 || !pr.refetchWanted {
 		t.Fatalf("the refetch did not wait for the tick: woke %v", woke)
 	}
@@ -118,7 +118,7 @@ func TestJWKSRefetchRateLimited(t *testing.T) {
 	}
 	// A second request while the refetch is pending waits for the same fetch.
 	req2 := l.host.InitializeHttpContext()
-	pr.refetchJWKS(time.Now(), req2, func(err error) { woke = append(woke, err) })
+	pr.refetch(time.Now(), req2, func(err error) { woke = append(woke, err) })
 	l.host.Tick()
 	l.answer(l.expectCallout("/jwks"), "200", "application/json", l.jwksJSON())
 	if len(woke) != 2 || woke[0] != nil || woke[1] != nil {
@@ -127,10 +127,10 @@ func TestJWKSRefetchRateLimited(t *testing.T) {
 
 	// Within the interval: refused at once, on this VM and on another.
 	woke = nil
-	pr.refetchJWKS(time.Now(), req, func(err error) { woke = append(woke, err) })
+	pr.refetch(time.Now(), req, func(err error) { woke = append(woke, err) })
 	other := newProvider(l.p.cfg, l.p.metrics, l.p.contextID)
 	other.readyNow(time.Now())
-	other.refetchJWKS(time.Now(), req2, func(err error) { woke = append(woke, err) })
+	other.refetch(time.Now(), req2, func(err error) { woke = append(woke, err) })
 	l.host.Tick()
 	other.tick(time.Now())
 	if len(woke) != 2 {
@@ -144,14 +144,14 @@ func TestJWKSRefetchRateLimited(t *testing.T) {
 	}
 	// After the interval a refetch is allowed again, and a failed one counts too.
 	later := time.Now().Add(31 * time.Second)
-	pr.refetchJWKS(later, req, func(err error) { woke = append(woke, err) })
+	pr.refetch(later, req, func(err error) { woke = append(woke, err) })
 	pr.tick(later)
 	l.answer(l.expectCallout("/jwks"), "503", "text/plain", "upstream connect error or disconnect/reset before headers. reset reason: connection failure")
 	if last := woke[len(woke)-1]; last == nil || !strings.Contains(last.Error(), "unreachable") {
 		t.Errorf("waiter of a failed refetch got %v", last)
 	}
 	n := len(woke)
-	pr.refetchJWKS(later.Add(time.Second), req, func(err error) { woke = append(woke, err) })
+	pr.refetch(later.Add(time.Second), req, func(err error) { woke = append(woke, err) })
 	if len(woke) != n+1 || pr.refetchWanted {
 		t.Errorf("a refetch right after a failed one was not refused")
 	}
@@ -164,12 +164,12 @@ func TestJWKSWaiterOfAGoneRequest(t *testing.T) {
 	pr := l.p.provider
 	gone := l.host.InitializeHttpContext()
 	l.host.CompleteHttpContext(gone)
-	pr.refetchJWKS(time.Now(), gone, func(error) {})
+	pr.refetch(time.Now(), gone, func(error) {})
 	l.host.Tick()
 	l.answer(l.expectCallout("/jwks"), "200", "application/json", l.jwksJSON())
 	// proxytest accepts any effective context, so this only checks the provider is not stuck.
-	if pr.jwksBusy || pr.refetchWanted || len(pr.jwksWaiters) != 0 {
-		t.Errorf("provider stuck after a waiter went away: busy %v wanted %v waiters %d", pr.jwksBusy, pr.refetchWanted, len(pr.jwksWaiters))
+	if pr.jwks.busy || pr.refetchWanted || len(pr.waiters) != 0 {
+		t.Errorf("provider stuck after a waiter went away: busy %v wanted %v waiters %d", pr.jwks.busy, pr.refetchWanted, len(pr.waiters))
 	}
 }
 

@@ -246,7 +246,7 @@ func (b *broker) adoptRefreshed(old *state.Session, key flightKey, tr *oidc.Toke
 		if errors.Is(err, jwt.ErrUnknownKey) && !retried {
 			// The provider may have rotated its keys: refetch them once (from the tick,
 			// rate limited per Envoy) and validate again.
-			p.provider.refetchJWKS(now, p.contextID, func(error) { b.adoptRefreshed(old, key, tr, true, finish) })
+			p.provider.refetch(now, p.contextID, func(error) { b.adoptRefreshed(old, key, tr, true, finish) })
 			return
 		}
 		if err != nil {

@@ -1,0 +1,134 @@
+package filter
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// Shared data is how the VMs of one Envoy share what they fetched: a stamped value (the time
+// it was fetched, then the body), a lease that lets one VM fetch for all, and an interval
+// claim that rate limits an action across VMs.
+
+// readStamped reads a shared-data value written by writeStamped.
+func readStamped(key string) (time.Time, []byte, bool) {
+	v, _, err := proxywasm.GetSharedData(key)
+	if err != nil || len(v) < 8 {
+		return time.Time{}, nil, false
+	}
+	at := time.Unix(0, int64(binary.BigEndian.Uint64(v[:8])))
+	return at, v[8:], true
+}
+
+// writeStamped publishes body with the time it was fetched; a failure is logged, not fatal.
+func writeStamped(key string, at time.Time, body []byte) {
+	v := make([]byte, 8+len(body))
+	binary.BigEndian.PutUint64(v, uint64(at.UnixNano()))
+	copy(v[8:], body)
+	if err := setShared(key, v); err != nil {
+		proxywasm.LogWarnf("oidc-proxy: shared data %s: %v", key, err)
+	}
+}
+
+// setShared overwrites a shared-data value. It passes the current cas rather than 0, which
+// means "unconditional" to Envoy but not to every host.
+func setShared(key string, v []byte) error {
+	var err error
+	for range 4 {
+		_, cas, gerr := proxywasm.GetSharedData(key)
+		if gerr != nil {
+			cas = absentCAS
+		}
+		if err = proxywasm.SetSharedData(key, v, cas); !errors.Is(err, types.ErrorStatusCasMismatch) {
+			return err
+		}
+	}
+	return err
+}
+
+// A lease is 16 bytes in shared data: until when it is held (unix ns), and the backoff of
+// the last failure (ns), so that every VM honours it.
+func readLease(key string) (until time.Time, backoff time.Duration) {
+	v, _, err := proxywasm.GetSharedData(key)
+	if err != nil || len(v) < 16 {
+		return time.Time{}, 0
+	}
+	if ns := int64(binary.BigEndian.Uint64(v[:8])); ns != 0 {
+		until = time.Unix(0, ns)
+	}
+	return until, time.Duration(binary.BigEndian.Uint64(v[8:16]))
+}
+
+func leaseValue(until time.Time, backoff time.Duration) []byte {
+	v := make([]byte, 16)
+	if !until.IsZero() {
+		binary.BigEndian.PutUint64(v, uint64(until.UnixNano()))
+	}
+	binary.BigEndian.PutUint64(v[8:], uint64(backoff))
+	return v
+}
+
+// takeLease claims the fetch lease in shared data so that one VM fetches for all. It fails
+// while another VM's fetch is under way or a failure's backoff runs. A lease whose holder
+// died (its VM crashed mid-fetch) expires after ttl.
+func takeLease(key string, now time.Time, ttl time.Duration) bool {
+	v, cas, err := proxywasm.GetSharedData(key)
+	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
+		return true // shared data unavailable: fetch anyway
+	}
+	var backoff time.Duration
+	if err == nil && len(v) >= 16 {
+		if now.UnixNano() < int64(binary.BigEndian.Uint64(v[:8])) {
+			return false
+		}
+		backoff = time.Duration(binary.BigEndian.Uint64(v[8:16]))
+	}
+	if err != nil {
+		cas = absentCAS
+	}
+	return proxywasm.SetSharedData(key, leaseValue(now.Add(ttl), backoff), cas) == nil
+}
+
+// releaseLease ends our hold on the lease: at once after a success (and the backoff is
+// forgotten), or at until after a failure.
+func releaseLease(key string, until time.Time, backoff time.Duration) {
+	if err := setShared(key, leaseValue(until, backoff)); err != nil {
+		proxywasm.LogWarnf("oidc-proxy: shared data %s: %v", key, err)
+	}
+}
+
+// claimInterval claims the right to act now, if nobody did within interval before, for every
+// VM sharing the data. It holds the time of the last claim.
+func claimInterval(key string, now time.Time, interval time.Duration) bool {
+	for range 4 {
+		v, cas, err := proxywasm.GetSharedData(key)
+		switch {
+		case errors.Is(err, types.ErrorStatusNotFound):
+			cas = absentCAS
+		case err != nil:
+			return false // no shared data: refuse rather than risk a flood
+		case len(v) == 8 && now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) < interval:
+			return false
+		}
+		stamp := make([]byte, 8)
+		binary.BigEndian.PutUint64(stamp, uint64(now.UnixNano()))
+		err = proxywasm.SetSharedData(key, stamp, cas)
+		if err == nil {
+			return true
+		}
+		if !errors.Is(err, types.ErrorStatusCasMismatch) {
+			return false
+		}
+	}
+	return false
+}
+
+// absentCAS is the cas sent to create a key that should not exist yet. Envoy inserts an absent
+// key whatever the cas; when the key does exist (another VM created it in the meantime) a
+// nonzero cas that is not the current one makes the set fail with CasMismatch instead of
+// overwriting. Envoy's cas counter starts at 1 and counts up, so this value is never current
+// in practice.
+const absentCAS = ^uint32(0)
