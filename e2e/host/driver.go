@@ -198,6 +198,24 @@ func (d *Driver) deliver(token uint32, a *Answer) (uint64, error) {
 	return r, err
 }
 
+// Tick calls proxy_on_tick now, as the VM's timer would at its next period, so a benchmark
+// need not wait for the plugin's first timer-driven fetches.
+func (d *Driver) Tick() error {
+	v := d.v
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, err := v.call(v.fn.onTick, rootContextID, rootContextID)
+	return err
+}
+
+// StopTicks stops the VM's timer (as proxy_set_tick_period_milliseconds(0) would), so that no
+// tick runs between or during measured streams. Tick still works.
+func (d *Driver) StopTicks() {
+	d.v.mu.Lock()
+	defer d.v.mu.Unlock()
+	d.v.setTickPeriod(0)
+}
+
 // CallExport calls an exported function of the VM that takes no arguments
 // and returns one i64 or i32 (a benchmark probe), under the VM's mutex.
 func (d *Driver) CallExport(name string) (uint64, error) {
