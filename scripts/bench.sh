@@ -106,4 +106,5 @@ for n in ${notes[@]+"${notes[@]}"}; do note_args+=(-note "$n"); done
   -wazero "$(bin/wasmexec -version | sed 's/.*wazero //')" -benchtime "$benchtime" \
   ${note_args[@]+"${note_args[@]}"} | tee "$out/report.md"
 echo "bench: $((SECONDS - start))s; report in .cache/bench/report.md" >&2
+bash scripts/bench-filter.sh || failed=1  # the whole filter, wasm vs native (BENCHMARKS.md, "Whole filter")
 exit $failed
