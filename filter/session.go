@@ -197,7 +197,8 @@ const maxClaimHeaderLen = 4096
 
 // claimHeaders computes the configured claim headers from the session's claims JSON: strings
 // as they are, numbers and booleans as JSON, arrays of strings joined with ",". Values with
-// control characters are dropped; long ones are cut.
+// control characters are dropped, and so are values longer than maxClaimHeaderLen: cutting one
+// could turn a group list's last entry into a prefix of another group's name.
 func (p *pluginContext) claimHeaders(claims []byte) [][2]string {
 	out := make([][2]string, 0, len(p.cfg.Forward.Claims))
 	for header, claim := range p.cfg.Forward.Claims {
@@ -230,7 +231,7 @@ func claimValue(r gjson.Result) string {
 		return ""
 	}
 	if len(v) > maxClaimHeaderLen {
-		v = v[:maxClaimHeaderLen]
+		return ""
 	}
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < 0x20 || c == 0x7f {

@@ -1,0 +1,34 @@
+package filter
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+func TestClaimValue(t *testing.T) {
+	long := strings.Repeat("g", maxClaimHeaderLen-6)
+	tests := []struct {
+		name, json, want string
+	}{
+		{"string", `{"c":"alice"}`, "alice"},
+		{"number", `{"c":42}`, "42"},
+		{"bool", `{"c":true}`, "true"},
+		{"array joined", `{"c":["users","admins"]}`, "users,admins"},
+		{"array skips objects", `{"c":["a",{"x":1},"b"]}`, "a,b"},
+		{"object dropped", `{"c":{"x":1}}`, ""},
+		{"absent", `{}`, ""},
+		{"CR LF dropped", `{"c":"a\r\nX-Evil: 1"}`, ""},
+		{"at the limit kept", `{"c":"` + strings.Repeat("x", maxClaimHeaderLen) + `"}`, strings.Repeat("x", maxClaimHeaderLen)},
+		// Cutting at the limit would leave "admins" out of "admins-readonly": drop instead.
+		{"over the limit dropped", `{"c":["` + long + `","admins-readonly"]}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := claimValue(gjson.Get(tt.json, "c")); got != tt.want {
+				t.Errorf("claimValue = %.40q (len %d), want %.40q", got, len(got), tt.want)
+			}
+		})
+	}
+}
