@@ -77,6 +77,7 @@ type Fixture struct {
 	claims                             []byte
 	seq                                int
 	fill                               [][][2]string
+	authTime                           time.Time // the user's login: every ID token's auth_time
 }
 
 // Alg is a JWS algorithm the fixture signs with.
@@ -122,6 +123,7 @@ func New() (*Fixture, error) {
 		return nil, err
 	}
 	now := time.Now()
+	f.authTime = now.Add(-time.Minute).Truncate(time.Second)
 	f.claims = []byte(`{"sub":"5f3c1a2b-9d8e-4f70-a1b2-c3d4e5f60718","email":"ada.lovelace@example.com",` +
 		`"name":"Ada Lovelace","preferred_username":"ada","groups":["engineering","oncall","grafana-editors"]}`)
 	f.accessToken = f.AccessToken(RS256, Issuer, ClientID, now.Add(time.Hour))
@@ -262,12 +264,12 @@ func (f *Fixture) userClaims(m map[string]any) map[string]any {
 }
 
 // IDToken returns an ID token issued at iat for the client, valid for an hour, with the
-// fixture's nonce (none when refreshed is set: a refresh's ID token has none) and an at_hash
-// of the access token when accessToken is not empty.
+// fixture's nonce and auth_time (the same in every token, as a refresh keeps it) and an
+// at_hash of the access token when accessToken is not empty.
 func (f *Fixture) IDToken(alg Alg, iat time.Time, accessToken string) string {
 	m := f.userClaims(map[string]any{
 		"iss": Issuer, "aud": ClientID, "azp": ClientID, "iat": iat.Unix(), "exp": iat.Add(time.Hour).Unix(),
-		"auth_time": iat.Add(-time.Minute).Unix(), "sid": "2b7e1516-28ae-4d2a-a6d2-abf7158809cf", "nonce": Nonce,
+		"auth_time": f.authTime.Unix(), "sid": "2b7e1516-28ae-4d2a-a6d2-abf7158809cf", "nonce": Nonce,
 		"acr": "1", "amr": []string{"pwd", "mfa"},
 	})
 	if accessToken != "" {
@@ -318,7 +320,7 @@ func (f *Fixture) SessionCookie(i int, accessExpiry time.Time) string {
 		Claims: f.claims, IDToken: f.idToken, AccessToken: f.accessToken,
 		RefreshToken:  f.refreshToken[:len(f.refreshToken)-12] + fmt.Sprintf("%012d", i),
 		IDTokenExpiry: now.Add(time.Hour), AccessTokenExpiry: accessExpiry,
-		AuthTime: now.Add(-time.Minute), IssuedAt: now.Add(-time.Minute), Expiry: now.Add(24 * time.Hour),
+		AuthTime: f.authTime, IssuedAt: now.Add(-time.Minute), Expiry: now.Add(24 * time.Hour),
 	}
 	plain, err := s.MarshalBinary()
 	if err != nil {
