@@ -23,37 +23,52 @@ var (
 	fixture                        = sync.OnceValues(filterbench.New)
 )
 
+var tmpDir string
+
 func TestMain(m *testing.M) {
-	tmp, err := os.MkdirTemp("", "filterbench-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	pluginPath, noopPath, cacheDir = os.Getenv("FILTERBENCH_PLUGIN"), os.Getenv("FILTERBENCH_NOOP"), os.Getenv("FILTERBENCH_CACHE")
-	switch cacheDir {
-	case "":
-		cacheDir = filepath.Join(tmp, "cache")
-	case "off": // every run compiles: perf maps (-tags perfmap) are written only then
-		cacheDir = ""
-	}
-	for _, p := range []struct {
-		path *string
-		pkg  string
-	}{{&pluginPath, "./plugin"}, {&noopPath, "./noop"}} {
-		if *p.path != "" {
-			continue
-		}
-		*p.path = filepath.Join(tmp, filepath.Base(p.pkg)+".wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", *p.path, p.pkg)
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", p.pkg, err, out)
-			os.Exit(1)
-		}
-	}
 	code := m.Run()
-	os.RemoveAll(tmp)
+	if tmpDir != "" {
+		os.RemoveAll(tmpDir)
+	}
 	os.Exit(code)
+}
+
+var buildOnce sync.Once
+
+// plugins builds the benchmark plugins the environment does not name, once, on the first
+// benchmark that needs them (so `go test ./...` pays nothing here).
+func plugins(tb testing.TB) {
+	buildOnce.Do(func() {
+		var err error
+		if tmpDir, err = os.MkdirTemp("", "filterbench-"); err != nil {
+			return
+		}
+		switch cacheDir {
+		case "":
+			cacheDir = filepath.Join(tmpDir, "cache")
+		case "off": // every run compiles: perf maps (-tags perfmap) are written only then
+			cacheDir = ""
+		}
+		for _, p := range []struct {
+			path *string
+			pkg  string
+		}{{&pluginPath, "./plugin"}, {&noopPath, "./noop"}} {
+			if *p.path != "" {
+				continue
+			}
+			*p.path = filepath.Join(tmpDir, filepath.Base(p.pkg)+".wasm")
+			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", *p.path, p.pkg)
+			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "building %s: %v\n%s", p.pkg, err, out)
+				*p.path = ""
+			}
+		}
+	})
+	if pluginPath == "" || noopPath == "" {
+		tb.Fatal("the benchmark plugins could not be built")
+	}
 }
 
 // side is a host running one plugin with the provider behind its cluster.
@@ -70,6 +85,7 @@ var hosts = map[string]*side{}
 // issuer's keys are loaded. ctx may carry a wazero function listener factory.
 func start(tb testing.TB, ctx context.Context, fx *filterbench.Fixture, sc *filterbench.Scenario) *side {
 	tb.Helper()
+	plugins(tb)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		resp := fx.Provider(r.URL.Path)
 		if resp == nil {
