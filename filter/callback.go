@@ -64,7 +64,7 @@ func (h *httpContext) callback() types.Action {
 		return h.respond(failure{status: 400, code: "expired_state", reason: "expired_state",
 			err: errors.New("filter: login state issued before login.state_lifetime"), msg: "The sign-in took too long. Please sign in again."})
 	}
-	binding, ok := cookieValue(h.req.cookie, bindName)
+	binding, ok := h.req.cookieValue(bindName)
 	if !ok || !state.EqualBindingHash(state.BindingHash(binding), ls.BindingHash) {
 		return h.respond(failure{status: 400, code: "invalid_state", reason: "binding",
 			msg: "This sign-in was started in another browser or its cookie is missing. Please sign in again."})
@@ -201,7 +201,7 @@ func (h *httpContext) setSessionCookies(s *state.Session) error {
 		set[c.Name] = true
 	}
 	for _, name := range p.sessions.Names() {
-		if _, had := cookieValue(h.req.cookie, name); had && !set[name] {
+		if _, had := h.req.cookieValue(name); had && !set[name] {
 			h.addCookie(clearCookie(p.cfg.Cookie, name))
 		}
 	}
@@ -211,7 +211,7 @@ func (h *httpContext) setSessionCookies(s *state.Session) error {
 // clearSessionCookies expires every session chunk the browser sent.
 func (h *httpContext) clearSessionCookies() {
 	for _, name := range h.p.sessions.Names() {
-		if _, had := cookieValue(h.req.cookie, name); had {
+		if _, had := h.req.cookieValue(name); had {
 			h.addCookie(clearCookie(h.p.cfg.Cookie, name))
 		}
 	}

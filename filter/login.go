@@ -53,7 +53,7 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 		proxywasm.LogInfof("oidc-proxy: audit event=return_path_rejected path=%q", h.req.pathOnly)
 		rp = "/"
 	}
-	binding, ok := cookieValue(h.req.cookie, cfg.BindingCookieName())
+	binding, ok := h.req.cookieValue(cfg.BindingCookieName())
 	if !ok || !validBinding(binding) {
 		var err error
 		if binding, err = randomString(p.rand, 32); err != nil {
@@ -102,7 +102,7 @@ func (h *httpContext) loopGuard(now time.Time) (failure, bool) {
 	}
 	name := cfg.LoopCookieName()
 	count, first := 0, now
-	if v, ok := cookieValue(h.req.cookie, name); ok {
+	if v, ok := h.req.cookieValue(name); ok {
 		c, f, _ := strings.Cut(v, ".")
 		n, err1 := strconv.Atoi(c)
 		t, err2 := strconv.ParseInt(f, 10, 64)

@@ -28,7 +28,7 @@ func (h *httpContext) interactiveAfterSilent(ae *oidc.AuthorizationError) (types
 	if ls.UnmarshalBinary(plain) != nil {
 		return types.ActionContinue, false
 	}
-	binding, ok := cookieValue(h.req.cookie, bindName)
+	binding, ok := h.req.cookieValue(bindName)
 	if !ok || !state.EqualBindingHash(state.BindingHash(binding), ls.BindingHash) {
 		return types.ActionContinue, false
 	}

@@ -134,7 +134,7 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 	if len(h.req.cookie) > p.cfg.Limits.MaxCookieBytes {
 		return nil, errors.New("filter: cookie header too large")
 	}
-	sealed, err := p.sessions.Join(func(name string) (string, bool) { return cookieValue(h.req.cookie, name) })
+	sealed, err := p.sessions.Join(h.req.cookieValue)
 	if err != nil {
 		if errors.Is(err, state.ErrNoCookie) {
 			return nil, errNoSession

@@ -17,7 +17,7 @@ func (h *httpContext) signOut() types.Action {
 	ls, _ := h.loadSession()
 	h.clearSessionCookies()
 	h.addCookie(clearCookie(p.cfg.Cookie, p.cfg.BindingCookieName()))
-	if _, ok := cookieValue(h.req.cookie, p.cfg.LoopCookieName()); ok {
+	if _, ok := h.req.cookieValue(p.cfg.LoopCookieName()); ok {
 		h.addCookie(clearCookie(p.cfg.Cookie, p.cfg.LoopCookieName()))
 	}
 	md := p.provider.md
