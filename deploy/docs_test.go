@@ -3,17 +3,16 @@ package deploy_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/host"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/testplugin"
 )
 
 // docFiles are the pages whose configuration paths and links are checked.
@@ -204,41 +203,8 @@ func expandBraces(s string) []string {
 	return out
 }
 
-var (
-	wasmOnce sync.Once
-	wasmPath string
-	wasmErr  error
-)
-
-// pluginWasm is the compiled plugin: $PLUGIN_WASM (make test builds it), else built here.
-func pluginWasm(t *testing.T) string {
-	t.Helper()
-	wasmOnce.Do(func() {
-		if p := os.Getenv("PLUGIN_WASM"); p != "" {
-			wasmPath = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "oidc-proxy-deploy")
-		if err != nil {
-			wasmErr = err
-			return
-		}
-		wasmPath = filepath.Join(dir, "plugin.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasmPath, "..")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			wasmErr = &buildError{string(out)}
-		}
-	})
-	if wasmErr != nil {
-		t.Fatalf("building plugin.wasm: %v", wasmErr)
-	}
-	return wasmPath
-}
-
-type buildError struct{ out string }
-
-func (e *buildError) Error() string { return e.out }
+// pluginWasm is the compiled plugin ($PLUGIN_WASM, else built once).
+func pluginWasm(t testing.TB) string { return testplugin.Path(t) }
 
 // definedMetrics starts plugin.wasm with a configuration that uses every feature and returns
 // the names of the metrics it defines.

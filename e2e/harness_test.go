@@ -8,52 +8,18 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/testplugin"
 )
 
-var (
-	wasmOnce sync.Once
-	wasmPath string
-	wasmErr  error
-)
-
-// pluginWasm is the compiled plugin: $PLUGIN_WASM (make test builds it), else built once here.
-func pluginWasm(t testing.TB) string {
-	t.Helper()
-	wasmOnce.Do(func() {
-		if p := os.Getenv("PLUGIN_WASM"); p != "" {
-			wasmPath = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "oidc-proxy-e2e")
-		if err != nil {
-			wasmErr = err
-			return
-		}
-		wasmPath = filepath.Join(dir, "plugin.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", wasmPath, "..")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			wasmErr = &buildError{string(out)}
-		}
-	})
-	if wasmErr != nil {
-		t.Fatalf("building plugin.wasm: %v", wasmErr)
-	}
-	return wasmPath
-}
-
-type buildError struct{ out string }
-
-func (e *buildError) Error() string { return e.out }
+// pluginWasm is the compiled plugin ($PLUGIN_WASM, else built once).
+func pluginWasm(t testing.TB) string { return testplugin.Path(t) }
 
 // start runs a stack for the test and waits until the plugin has the provider's metadata.
 func start(t testing.TB, o stack.Options) *stack.Stack {
