@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/bench/noopplugin"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/filterbench"
 )
 
@@ -118,7 +118,7 @@ type nativeResult struct {
 func newNativeHost(b *testing.B, fx *filterbench.Fixture, sc *filterbench.Scenario) *nativeHost {
 	var vm types.VMContext = NewVMContext()
 	if sc.Noop {
-		vm = &benchNoopVM{shim: sc.Shim}
+		vm = &noopplugin.VM{} // the native floor: the same plugin as e2e/bench/noop
 	}
 	host, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(vm).
 		WithPluginConfiguration(fx.PluginConfig(sc)))
@@ -200,51 +200,4 @@ func (nh *nativeHost) counter(name string) uint64 {
 
 func itoa(n int) string {
 	return string(rune('0'+n/100)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10))
-}
-
-// benchNoopVM is the native floor: a plugin that leaves every callback at the SDK's default,
-// like e2e/bench/noop; with a shim, it makes a warm request's host calls and nothing else.
-type benchNoopVM struct {
-	types.DefaultVMContext
-	shim *filterbench.Shim
-}
-
-func (v *benchNoopVM) NewPluginContext(uint32) types.PluginContext {
-	return &benchNoopPlugin{shim: v.shim}
-}
-
-type benchNoopPlugin struct {
-	types.DefaultPluginContext
-	shim   *filterbench.Shim
-	metric proxywasm.MetricCounter
-}
-
-func (p *benchNoopPlugin) OnPluginStart(int) types.OnPluginStartStatus {
-	if p.shim != nil {
-		p.metric = proxywasm.DefineCounterMetric(p.shim.Metric)
-	}
-	return types.OnPluginStartStatusOK
-}
-
-func (p *benchNoopPlugin) NewHttpContext(uint32) types.HttpContext {
-	if p.shim != nil {
-		return &benchShim{p: p}
-	}
-	return &types.DefaultHttpContext{}
-}
-
-type benchShim struct {
-	types.DefaultHttpContext
-	p *benchNoopPlugin
-}
-
-func (c *benchShim) OnHttpRequestHeaders(int, bool) types.Action {
-	if _, err := proxywasm.GetHttpRequestHeaders(); err != nil {
-		return types.ActionContinue
-	}
-	c.p.metric.Increment(1)
-	for _, h := range c.p.shim.Set {
-		_ = proxywasm.ReplaceHttpRequestHeader(h[0], h[1])
-	}
-	return types.ActionContinue
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/bench/noopplugin"
 )
 
 // A Scenario is one row of the report: a kind of request, prepared the same way for both
@@ -201,10 +203,7 @@ func Names(sc []*Scenario) string {
 // Shim configures the no-op plugin to make a warm session request's host calls with no logic
 // between them: read all request headers (proxy_get_header_map_pairs), increment Metric, and
 // set each of Set (proxy_replace_header_map_value).
-type Shim struct {
-	Set    [][2]string `json:"set"`
-	Metric string      `json:"metric"`
-}
+type Shim = noopplugin.Shim
 
 // WarmShim is the shim for the fixture's warm session request: the six headers the filter
 // forwards for it (four claim headers, the access token and the ID token).
