@@ -7,9 +7,6 @@ import (
 	"errors"
 	"strconv"
 	"time"
-
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
 // replayGuard makes each login state usable once across all VMs of an Envoy.
@@ -44,27 +41,13 @@ func (g *replayGuard) use(stateValue string, expires, now time.Time) error {
 	sum := sha256.Sum256([]byte(stateValue))
 	digest := sum[:replayDigestLen]
 	key := g.prefix + strconv.Itoa(int(sum[replayDigestLen])%replaySlots)
-	for i := 0; i < replayRetries; i++ {
-		v, cas, err := proxywasm.GetSharedData(key)
-		switch {
-		case errors.Is(err, types.ErrorStatusNotFound):
-			v, cas = nil, absentCAS
-		case err != nil:
-			return err
-		}
+	return updateShared(key, replayRetries, func(v []byte) ([]byte, error) {
 		next, seen := g.update(v, digest, expires, now)
 		if seen {
-			return errReplayed
+			return nil, errReplayed
 		}
-		err = proxywasm.SetSharedData(key, next, cas)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, types.ErrorStatusCasMismatch) {
-			return err
-		}
-	}
-	return errors.New("filter: replay guard: too much contention")
+		return next, nil
+	})
 }
 
 // update returns the slot's new value with digest added and expired entries removed, or

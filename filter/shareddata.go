@@ -49,6 +49,35 @@ func setShared(key string, v []byte) error {
 	return err
 }
 
+// errContention is updateShared giving up after its retries.
+var errContention = errors.New("filter: shared data: too much contention")
+
+// updateShared is an atomic read-modify-write of one shared-data key across VMs: it reads the
+// value (nil when absent), lets fn compute the next one, and writes it with the cas it read,
+// retrying on CasMismatch up to retries times. fn returning an error aborts with that error;
+// returning nil bytes and no error writes nothing. An absent key is created with absentCAS,
+// so two VMs creating it at once cannot both win.
+func updateShared(key string, retries int, fn func(old []byte) ([]byte, error)) error {
+	for range retries {
+		v, cas, err := proxywasm.GetSharedData(key)
+		switch {
+		case errors.Is(err, types.ErrorStatusNotFound):
+			v, cas = nil, absentCAS
+		case err != nil:
+			return err
+		}
+		next, err := fn(v)
+		if err != nil || next == nil {
+			return err
+		}
+		err = proxywasm.SetSharedData(key, next, cas)
+		if !errors.Is(err, types.ErrorStatusCasMismatch) {
+			return err
+		}
+	}
+	return errContention
+}
+
 // A lease is 16 bytes in shared data: until when it is held (unix ns), and the backoff of
 // the last failure (ns), so that every VM honours it.
 func readLease(key string) (until time.Time, backoff time.Duration) {

@@ -106,8 +106,6 @@ type slotStore struct {
 
 const slotRetries = 32
 
-var errContention = errors.New("filter: shared data: too much contention")
-
 func (st *slotStore) slotKey(k flightKey) string {
 	return st.prefix + strconv.Itoa(int(binary.BigEndian.Uint32(k[12:])%uint32(st.slots)))
 }
@@ -153,14 +151,7 @@ func (st *slotStore) put(e *slotEntry, now time.Time) error {
 // read-decide-write atomic across VMs.
 func (st *slotStore) update(k flightKey, now time.Time, fn func(*slotEntry) *slotEntry) error {
 	key := st.slotKey(k)
-	for range slotRetries {
-		v, cas, err := proxywasm.GetSharedData(key)
-		switch {
-		case errors.Is(err, types.ErrorStatusNotFound):
-			v, cas = nil, absentCAS
-		case err != nil:
-			return err
-		}
+	return updateShared(key, slotRetries, func(v []byte) ([]byte, error) {
 		var cur *slotEntry
 		live := make([]*slotEntry, 0, 8)
 		for _, e := range decodeSlot(v) {
@@ -175,21 +166,14 @@ func (st *slotStore) update(k flightKey, now time.Time, fn func(*slotEntry) *slo
 		}
 		next := fn(cur)
 		if next == nil {
-			return nil
+			return nil, nil
 		}
 		live = append(live, next)
 		if len(live) > st.maxEntries {
 			live = live[len(live)-st.maxEntries:]
 		}
-		err = proxywasm.SetSharedData(key, encodeSlot(live), cas)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, types.ErrorStatusCasMismatch) {
-			return err
-		}
-	}
-	return errContention
+		return encodeSlot(live), nil
+	})
 }
 
 func encodeSlot(es []*slotEntry) []byte {
