@@ -17,6 +17,7 @@ build: deps
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(WASM) .
 
 test: build
+	@bash scripts/ensure-envoy.sh
 	@bash scripts/ensure-chromium.sh
 	@mkdir -p .cache && rm -f .cache/security.txt
 	PLUGIN_WASM=$(CURDIR)/$(WASM) SECURITY_REPORT=$(CURDIR)/.cache/security.txt $(GO) test -count=1 ./...
@@ -31,9 +32,11 @@ fuzz: deps
 	@FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 bench: build
+	@bash scripts/ensure-envoy.sh
 	@bash scripts/bench.sh
 
 run: build
+	@bash scripts/ensure-envoy.sh
 	@bash scripts/run.sh
 
 # release: plugin.wasm built for shipping: -trimpath, no VCS stamp, stripped (-s -w). It is
@@ -71,4 +74,5 @@ clean:
 # start and after 10k, 50k and 100k requests (e2e/soak_test.go). About a minute on 2 cores.
 .PHONY: soak
 soak: build
+	@bash scripts/ensure-envoy.sh
 	SOAK=1 PLUGIN_WASM=$(CURDIR)/$(WASM) $(GO) test -count=1 -v -timeout 15m -run '^TestSoak$$' ./e2e/
