@@ -13,7 +13,7 @@ import (
 func TestBearer(t *testing.T) {
 	e := startSecEnv(t, 2, func(cfg map[string]any) { cfg["jwt"] = map[string]any{"leeway": "1s"} })
 	rs := e.issuers["rs"]
-	h := e.fs.host
+	h := e.fs.p
 
 	t.Run("claims to headers", func(t *testing.T) {
 		tok := e.token(t, rs, func(m map[string]any) { m["groups"] = []string{"a", "b c", "d"} })
@@ -38,23 +38,23 @@ func TestBearer(t *testing.T) {
 
 	t.Run("verified once per VM, then cached", func(t *testing.T) {
 		tok := e.token(t, rs, nil)
-		miss, hit := hostMetric(h, "oidc_proxy.bearer.cache_miss"), hostMetric(h, "oidc_proxy.bearer.cache_hit")
+		miss, hit := metric(h, "oidc_proxy.bearer.cache_miss"), metric(h, "oidc_proxy.bearer.cache_hit")
 		for i := range 10 {
 			if r := e.bearerGet(t, "/api/rs/x", tok); r.status != http.StatusOK {
 				t.Fatalf("request %d: %d", i, r.status)
 			}
 		}
-		dMiss, dHit := hostMetric(h, "oidc_proxy.bearer.cache_miss")-miss, hostMetric(h, "oidc_proxy.bearer.cache_hit")-hit
+		dMiss, dHit := metric(h, "oidc_proxy.bearer.cache_miss")-miss, metric(h, "oidc_proxy.bearer.cache_hit")-hit
 		if dMiss < 1 || dMiss > 2 || dMiss+dHit != 10 {
 			t.Errorf("10 requests with one token on 2 VMs: %d misses, %d hits; want one miss per VM", dMiss, dHit)
 		}
 		// The cache is keyed by the exact bytes: a token differing in one character is not
 		// served from it.
-		miss = hostMetric(h, "oidc_proxy.bearer.cache_miss")
+		miss = metric(h, "oidc_proxy.bearer.cache_miss")
 		if r := e.bearerGet(t, "/api/rs/x", tok[:len(tok)-1]+string("AB"[boolInt(tok[len(tok)-1] == 'A')])); r.status != http.StatusUnauthorized {
 			t.Errorf("a token one character off: %d, want 401", r.status)
 		}
-		if hostMetric(h, "oidc_proxy.bearer.cache_miss") != miss+1 {
+		if metric(h, "oidc_proxy.bearer.cache_miss") != miss+1 {
 			t.Errorf("a token one character off was not a cache miss")
 		}
 		// A token cached for one route is refused on a route that does not take its issuer.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/host"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
 
@@ -31,10 +31,10 @@ func TestPluginRefusesFiveMistakes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h, err := host.New(ctx, host.Config{WasmPath: pluginWasm(t), PluginConfig: data, VMs: 1,
-		Clusters: map[string]string{"oidc": "http://127.0.0.1:1"}})
+	p, err := proxy.Start(ctx, proxy.FromEnv(), proxy.Config{WasmPath: pluginWasm(t), PluginConfig: data, VMs: 1,
+		Clusters: map[string]string{"oidc": "http://127.0.0.1:1"}, Upstream: "http://127.0.0.1:1"})
 	if err == nil {
-		h.Close(ctx)
+		p.Close()
 		t.Fatal("the plugin started with five configuration mistakes")
 	}
 	for _, path := range []string{"cookie.name:", "session.refresh_margin:", "keys[0].secret:", "forward.claimz:", "routes[0].exchange.type:"} {

@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/host"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
 
 // wantErrorPage checks a failure page: status, the correlation id in the header, the page
 // and the log line that gives the reason.
-func wantErrorPage(t testing.TB, h *host.Host, r response, status int, reason string) {
+func wantErrorPage(t testing.TB, h *proxy.Proxy, r response, status int, reason string) {
 	t.Helper()
 	if r.status != status {
 		t.Errorf("status %d, want %d; body %.300s", r.status, status, r.body)
@@ -63,8 +63,8 @@ func TestProviderFailuresAtTokenEndpoint(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBrowser(t)
 			cb := providerLogin(t, s, b.authorize(s, "/"))
-			outcome := metric(s.Host, "oidc_proxy.callout.token."+tc.outcome)
-			class := metric(s.Host, "oidc_proxy.login.failed."+tc.class)
+			outcome := metric(s, "oidc_proxy.callout.token."+tc.outcome)
+			class := metric(s, "oidc_proxy.login.failed."+tc.class)
 			if tc.fault.Kind == op.FaultNone {
 				s.OP.Close()
 			} else {
@@ -73,15 +73,15 @@ func TestProviderFailuresAtTokenEndpoint(t *testing.T) {
 			}
 			before := up.count()
 			r := b.get(cb)
-			wantErrorPage(t, s.Host, r, tc.status, tc.reason)
+			wantErrorPage(t, s.Proxy, r, tc.status, tc.reason)
 			if setsSession(r) {
 				t.Error("a failed login set a session")
 			}
 			up.untouched(t, before)
-			if got := metric(s.Host, "oidc_proxy.callout.token."+tc.outcome); got != outcome+1 {
+			if got := metric(s, "oidc_proxy.callout.token."+tc.outcome); got != outcome+1 {
 				t.Errorf("callout.token.%s went from %d to %d, want +1", tc.outcome, outcome, got)
 			}
-			if got := metric(s.Host, "oidc_proxy.login.failed."+tc.class); got != class+1 {
+			if got := metric(s, "oidc_proxy.login.failed."+tc.class); got != class+1 {
 				t.Errorf("login.failed.%s went from %d to %d, want +1", tc.class, class, got)
 			}
 		})
@@ -122,17 +122,17 @@ func TestProviderFailuresAtStartup(t *testing.T) {
 			var r response
 			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 				r = fs.waitStatus(t, http.StatusServiceUnavailable, 10*time.Second)
-				if strings.Contains(logLinesWith(fs.host, r.header.Get("X-Correlation-Id")), tc.reason) || time.Now().After(deadline) {
+				if strings.Contains(logLinesWith(fs.p, r.header.Get("X-Correlation-Id")), tc.reason) || time.Now().After(deadline) {
 					break
 				}
 			}
-			wantErrorPage(t, fs.host, r, http.StatusServiceUnavailable, tc.reason)
+			wantErrorPage(t, fs.p, r, http.StatusServiceUnavailable, tc.reason)
 			fs.up.untouched(t, 0)
 			endpoint := tc.endpoint
 			if endpoint == "" {
 				endpoint = "discovery"
 			}
-			if got := hostMetric(fs.host, "oidc_proxy.callout."+endpoint+"."+tc.outcome); got < 1 {
+			if got := metric(fs.p, "oidc_proxy.callout."+endpoint+"."+tc.outcome); got < 1 {
 				t.Errorf("callout.%s.%s = %d, want at least 1", endpoint, tc.outcome, got)
 			}
 			if tc.endpoint == "" {
@@ -141,7 +141,7 @@ func TestProviderFailuresAtStartup(t *testing.T) {
 			fop.setFault(tc.endpoint, "", 0)
 			fs.waitStatus(t, http.StatusFound, 15*time.Second)
 			// N VMs, one fetch each for discovery and JWKS once healthy.
-			if got := hostMetric(fs.host, "oidc_proxy.callout.discovery.ok"); got != 1 {
+			if got := metric(fs.p, "oidc_proxy.callout.discovery.ok"); got != 1 {
 				t.Errorf("callout.discovery.ok = %d, want 1 (one VM fetches for all)", got)
 			}
 		})
@@ -159,14 +159,14 @@ func TestLoopGuard(t *testing.T) {
 		b.authorize(s, "/app1/")
 	}
 	r := b.get(s.URL + "/app1/")
-	wantErrorPage(t, s.Host, r, http.StatusTooManyRequests, "login_loop")
+	wantErrorPage(t, s.Proxy, r, http.StatusTooManyRequests, "login_loop")
 	if ra, _ := strconv.Atoi(r.header.Get("Retry-After")); ra > 60 {
 		t.Errorf("Retry-After %d is beyond the window", ra)
 	}
 	if r := b.get(s.URL + "/oauth2/sign_in?rd=/"); r.status != http.StatusTooManyRequests {
 		t.Errorf("sign_in during the loop: %d, want 429", r.status)
 	}
-	if got := metric(s.Host, "oidc_proxy.login.failed.loop"); got != 2 {
+	if got := metric(s, "oidc_proxy.login.failed.loop"); got != 2 {
 		t.Errorf("login.failed.loop = %d, want 2", got)
 	}
 	up.untouched(t, 0)
@@ -184,7 +184,7 @@ func TestLoopGuard(t *testing.T) {
 	}
 	u, _ := url.Parse(s.URL)
 	c.jar.SetCookies(u, []*http.Cookie{{Name: "_oidc_session", Value: "", MaxAge: -1}})
-	wantErrorPage(t, s.Host, c.get(s.URL+"/"), http.StatusTooManyRequests, "login_loop")
+	wantErrorPage(t, s.Proxy, c.get(s.URL+"/"), http.StatusTooManyRequests, "login_loop")
 	up.untouched(t, 0)
 }
 
@@ -192,7 +192,7 @@ func TestLoopGuard(t *testing.T) {
 // counters and that no token, code, state, cookie or secret is in any log line.
 func TestLoginMetricsAndLogs(t *testing.T) {
 	s, _ := startRecorded(t, stack.Options{})
-	started := metric(s.Host, "oidc_proxy.login.started") // WaitReady's
+	started := metric(s, "oidc_proxy.login.started") // WaitReady's
 	b := newBrowser(t)
 	cb, final := b.login(s, "/app1/")
 	if final.status != http.StatusFound {
@@ -208,7 +208,7 @@ func TestLoginMetricsAndLogs(t *testing.T) {
 		t.Errorf("tampered state: %d", r.status)
 	}
 	r := b.get(s.URL + "/oauth2/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=x")
-	wantErrorPage(t, s.Host, r, http.StatusForbidden, "access_denied")
+	wantErrorPage(t, s.Proxy, r, http.StatusForbidden, "access_denied")
 	if strings.Contains(r.body, "<script>") || !strings.Contains(r.body, "access_denied") {
 		t.Errorf("provider error page: %.400s", r.body)
 	}
@@ -230,7 +230,7 @@ func TestLoginMetricsAndLogs(t *testing.T) {
 		"oidc_proxy.callout.jwks.ok":             1,
 		"oidc_proxy.jwks.refetch_limited":        0,
 	} {
-		if v, ok := s.Host.Metric(name); !ok || v != want {
+		if v, ok := s.Metric(name); !ok || v != want {
 			t.Errorf("%s = %d (defined %v), want %d", name, v, ok, want)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/host"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
 
@@ -226,7 +227,8 @@ func unsignedJWT(claims map[string]any) string {
 // fakeStack is the plugin in the host, in front of a recorded upstream, with a fakeOP.
 type fakeStack struct {
 	op   *fakeOP
-	host *host.Host
+	p    *proxy.Proxy
+	host *host.Host // nil on Envoy
 	url  string
 	up   *upstreamRecorder
 }
@@ -258,17 +260,11 @@ func startFake(t testing.TB, op *fakeOP, configure func(map[string]any), ready b
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	fs.host, err = host.New(ctx, host.Config{
-		WasmPath: pluginWasm(t), PluginConfig: cfgJSON, PluginName: "oidc-proxy", RootID: "oidc-proxy",
+	fs.p = startProxy(t, ctx, proxy.Config{
+		WasmPath: pluginWasm(t), PluginConfig: cfgJSON,
 		VMs: 2, Clusters: map[string]string{"oidc": op.srv.URL}, Upstream: app.URL, CacheDir: cacheDir,
 	})
-	if err != nil {
-		t.Fatalf("starting the host: %v", err)
-	}
-	t.Cleanup(func() { fs.host.Close(context.Background()) })
-	proxy := httptest.NewServer(fs.host)
-	t.Cleanup(proxy.Close)
-	fs.url = proxy.URL
+	fs.host, fs.url = fs.p.Host, fs.p.URL
 	if ready {
 		fs.waitStatus(t, http.StatusFound, 20*time.Second)
 	}
@@ -286,18 +282,15 @@ func (fs *fakeStack) waitStatus(t testing.TB, status int, within time.Duration) 
 			return r
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the proxy still answers %d, want %d\nplugin log:\n%s", r.status, status, hostLog(fs.host))
+			t.Fatalf("the proxy still answers %d, want %d\nplugin log:\n%s", r.status, status, proxyLog(fs.p))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func hostLog(h *host.Host) string {
+func proxyLog(p *proxy.Proxy) string {
 	var b strings.Builder
-	for _, e := range h.Logs() {
-		b.WriteString(e.String())
-		b.WriteByte('\n')
-	}
+	b.WriteString(p.LogText())
 	return b.String()
 }
 
@@ -340,20 +333,15 @@ func randomHex(t testing.TB) string {
 }
 
 // logLinesWith returns the plugin log lines that contain s.
-func logLinesWith(h *host.Host, s string) string {
+func logLinesWith(p *proxy.Proxy, s string) string {
 	var b strings.Builder
-	for _, e := range h.Logs() {
-		if s != "" && strings.Contains(e.Message, s) {
-			b.WriteString(e.Message)
+	for _, l := range p.Logs() {
+		if s != "" && strings.Contains(l, s) {
+			b.WriteString(l)
 			b.WriteByte('\n')
 		}
 	}
 	return b.String()
-}
-
-func hostMetric(h *host.Host, name string) int64 {
-	v, _ := h.Metric(name)
-	return v
 }
 
 // TestIDTokenAttacks answers the code exchange with forged or mismatched ID tokens. Each
@@ -431,19 +419,19 @@ func TestIDTokenAttacks(t *testing.T) {
 		{"not a JWT", "malformed", func(string) string { return "definitely-not-a-jwt" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, failed := fs.up.count(), hostMetric(fs.host, "oidc_proxy.login.failed.id_token")
+			before, failed := fs.up.count(), metric(fs.p, "oidc_proxy.login.failed.id_token")
 			b := newBrowser(t)
 			l := fs.begin(t, b, "/protected")
 			r := fs.finish(t, l, tc.token(l.nonce))
 			wantRefused(t, r, http.StatusUnauthorized, fs.up, before)
 			corr := r.header.Get("X-Correlation-Id")
-			if line := logLinesWith(fs.host, corr); corr == "" || !strings.Contains(line, "id_token_rejected") || !strings.Contains(line, tc.reason) {
+			if line := logLinesWith(fs.p, corr); corr == "" || !strings.Contains(line, "id_token_rejected") || !strings.Contains(line, tc.reason) {
 				t.Errorf("log for correlation id %q does not give the reason %q:\n%s", corr, tc.reason, line)
 			}
 			if !strings.Contains(r.body, corr) {
 				t.Errorf("the error page does not show the correlation id %q", corr)
 			}
-			if got := hostMetric(fs.host, "oidc_proxy.login.failed.id_token"); got != failed+1 {
+			if got := metric(fs.p, "oidc_proxy.login.failed.id_token"); got != failed+1 {
 				t.Errorf("login.failed.id_token went from %d to %d, want +1", failed, got)
 			}
 			// And the browser has no session: the protected page still sends it to log in.
@@ -459,7 +447,7 @@ func TestIDTokenAttacks(t *testing.T) {
 	b := newBrowser(t)
 	l := fs.begin(t, b, "/protected?x=1")
 	if r := fs.finish(t, l, signRS256(t, op.key, op.kid, op.claims(l.nonce))); r.status != http.StatusFound || r.header.Get("Location") != "/protected?x=1" {
-		t.Fatalf("a valid ID token: %d %q; body %.300s\n%s", r.status, r.header.Get("Location"), r.body, hostLog(fs.host))
+		t.Fatalf("a valid ID token: %d %q; body %.300s\n%s", r.status, r.header.Get("Location"), r.body, proxyLog(fs.p))
 	}
 	before := fs.up.count()
 	if r := b.get(fs.url + "/protected?x=1"); r.status != http.StatusOK || fs.up.count() != before+1 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/testplugin"
 )
@@ -43,13 +44,31 @@ func start(t testing.TB, o stack.Options) *stack.Stack {
 	return s
 }
 
-func logText(s *stack.Stack) string {
-	var b strings.Builder
-	for _, e := range s.Host.Logs() {
-		b.WriteString(e.String())
-		b.WriteByte('\n')
+func logText(s *stack.Stack) string { return s.LogText() }
+
+// startProxy starts the plugin behind the proxy the run is for ($E2E_PROXY) and stops it
+// when the test ends, failing the test if Envoy had crashed.
+func startProxy(t testing.TB, ctx context.Context, c proxy.Config) *proxy.Proxy {
+	t.Helper()
+	p, err := proxy.Start(ctx, proxy.FromEnv(), c)
+	if err != nil {
+		t.Fatalf("starting the proxy: %v", err)
 	}
-	return b.String()
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("stopping the proxy: %v", err)
+		}
+	})
+	return p
+}
+
+// hostOnly skips a test on Envoy: it needs what only e2e/host can do (its shared data, VM
+// statistics or fault injection). e2e/README.md lists these tests.
+func hostOnly(t testing.TB, why string) {
+	t.Helper()
+	if proxy.FromEnv() != proxy.Host {
+		t.Skip("host only: " + why)
+	}
 }
 
 // browser is an HTTP client with a cookie jar that does not follow redirects, so tests see

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/host"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
@@ -116,8 +115,9 @@ func queryParam(t testing.TB, rawURL, name string) string {
 }
 
 // metric reads a plugin counter (0 when it was never defined).
-func metric(h *host.Host, name string) int64 {
-	v, _ := h.Metric(name)
+// metric reads a plugin counter from a stack, a proxy or the host.
+func metric(m interface{ Metric(string) (int64, bool) }, name string) int64 {
+	v, _ := m.Metric(name)
 	return v
 }
 
@@ -152,7 +152,7 @@ func TestCallbackTamperedState(t *testing.T) {
 	i := len(flip) / 2
 	flip[i] = "AB"[boolInt(flip[i] == 'A')]
 	codes := s.OP.Counts().Code
-	failed := metric(s.Host, "oidc_proxy.login.failed.bad_state")
+	failed := metric(s, "oidc_proxy.login.failed.bad_state")
 	for _, tc := range []struct{ name, state string }{
 		{"one character changed", string(flip)},
 		{"truncated", st[:len(st)-4]},
@@ -168,7 +168,7 @@ func TestCallbackTamperedState(t *testing.T) {
 	if n := s.OP.Counts().Code; n != codes {
 		t.Errorf("the code was redeemed %d time(s) for a tampered state; checks must run before the callout", n-codes)
 	}
-	if got := metric(s.Host, "oidc_proxy.login.failed.bad_state"); got < failed+3 {
+	if got := metric(s, "oidc_proxy.login.failed.bad_state"); got < failed+3 {
 		t.Errorf("login.failed.bad_state went from %d to %d, want +3", failed, got)
 	}
 	// The untampered callback still works: a tampered copy did not use up the state.
@@ -208,7 +208,7 @@ func TestCallbackReplayed(t *testing.T) {
 	if n := s.OP.Counts().Code; n != codes {
 		t.Errorf("a replayed callback reached the token endpoint %d time(s)", n-codes)
 	}
-	if got := metric(s.Host, "oidc_proxy.login.failed.replay"); got < 2 {
+	if got := metric(s, "oidc_proxy.login.failed.replay"); got < 2 {
 		t.Errorf("login.failed.replay = %d, want 2", got)
 	}
 	assertNoSecretsInLogs(t, s, queryParam(t, cb, "state"), queryParam(t, cb, "code"), sess)
@@ -230,7 +230,7 @@ func TestCallbackFromAnotherBrowser(t *testing.T) {
 		t.Fatalf("no binding cookie after starting a login")
 	}
 	wantRefused(t, attacker.get(cb), http.StatusBadRequest, up, before)
-	if got := metric(s.Host, "oidc_proxy.login.failed.binding"); got < 2 {
+	if got := metric(s, "oidc_proxy.login.failed.binding"); got < 2 {
 		t.Errorf("login.failed.binding = %d, want 2", got)
 	}
 	// The victim's own login was not used up by the attempts.
@@ -289,14 +289,14 @@ func TestCallbackExpiredState(t *testing.T) {
 	if !strings.Contains(r.body, "took too long") {
 		t.Errorf("expired state: the page does not say the sign-in took too long: %.300s", r.body)
 	}
-	if got := metric(s.Host, "oidc_proxy.login.failed.expired_state"); got != 1 {
+	if got := metric(s, "oidc_proxy.login.failed.expired_state"); got != 1 {
 		t.Errorf("login.failed.expired_state = %d, want 1", got)
 	}
 	// Sealed to live longer than login.state_lifetime (a replica with a longer setting, or
 	// a lifetime shortened since): the issued_at window still applies.
 	stale := sealState(t, s, login(now.Add(-2*time.Minute)), now.Add(time.Hour))
 	wantRefused(t, callback(stale), http.StatusBadRequest, up, before)
-	if got := metric(s.Host, "oidc_proxy.login.failed.expired_state"); got != 2 {
+	if got := metric(s, "oidc_proxy.login.failed.expired_state"); got != 2 {
 		t.Errorf("login.failed.expired_state = %d, want 2", got)
 	}
 	future := sealState(t, s, login(now.Add(time.Hour)), now.Add(time.Hour+30*time.Second))

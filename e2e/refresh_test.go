@@ -115,7 +115,7 @@ func rfNames(m map[string]*demoapp.TokenInfo) []string {
 }
 
 func rfMetric(s *stack.Stack, name string) int64 {
-	v, _ := s.Host.Metric(name)
+	v, _ := s.Metric(name)
 	return v
 }
 

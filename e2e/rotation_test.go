@@ -44,7 +44,7 @@ func TestProviderKeyRotation(t *testing.T) {
 	if got := s.OP.Counts().JWKS - jwks; got != 1 {
 		t.Errorf("%d JWKS fetches for the rotation, want exactly 1", got)
 	}
-	if got := metric(s.Host, "oidc_proxy.callout.jwks.ok"); got < 2 {
+	if got := metric(s, "oidc_proxy.callout.jwks.ok"); got < 2 {
 		t.Errorf("callout.jwks.ok = %d, want the start-up fetch and the refetch", got)
 	}
 }
@@ -86,7 +86,7 @@ func TestUnknownKidFloodIsRateLimited(t *testing.T) {
 	if got := fs.op.jwks.Load() - jwks; got != 1 {
 		t.Errorf("%d JWKS fetches for 20 unknown kids, want 1", got)
 	}
-	if got := hostMetric(fs.host, "oidc_proxy.jwks.refetch_limited"); got < 10 {
+	if got := metric(fs.p, "oidc_proxy.jwks.refetch_limited"); got < 10 {
 		t.Errorf("jwks.refetch_limited = %d, want most of the flood", got)
 	}
 
@@ -99,7 +99,7 @@ func TestUnknownKidFloodIsRateLimited(t *testing.T) {
 	if got := fs.op.jwks.Load() - jwks; got != 1 {
 		t.Errorf("%d JWKS fetches for 20 unknown kids while the JWKS fails, want 1", got)
 	}
-	if got := hostMetric(fs.host, "oidc_proxy.callout.jwks.http_5xx"); got != 1 {
+	if got := metric(fs.p, "oidc_proxy.callout.jwks.http_5xx"); got != 1 {
 		t.Errorf("callout.jwks.http_5xx = %d, want 1", got)
 	}
 }

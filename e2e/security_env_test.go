@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/host"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
 
@@ -185,18 +185,12 @@ func startSecEnv(t testing.TB, vms int, configure func(cfg map[string]any)) *sec
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	h, err := host.New(ctx, host.Config{
-		WasmPath: pluginWasm(t), PluginConfig: cfgJSON, PluginName: "oidc-proxy", RootID: "oidc-proxy",
+	p := startProxy(t, ctx, proxy.Config{
+		WasmPath: pluginWasm(t), PluginConfig: cfgJSON,
 		VMs: vms, Clusters: map[string]string{"oidc": e.op.srv.URL, "issuers": e.iss.srv.URL},
 		Upstream: app.URL, CacheDir: cacheDir, MaxLogEntries: 1 << 20,
 	})
-	if err != nil {
-		t.Fatalf("starting the host: %v", err)
-	}
-	t.Cleanup(func() { h.Close(context.Background()) })
-	proxy := httptest.NewServer(h)
-	t.Cleanup(proxy.Close)
-	e.fs = &fakeStack{op: e.op, host: h, url: proxy.URL}
+	e.fs = &fakeStack{op: e.op, p: p, host: p.Host, url: p.URL}
 	e.waitReady(t)
 	return e
 }
@@ -296,7 +290,7 @@ func (e *secEnv) waitReady(t testing.TB) {
 	}
 	for !ready() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the plugin did not become ready\nplugin log:\n%s", hostLog(e.fs.host))
+			t.Fatalf("the plugin did not become ready\nplugin log:\n%s", proxyLog(e.fs.p))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

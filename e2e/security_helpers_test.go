@@ -61,7 +61,7 @@ func (e *secEnv) run(t *testing.T, cases []secCase) (passed int) {
 	for _, tc := range cases {
 		ok := t.Run(tc.group+"/"+tc.name, func(t *testing.T) {
 			c := &secCtx{t: t, e: e}
-			logsBefore := len(e.fs.host.Logs())
+			logsBefore := len(e.fs.p.Logs())
 			upBefore := e.up.count()
 			r := tc.do(c)
 			if !containsInt(tc.status, r.status) {
@@ -84,14 +84,14 @@ func (e *secEnv) run(t *testing.T, cases []secCase) (passed int) {
 					t.Error(err)
 				}
 			}
-			logs := e.fs.host.Logs()
+			logs := e.fs.p.Logs()
 			for _, l := range logs[min(logsBefore, len(logs)):] {
 				if os.Getenv("SECURITY_LOG") != "" { // SECURITY_LOG=1 go test -v: why each case was refused
-					t.Log(l.String())
+					t.Log(l)
 				}
 				for _, s := range c.secrets {
-					if len(s) >= 16 && strings.Contains(l.Message, s) {
-						t.Errorf("the plugin log holds a secret of this case (%.10s...): %.200s", s, l.Message)
+					if len(s) >= 16 && strings.Contains(l, s) {
+						t.Errorf("the plugin log holds a secret of this case (%.10s...): %.200s", s, l)
 					}
 				}
 			}

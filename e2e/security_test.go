@@ -25,7 +25,7 @@ func TestSecurity(t *testing.T) {
 	e := startSecEnv(t, 2, nil)
 	secControls(t, e)
 	if t.Failed() {
-		t.Fatalf("a control failed: the attack cases would prove nothing\nplugin log:\n%s", hostLog(e.fs.host))
+		t.Fatalf("a control failed: the attack cases would prove nothing\nplugin log:\n%s", proxyLog(e.fs.p))
 	}
 	var cases []secCase
 	for _, group := range [][]secCase{

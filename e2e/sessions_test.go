@@ -31,13 +31,15 @@ func TestSessionAcrossVMs(t *testing.T) {
 	if got := up.count() - before; got != 6 {
 		t.Errorf("%d requests reached the app, want 6", got)
 	}
-	for _, v := range s.Host.VMStats() {
-		if v.Calls == 0 || v.Failed {
-			t.Errorf("VM %d served nothing (or failed): %+v", v.Index, v)
+	if s.Host != nil { // Envoy does not say which worker served a request
+		for _, v := range s.Host.VMStats() {
+			if v.Calls == 0 || v.Failed {
+				t.Errorf("VM %d served nothing (or failed): %+v", v.Index, v)
+			}
 		}
 	}
 	// Each VM opened the cookie once and then served it from its cache.
-	if miss, hit := metric(s.Host, "oidc_proxy.session.cache_miss"), metric(s.Host, "oidc_proxy.session.cache_hit"); miss < 2 || hit < 3 {
+	if miss, hit := metric(s, "oidc_proxy.session.cache_miss"), metric(s, "oidc_proxy.session.cache_hit"); miss < 2 || hit < 3 {
 		t.Errorf("session cache: %d misses, %d hits; want a miss on each of the 2 VMs, hits after", miss, hit)
 	}
 }
@@ -48,8 +50,8 @@ func restart(t testing.TB, s *stack.Stack, keys ...stack.Key) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.RestartHost(ctx, keys...); err != nil {
-		t.Fatalf("restarting the host: %v", err)
+	if err := s.Restart(ctx, keys...); err != nil {
+		t.Fatalf("restarting the proxy: %v", err)
 	}
 	if err := s.WaitReady(ctx); err != nil {
 		t.Fatalf("%v\n%s", err, logText(s))
@@ -127,9 +129,9 @@ func TestSessionKeyRing(t *testing.T) {
 	if _, r := old.whoami(s); r.status != http.StatusOK {
 		t.Errorf("after logging in again: %d", r.status)
 	}
-	for _, e := range s.Host.Logs() {
-		if strings.Contains(e.Message, "status=500") {
-			t.Errorf("a 500 was logged: %s", e.Message)
+	for _, l := range s.Logs() {
+		if strings.Contains(l, "status=500") {
+			t.Errorf("a 500 was logged: %s", l)
 		}
 	}
 }
@@ -196,7 +198,7 @@ func TestSignOutEndsProviderSession(t *testing.T) {
 	if got := s.OP.Counts().Revocation - c0.Revocation; got != 1 {
 		t.Errorf("%d revocation requests at sign-out, want 1 (the refresh token)", got)
 	}
-	if got := metric(s.Host, "oidc_proxy.callout.revoke.ok"); got != 1 {
+	if got := metric(s, "oidc_proxy.callout.revoke.ok"); got != 1 {
 		t.Errorf("callout.revoke.ok = %d, want 1", got)
 	}
 	if _, ok := b.cookie(s, "_oidc_session"); ok {

@@ -25,6 +25,7 @@ func TestSoak(t *testing.T) {
 	if os.Getenv("SOAK") == "" {
 		t.Skip("set SOAK=1 (make soak) to run the 100,000-request soak")
 	}
+	hostOnly(t, "reads each VM's linear memory (Envoy's soak is e2e/envoysoak)")
 	total := 100_000
 	e := startSecEnv(t, 2, func(cfg map[string]any) {
 		// Bounded caches that fill early, so that flat memory is visible within the run; a
@@ -59,7 +60,7 @@ func TestSoak(t *testing.T) {
 	t.Logf("soak: mix: %s", sk.mix())
 	for _, name := range []string{"session.cache_hit", "session.cache_miss", "bearer.cache_hit", "bearer.cache_miss", "bearer.accepted",
 		"login.succeeded", "bearer.rejected.signature"} {
-		t.Logf("soak: oidc_proxy.%s = %d", name, hostMetric(e.fs.host, "oidc_proxy."+name))
+		t.Logf("soak: oidc_proxy.%s = %d", name, metric(e.fs.p, "oidc_proxy."+name))
 	}
 	if n := sk.failed.Load(); n > 0 {
 		t.Errorf("%d of %d requests got an unexpected answer; first: %s", n, sk.done.Load(), sk.firstFailure())

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,6 +32,9 @@ type Config struct {
 	LogWriter io.Writer
 	// Dir holds the rendered bootstrap and Envoy's files; a new temporary folder by default.
 	Dir string
+	// StatsFlushInterval is the bootstrap's stats_flush_interval (when histograms are merged
+	// into what the admin interface shows); 0.1s by default.
+	StatsFlushInterval string
 	// Args are extra command-line arguments.
 	Args []string
 }
@@ -45,7 +47,7 @@ type Envoy struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	exitErr  error
-	log      logBuffer
+	logPath  string
 	closed   atomic.Bool
 	ownDir   bool
 }
@@ -68,6 +70,18 @@ func Start(ctx context.Context, c Config) (*Envoy, error) {
 			return nil, err
 		}
 		e.ownDir = true
+	}
+	if c.StatsFlushInterval == "" {
+		c.StatsFlushInterval = "0.1s"
+	}
+	flush := c.StatsFlushInterval
+	prev := c.Bootstrap.Edit
+	c.Bootstrap.Edit = func(doc map[string]any) error {
+		doc["stats_flush_interval"] = flush
+		if prev != nil {
+			return prev(doc)
+		}
+		return nil
 	}
 	boot, err := Render(c.Bootstrap)
 	if err != nil {
@@ -98,9 +112,20 @@ func Start(ctx context.Context, c Config) (*Envoy, error) {
 			e.cmd.Env = append(e.cmd.Env, k+"="+v)
 		}
 	}
-	e.log.tee = c.LogWriter
-	e.cmd.Stdout = &e.log
-	e.cmd.Stderr = &e.log
+	// Envoy writes its log straight into a file (no pipe, no copying goroutine), so a line
+	// the plugin logged before it answered a request is there when the client has the answer.
+	e.logPath = filepath.Join(e.Dir, "envoy.log")
+	lf, err := os.OpenFile(e.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		e.cleanup()
+		return nil, err
+	}
+	defer lf.Close()
+	e.cmd.Stdout = lf
+	e.cmd.Stderr = lf
+	if c.LogWriter != nil {
+		go e.follow(c.LogWriter)
+	}
 	e.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := e.cmd.Start(); err != nil {
 		e.cleanup()
@@ -221,8 +246,42 @@ func (e *Envoy) Exited() bool {
 	}
 }
 
-// Log is everything Envoy has written so far.
-func (e *Envoy) Log() string { return e.log.String() }
+// Log is everything Envoy has written so far (its last 64 MiB).
+func (e *Envoy) Log() string {
+	f, err := os.Open(e.logPath)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > maxLog {
+		f.Seek(st.Size()-maxLog, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+// follow copies the log to w as it grows, until Envoy has ended.
+func (e *Envoy) follow(w io.Writer) {
+	f, err := os.Open(e.logPath)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		n, _ := f.Read(buf)
+		if n > 0 {
+			w.Write(buf[:n])
+			continue
+		}
+		select {
+		case <-e.done:
+			io.Copy(w, f)
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
 
 // LogLine is one line the plugin logged through proxy_log.
 type LogLine struct {
@@ -274,14 +333,42 @@ func (e *Envoy) Stats(filter string) (map[string]uint64, error) {
 	return out, nil
 }
 
-// Metric is a counter or gauge the plugin defined (Envoy names it wasmcustom.<name>).
+// Metric is a counter or gauge the plugin defined (Envoy names it wasmcustom.<name>), or
+// the number of samples of a histogram (which Envoy merges at each stats flush: Start sets
+// the flush interval to 100 ms).
 func (e *Envoy) Metric(name string) (uint64, bool) {
 	st, err := e.Stats("^wasmcustom\\." + regexp.QuoteMeta(name) + "$")
 	if err != nil {
 		return 0, false
 	}
-	v, ok := st["wasmcustom."+name]
-	return v, ok
+	if v, ok := st["wasmcustom."+name]; ok {
+		return v, true
+	}
+	return e.histogramCount(name)
+}
+
+// histogramCount reads a histogram's sample count from the Prometheus output, where the
+// plugin's metric a.b.c is a_b_c.
+func (e *Envoy) histogramCount(name string) (uint64, bool) {
+	body, err := e.admin(context.Background(), "/stats?format=prometheus&histogram_buckets=none&filter="+
+		url.QueryEscape("^wasmcustom\\."+regexp.QuoteMeta(name)+"$"))
+	if err != nil {
+		return 0, false
+	}
+	want := strings.ReplaceAll(name, ".", "_") + "_count"
+	for _, line := range strings.Split(body, "\n") {
+		metric, rest, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if m, _, _ := strings.Cut(metric, "{"); m == want {
+			var v uint64
+			if _, err := fmt.Sscan(rest, &v); err == nil {
+				return v, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // Close stops Envoy (SIGTERM, then SIGKILL after 10 s) and removes its folder. It returns an
@@ -330,40 +417,7 @@ func tail(s string, lines int) string {
 	return strings.Join(parts, "\n")
 }
 
-// logBuffer keeps Envoy's output (bounded) and copies it to tee.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	tee io.Writer
-}
-
 const maxLog = 64 << 20
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.buf.Len()+len(p) > maxLog {
-		b := l.buf.Bytes()
-		keep := b[len(b)/2:]
-		if i := bytes.IndexByte(keep, '\n'); i >= 0 {
-			keep = keep[i+1:]
-		}
-		var nb bytes.Buffer
-		nb.Write(keep)
-		l.buf = nb
-	}
-	l.buf.Write(p)
-	if l.tee != nil {
-		l.tee.Write(p)
-	}
-	return len(p), nil
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // Kill ends the process at once (SIGKILL), as a crash would; Close then reports it.
 func (e *Envoy) Kill() {

@@ -1,6 +1,7 @@
 // Package stack starts the whole demo on loopback: the embedded OpenID Provider, the demo app
-// and the proxy-wasm host running plugin.wasm in front of it. `make run` and the end-to-end
-// tests both use it, so what a newcomer clicks through is what the tests check.
+// and plugin.wasm in front of it, in real Envoy or in e2e/host (Options.Proxy). `make run`
+// (Envoy) and the end-to-end tests both use it, so what a newcomer clicks through is what
+// the tests check.
 package stack
 
 import (
@@ -13,7 +14,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -21,10 +21,14 @@ import (
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/host"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 )
 
 // Options configure a Stack. The zero value gives the defaults of `make run`.
 type Options struct {
+	// Proxy is the proxy the plugin runs in: proxy.Envoy or proxy.Host; $E2E_PROXY (host when
+	// unset) by default.
+	Proxy proxy.Kind
 	// PluginWasm is the path of the compiled plugin.
 	PluginWasm string
 	// Listen is the proxy's address, 127.0.0.1:0 by default; OPListen the provider's.
@@ -46,7 +50,7 @@ type Options struct {
 	Env map[string]string
 	// LogWriter receives the plugin's log lines.
 	LogWriter io.Writer
-	// CacheDir holds wazero's compilation cache.
+	// CacheDir holds wazero's compilation cache (host only).
 	CacheDir string
 	// Upstream, when set, wraps the demo app: tests count or inspect what reaches the upstream.
 	Upstream func(http.Handler) http.Handler
@@ -57,17 +61,19 @@ type Key struct{ ID, Secret string }
 
 // Stack is a running demo.
 type Stack struct {
-	OP      *op.Server
+	OP *op.Server
+	// Proxy is the running proxy; Host is set only when it is e2e/host (for what only our own
+	// host can show: shared data, VM memory).
+	Proxy   *proxy.Proxy
 	Host    *host.Host
 	URL     string // the proxy's base URL: what a browser opens
 	AppURL  string // the demo app directly (bypassing the proxy)
 	Config  []byte // the plugin configuration in use
 	Keys    []Key
-	proxy   *http.Server
 	app     *http.Server
 	closers []func()
 	opts    Options
-	current atomic.Pointer[host.Host]
+	listen  string
 }
 
 // ClientID and ClientSecret are the plugin's client at the embedded provider.
@@ -91,12 +97,17 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.OPListen == "" {
 		o.OPListen = "127.0.0.1:0"
 	}
-	pl, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("stack: proxy listener: %w", err)
+	if o.Proxy == "" {
+		o.Proxy = proxy.FromEnv()
 	}
-	s.closers = append(s.closers, func() { pl.Close() })
-	s.URL = "http://" + pl.Addr().String()
+	// The proxy's address is chosen before the provider starts: it is in the redirect URIs.
+	s.listen = o.Listen
+	if _, port, err := net.SplitHostPort(o.Listen); err != nil || port == "0" {
+		if s.listen, err = proxy.FreeAddr(); err != nil {
+			return nil, fmt.Errorf("stack: proxy address: %w", err)
+		}
+	}
+	s.URL = "http://" + s.listen
 
 	opCfg := op.Config{
 		Addr: o.OPListen, ClientID: ClientID, ClientSecret: ClientSecret,
@@ -107,6 +118,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.OP != nil {
 		o.OP(&opCfg)
 	}
+	var err error
 	s.OP, err = op.Start(opCfg)
 	if err != nil {
 		return nil, fmt.Errorf("stack: provider: %w", err)
@@ -148,37 +160,40 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 	}
 	s.opts = o
-	if s.Host, err = s.newHost(ctx); err != nil {
+	if err := s.startProxy(ctx); err != nil {
 		return nil, err
 	}
-	s.current.Store(s.Host)
-	s.closers = append(s.closers, func() { s.current.Load().Close(context.Background()) })
-	s.proxy = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.current.Load().ServeHTTP(w, r)
-	}), ReadHeaderTimeout: 10 * time.Second}
-	go s.proxy.Serve(pl)
-	s.closers = append(s.closers, func() { s.proxy.Close() })
+	s.closers = append(s.closers, func() {
+		if s.Proxy != nil {
+			s.Proxy.Close()
+		}
+	})
 	ok = true
 	return s, nil
 }
 
-func (s *Stack) newHost(ctx context.Context) (*host.Host, error) {
+func (s *Stack) startProxy(ctx context.Context) error {
 	o := s.opts
-	return host.New(ctx, host.Config{
-		WasmPath: o.PluginWasm, PluginConfig: s.Config, PluginName: "oidc-proxy", RootID: "oidc-proxy",
-		VMs: o.VMs, Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
+	p, err := proxy.Start(ctx, o.Proxy, proxy.Config{
+		WasmPath: o.PluginWasm, PluginConfig: s.Config, VMs: o.VMs, Listen: s.listen,
+		Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
 		LogWriter: o.LogWriter, CacheDir: o.CacheDir, Env: o.Env,
 	})
+	if err != nil {
+		return fmt.Errorf("stack: %s: %w", o.Proxy, err)
+	}
+	s.Proxy, s.Host = p, p.Host
+	return nil
 }
 
-// RestartHost replaces the proxy-wasm host with a new one (new VMs: empty caches and shared
-// data) on the same address, provider and app, as an Envoy restart or another replica would.
-// With keys, the plugin configuration is generated again with that key ring; without, it is
-// kept. The old host is closed first.
-func (s *Stack) RestartHost(ctx context.Context, keys ...Key) error {
+// Restart replaces the proxy with a new one (new VMs: empty caches and shared data) on the
+// same address, provider and app, as an Envoy restart or another replica would. With keys,
+// the plugin configuration is generated again with that key ring; without, it is kept. The
+// old proxy is stopped first; an error from it (Envoy had crashed) is returned.
+func (s *Stack) Restart(ctx context.Context, keys ...Key) error {
 	if len(keys) > 0 {
 		if s.opts.PluginConfig != nil {
-			return errors.New("stack: RestartHost with keys needs a generated plugin configuration")
+			return errors.New("stack: Restart with keys needs a generated plugin configuration")
 		}
 		cfg := PluginConfig(s.OP.Issuer(), keys)
 		if s.opts.Configure != nil {
@@ -190,15 +205,22 @@ func (s *Stack) RestartHost(ctx context.Context, keys ...Key) error {
 		}
 		s.Config, s.Keys = b, keys
 	}
-	s.current.Load().Close(ctx)
-	h, err := s.newHost(ctx)
-	if err != nil {
+	old := s.Proxy
+	s.Proxy, s.Host = nil, nil
+	if err := old.Close(); err != nil {
 		return err
 	}
-	s.Host = h
-	s.current.Store(h)
-	return nil
+	return s.startProxy(ctx)
 }
+
+// Logs are the plugin's log lines, "[level] message"; LogText the proxy's whole log.
+func (s *Stack) Logs() []string { return s.Proxy.Logs() }
+
+// LogText is the proxy's log (on Envoy, Envoy's own lines too).
+func (s *Stack) LogText() string { return s.Proxy.LogText() }
+
+// Metric is the value of one of the plugin's counters.
+func (s *Stack) Metric(name string) (int64, bool) { return s.Proxy.Metric(name) }
 
 // WaitReady waits until the plugin has loaded the provider's metadata and keys: a protected
 // navigation then gets a redirect instead of a 503.
