@@ -345,6 +345,12 @@ func (fl *flights) sweep(now time.Time, full bool) {
 	}
 }
 
+// resetTick sets the tick period this VM needs now (after the short first tick).
+func (fl *flights) resetTick() {
+	fl.fast = !fl.fast
+	fl.setFast(!fl.fast)
+}
+
 // setFast switches between the fast tick (someone here waits for another VM) and the
 // normal one.
 func (fl *flights) setFast(on bool) {

@@ -78,6 +78,7 @@ func newLH(t testing.TB, edit func(map[string]any)) *lh {
 	if err != nil {
 		t.Fatal(err)
 	}
+	host.Tick() // the first tick sends the start-up fetches
 	return &lh{t: t, host: host, p: vm.p, key: key, kid: "kid-1"}
 }
 

@@ -19,6 +19,14 @@ import (
 // ready quickly; the provider code itself decides when a fetch is due.
 const tickPeriod = 500 * time.Millisecond
 
+// firstTickPeriod is the period until the first tick, which sends the first fetch. The first
+// fetch is not sent from OnPluginStart: Envoy starts a throwaway VM on its main thread to
+// check the configuration and destroys it at once, cancelling its callouts; a fetch sent
+// there took the shared fetch lease with it, and every VM waited for the lease to expire
+// (provider.timeout + 2 s) before the plugin could serve. A VM that lives gets its first
+// tick right away.
+const firstTickPeriod = 10 * time.Millisecond
+
 // pluginContext holds everything a VM needs to serve requests for one plugin configuration.
 // All of it is built once in OnPluginStart; only the provider state and the caches change.
 type pluginContext struct {
@@ -37,8 +45,9 @@ type pluginContext struct {
 	metrics  *metrics
 	identity map[string]bool
 
-	now  func() time.Time
-	rand io.Reader
+	now    func() time.Time
+	rand   io.Reader
+	ticked bool // the first tick (firstTickPeriod) has run
 	// env looks up the VM's environment variables (the secrets named by client.secret_env
 	// and keys[].secret_env). In wasm it is WASI environ: Envoy fills it from
 	// vm_config.environment_variables, and nothing else is in it.
@@ -61,12 +70,11 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		logConfigErrors(err)
 		return types.OnPluginStartStatusFailed
 	}
-	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(tickPeriod / time.Millisecond)); err != nil {
+	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(firstTickPeriod / time.Millisecond)); err != nil {
 		proxywasm.LogCriticalf("oidc-proxy: cannot set the tick period: %v", err)
 		return types.OnPluginStartStatusFailed
 	}
 	proxywasm.LogInfof("oidc-proxy: started for issuer %s (client %s)", p.cfg.Provider.Issuer, p.cfg.Client.ID)
-	p.provider.tick(p.now())
 	return types.OnPluginStartStatusOK
 }
 
@@ -114,6 +122,12 @@ func logConfigErrors(err error) {
 
 func (p *pluginContext) OnTick() {
 	now := p.now()
+	if !p.ticked { // what OnPluginStart used to do: the provider's start-up fetch
+		p.ticked = true
+		p.broker.flights.resetTick()
+		p.provider.tick(now)
+		return
+	}
 	p.provider.tick(now)
 	p.bearer.issuers.tick(now)
 	p.broker.tick(now)

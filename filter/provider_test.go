@@ -6,7 +6,36 @@ import (
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
+
+// TestPluginStartSendsNoCallout: Envoy destroys the VM it checks a configuration with right
+// after OnPluginStart, cancelling that VM's callouts; a fetch sent there held the shared fetch
+// lease, and every other VM waited for it to expire. The first fetch goes out on the first
+// tick, which comes at once.
+func TestPluginStartSendsNoCallout(t *testing.T) {
+	vm := &lhVM{}
+	host, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(vm).WithPluginConfiguration(lhConfig(t, nil)))
+	defer reset()
+	if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
+		t.Fatalf("plugin start: %v", st)
+	}
+	if cs := host.GetCalloutAttributesFromContext(proxytest.PluginContextID); len(cs) != 0 {
+		t.Fatalf("OnPluginStart sent %d callout(s); the first fetch belongs to the first tick", len(cs))
+	}
+	if got := host.GetTickPeriod(); got != uint32(firstTickPeriod/time.Millisecond) {
+		t.Errorf("tick period after start %d ms, want %d", got, firstTickPeriod/time.Millisecond)
+	}
+	host.Tick()
+	cs := host.GetCalloutAttributesFromContext(proxytest.PluginContextID)
+	if len(cs) != 1 || lhHeader(cs[0].Headers, ":path") != "/.well-known/openid-configuration" {
+		t.Fatalf("first tick: %d callouts, want discovery", len(cs))
+	}
+	if got := host.GetTickPeriod(); got != uint32(tickPeriod/time.Millisecond) {
+		t.Errorf("tick period after the first tick %d ms, want %d", got, tickPeriod/time.Millisecond)
+	}
+}
 
 func TestProviderStartupThenReady(t *testing.T) {
 	l := newLH(t, nil)

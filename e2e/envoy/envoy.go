@@ -26,8 +26,9 @@ type Config struct {
 	// Concurrency is the number of worker threads (one Wasm VM each); 2 by default.
 	Concurrency int
 	// LogLevel is Envoy's log level for the wasm component (the plugin's lines); "debug" by
-	// default, so the plugin's own level decides. Other components log at "warning".
-	LogLevel string
+	// default, so the plugin's own level decides. Other components log at BaseLogLevel,
+	// "warning" by default.
+	LogLevel, BaseLogLevel string
 	// LogWriter, when set, receives Envoy's log as it is written.
 	LogWriter io.Writer
 	// Dir holds the rendered bootstrap and Envoy's files; a new temporary folder by default.
@@ -100,9 +101,12 @@ func Start(ctx context.Context, c Config) (*Envoy, error) {
 	if c.LogLevel == "" {
 		c.LogLevel = "debug"
 	}
+	if c.BaseLogLevel == "" {
+		c.BaseLogLevel = "warning"
+	}
 	args := []string{"-c", bootPath, "--disable-hot-restart", "--concurrency", fmt.Sprint(c.Concurrency),
 		"--base-id", fmt.Sprint(baseID.Add(1)), "--admin-address-path", adminPath,
-		"--log-level", "warning", "--component-log-level", "wasm:" + c.LogLevel,
+		"--log-level", c.BaseLogLevel, "--component-log-level", "wasm:" + c.LogLevel,
 		"--log-format", "[%Y-%m-%d %T.%e][%t][%l][%n] %v"}
 	args = append(args, c.Args...)
 	e.cmd = exec.Command(bin, args...)

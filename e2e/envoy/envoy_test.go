@@ -36,14 +36,17 @@ func TestEnvoyRunsThePlugin(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	wasm := testplugin.Path(t)
+	t0 := time.Now()
 	e, err := envoy.Start(ctx, envoy.Config{Bootstrap: envoy.Bootstrap{
-		WasmPath: testplugin.Path(t), PluginConfig: pluginConfig(provider.Issuer()),
+		WasmPath: wasm, PluginConfig: pluginConfig(provider.Issuer()),
 		Clusters: map[string]string{"oidc": provider.Issuer()}, Upstream: app.URL,
 		Env: map[string]string{"TEST_CLIENT_SECRET": op.DefaultClientSecret},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	ready := time.Now()
 	defer func() {
 		if err := e.Close(); err != nil {
 			t.Error(err)
@@ -64,6 +67,7 @@ func TestEnvoyRunsThePlugin(t *testing.T) {
 			break
 		}
 	}
+	t.Logf("Envoy ready after %v; the plugin served a login redirect after %v", ready.Sub(t0).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), provider.Issuer()) {
 		t.Fatalf("navigation: %d %q, want 302 to the provider\n%s", resp.StatusCode, resp.Header.Get("Location"), e.Log())
 	}
