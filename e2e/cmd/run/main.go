@@ -1,8 +1,9 @@
-// Command run is `make run`: the embedded OpenID Provider, the demo app, and plugin.wasm in the
-// proxy-wasm host in front of it, on loopback. It prints where to click and stops on Ctrl-C.
+// Command run is `make run`: the embedded OpenID Provider, the demo app, and plugin.wasm in
+// real Envoy in front of it (or in e2e/host with -proxy host), on loopback. It prints where to
+// click and stops on Ctrl-C.
 //
-// To put the plugin in front of your own app and provider instead, use e2e/cmd/host with your
-// plugin configuration and clusters.
+// To put the plugin in front of your own app and provider instead, render an Envoy bootstrap
+// for them with e2e/cmd/bootstrap.
 package main
 
 import (
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
 
@@ -23,6 +26,7 @@ func main() {
 	flag.StringVar(&o.Listen, "listen", envOr("LISTEN", "127.0.0.1:8080"), "the proxy's address (env LISTEN)")
 	flag.StringVar(&o.OPListen, "op-listen", envOr("OP_LISTEN", "127.0.0.1:9000"), "the OpenID Provider's address (env OP_LISTEN)")
 	flag.IntVar(&o.VMs, "vms", 2, "plugin VMs (Envoy worker threads)")
+	kind := flag.String("proxy", "envoy", "the proxy: envoy (the official Envoy binary) or host (e2e/host, our wazero test host)")
 	flag.DurationVar(&o.AccessTTL, "access-ttl", 0, "access token lifetime at the provider (default: the provider's)")
 	flag.DurationVar(&o.IDTTL, "id-ttl", 0, "ID token lifetime at the provider")
 	flag.DurationVar(&o.RefreshTTL, "refresh-ttl", 0, "refresh token lifetime at the provider")
@@ -41,6 +45,10 @@ func main() {
 		o.LogWriter = os.Stderr
 	}
 	o.CacheDir = cacheDir()
+	o.Proxy = proxy.Kind(*kind)
+	if o.Proxy != proxy.Envoy && o.Proxy != proxy.Host {
+		fatal(fmt.Errorf("-proxy %q: want envoy or host", *kind))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	s, err := stack.Start(ctx, o)
@@ -54,8 +62,13 @@ func main() {
 		fatal(err)
 	}
 	cancel()
+	where := "e2e/host (the wazero test host)"
+	if e := s.Proxy.Envoy; e != nil {
+		v, _ := envoyVersion()
+		where = fmt.Sprintf("Envoy %s, pid %d; admin (stats, config): %s", v, e.PID(), e.AdminURL)
+	}
 	fmt.Printf(`
-oidc-proxy-wasm is running.
+oidc-proxy-wasm is running in %s.
 
   Open:        %s/            (the demo app, behind the plugin)
   Also:        %s/app1/  and  %s/app2/
@@ -64,10 +77,12 @@ oidc-proxy-wasm is running.
   Sign out:    %s/oauth2/sign_out
 
 Ctrl-C stops it.
-`, s.URL, s.URL, s.URL, s.OP.Issuer(), s.URL)
+`, where, s.URL, s.URL, s.URL, s.OP.Issuer(), s.URL)
 	<-ctx.Done()
 	fmt.Println("\nstopping")
 }
+
+func envoyVersion() (string, error) { return envoy.Version() }
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
