@@ -95,7 +95,7 @@ func (d *docSource) fetch(now time.Time, url string, forced bool, done func(now 
 		} else {
 			writeStamped(d.key, now, r.body)
 			if !forced {
-				releaseLease(d.lease(), time.Time{}, 0)
+				releaseLease(d.lease(), time.Time{}, 0, "")
 			}
 		}
 		done(now, err)
@@ -116,6 +116,6 @@ func (d *docSource) failed(now time.Time, err error) {
 	}
 	e.backoff = b
 	e.nextTry = now.Add(b)
-	releaseLease(d.lease(), e.nextTry, b)
+	releaseLease(d.lease(), e.nextTry, b, err.Error())
 	proxywasm.LogWarnf("%s%s fetch failed (retry in %s): %v", e.logPrefix, d.kind, b, err)
 }

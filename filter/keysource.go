@@ -82,8 +82,22 @@ func newKeySource(cfg *config.Config, o keySourceOptions) *keySource {
 // ready reports whether tokens can be verified.
 func (ks *keySource) ready() bool { return ks.verifier != nil }
 
-// failure is why the last fetch failed, or nil when it succeeded.
-func (ks *keySource) failure() error { return ks.env.lastErr }
+// failure is why the last fetch failed, or nil when it succeeded: this VM's own, else the one
+// another VM recorded in the fetch lease (the VM that fetched may not be the one asked).
+func (ks *keySource) failure() error {
+	if ks.env.lastErr != nil {
+		return ks.env.lastErr
+	}
+	for _, d := range []*docSource{ks.discovery, ks.jwks} {
+		if d == nil {
+			continue
+		}
+		if r := leaseReason(d.lease()); r != "" {
+			return errors.New(r)
+		}
+	}
+	return nil
+}
 
 func (ks *keySource) parseDiscovery(body []byte) error {
 	u, err := ks.o.discover(body)

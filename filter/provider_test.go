@@ -88,6 +88,11 @@ func TestProviderFailureBacksOffForEveryVM(t *testing.T) {
 	if cs := l.rootCallouts(); len(cs) != 0 {
 		t.Fatalf("%d fetches within the backoff", len(cs))
 	}
+	// The other VM, which fetched nothing itself, gives the same reason (in Envoy the VM
+	// that fetched is often the main thread's, which serves no request).
+	if got := other.notReadyReason(); !strings.Contains(got, "HTTP 500") {
+		t.Errorf("another VM's not-ready reason %q, want the failure another VM recorded", got)
+	}
 	// After it, one VM fetches; a second failure doubles the backoff, shared.
 	other.tick(now.Add(minBackoff + 10*time.Millisecond))
 	pr.tick(now.Add(minBackoff + 10*time.Millisecond))
@@ -108,6 +113,9 @@ func TestProviderFailureBacksOffForEveryVM(t *testing.T) {
 	}
 	if until, b := readLease(pr.discovery.lease()); !until.IsZero() || b != 0 {
 		t.Errorf("lease after success: until %v backoff %v, want released", until, b)
+	}
+	if r := leaseReason(pr.discovery.lease()); r != "" {
+		t.Errorf("lease after success still says %q", r)
 	}
 }
 

@@ -79,7 +79,9 @@ func updateShared(key string, retries int, fn func(old []byte) ([]byte, error)) 
 }
 
 // A lease is 16 bytes in shared data: until when it is held (unix ns), and the backoff of
-// the last failure (ns), so that every VM honours it.
+// the last failure (ns), so that every VM honours it; then, after a failure, why it failed
+// (leaseReason), so that every VM's 503 says why, not only the VM that fetched. In Envoy
+// that is often none of the workers: the main thread's VM ticks and fetches too.
 func readLease(key string) (until time.Time, backoff time.Duration) {
 	v, _, err := proxywasm.GetSharedData(key)
 	if err != nil || len(v) < 16 {
@@ -91,13 +93,28 @@ func readLease(key string) (until time.Time, backoff time.Duration) {
 	return until, time.Duration(binary.BigEndian.Uint64(v[8:16]))
 }
 
-func leaseValue(until time.Time, backoff time.Duration) []byte {
-	v := make([]byte, 16)
+// maxLeaseReason bounds the failure text kept in a lease.
+const maxLeaseReason = 512
+
+func leaseValue(until time.Time, backoff time.Duration, reason string) []byte {
+	if len(reason) > maxLeaseReason {
+		reason = reason[:maxLeaseReason]
+	}
+	v := make([]byte, 16, 16+len(reason))
 	if !until.IsZero() {
 		binary.BigEndian.PutUint64(v, uint64(until.UnixNano()))
 	}
 	binary.BigEndian.PutUint64(v[8:], uint64(backoff))
-	return v
+	return append(v, reason...)
+}
+
+// leaseReason is why the last fetch under the lease failed, "" after a success.
+func leaseReason(key string) string {
+	v, _, err := proxywasm.GetSharedData(key)
+	if err != nil || len(v) <= 16 {
+		return ""
+	}
+	return string(v[16:])
 }
 
 // takeLease claims the fetch lease in shared data so that one VM fetches for all. It fails
@@ -109,22 +126,24 @@ func takeLease(key string, now time.Time, ttl time.Duration) bool {
 		return true // shared data unavailable: fetch anyway
 	}
 	var backoff time.Duration
+	var reason string
 	if err == nil && len(v) >= 16 {
 		if now.UnixNano() < int64(binary.BigEndian.Uint64(v[:8])) {
 			return false
 		}
 		backoff = time.Duration(binary.BigEndian.Uint64(v[8:16]))
+		reason = string(v[16:])
 	}
 	if err != nil {
 		cas = absentCAS
 	}
-	return proxywasm.SetSharedData(key, leaseValue(now.Add(ttl), backoff), cas) == nil
+	return proxywasm.SetSharedData(key, leaseValue(now.Add(ttl), backoff, reason), cas) == nil
 }
 
 // releaseLease ends our hold on the lease: at once after a success (and the backoff is
-// forgotten), or at until after a failure.
-func releaseLease(key string, until time.Time, backoff time.Duration) {
-	if err := setShared(key, leaseValue(until, backoff)); err != nil {
+// forgotten), or at until after a failure, which reason explains.
+func releaseLease(key string, until time.Time, backoff time.Duration, reason string) {
+	if err := setShared(key, leaseValue(until, backoff, reason)); err != nil {
 		proxywasm.LogWarnf("oidc-proxy: shared data %s: %v", key, err)
 	}
 }
