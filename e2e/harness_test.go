@@ -62,6 +62,25 @@ func startProxy(t testing.TB, ctx context.Context, c proxy.Config) *proxy.Proxy 
 	return p
 }
 
+// onEnvoy reports whether the run is on Envoy; envoyOr picks the outcome Envoy gives where
+// Envoy itself (the shipped connection manager settings) answers before the plugin runs.
+func onEnvoy() bool { return proxy.FromEnv() == proxy.Envoy }
+
+func envoyOr(onEnvoyStatus, onHostStatus int) int {
+	if onEnvoy() {
+		return onEnvoyStatus
+	}
+	return onHostStatus
+}
+
+// proxyName names the proxy of the run in closing lines.
+func proxyName() string {
+	if onEnvoy() {
+		return "Envoy"
+	}
+	return "e2e/host"
+}
+
 // hostOnly skips a test on Envoy: it needs what only e2e/host can do (its shared data, VM
 // statistics or fault injection). e2e/README.md lists these tests.
 func hostOnly(t testing.TB, why string) {

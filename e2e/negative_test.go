@@ -352,7 +352,8 @@ func TestOpenRedirectInReturnPath(t *testing.T) {
 		{"double-encoded slashes", "/oauth2/sign_in?rd=/%252F%252Fevil.com", "/"},
 		{"tab between slashes", "/oauth2/sign_in?rd=/%09/evil.com", "/"},
 		{"javascript", "/oauth2/sign_in?rd=javascript:alert(1)", "/"},
-		{"protected path itself", "//evil.com/x", "/"},
+		// Envoy merges the slashes first (merge_slashes in envoy.yaml): a same-origin path.
+		{"protected path itself", "//evil.com/x", map[bool]string{true: "/evil.com/x", false: "/"}[onEnvoy()]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := up.count()

@@ -35,7 +35,7 @@ func TestSecurity(t *testing.T) {
 		cases = append(cases, group...)
 	}
 	passed := e.run(t, cases)
-	secAnnounce(fmt.Sprintf("security: %d cases, %d rejected as expected", len(cases), passed))
+	secAnnounce(fmt.Sprintf("security: %d cases on %s, %d rejected as expected", len(cases), proxyName(), passed))
 	if passed != len(cases) {
 		t.Errorf("%d of %d cases were not rejected as expected", len(cases)-passed, len(cases))
 	}
@@ -588,8 +588,27 @@ func redirectAttacks(e *secEnv) []secCase {
 		redirect("CR LF header injection", rd("/x\r\nSet-Cookie: injected=1")),
 		redirect("encoded CR LF header injection", rd("/x%0d%0aSet-Cookie:%20injected=1")),
 		redirect("protected path //evil", "//evil.example/x"),
-		redirect("protected path /%2F%2Fevil", "/%2F%2Fevil.example/x"),
+		encodedSlashes(e),
 	}
+}
+
+// encodedSlashes: a protected path starting with encoded slashes must not become a
+// scheme-relative return path. The shipped envoy.yaml (path_with_escaped_slashes_action:
+// UNESCAPE_AND_REDIRECT) has Envoy answer with a same-origin 307 before the plugin sees the
+// request; without Envoy, the plugin's own checks keep the return path same-origin.
+func encodedSlashes(e *secEnv) secCase {
+	const path = "/%2F%2Fevil.example/x"
+	if onEnvoy() {
+		return secCase{group: "redirect", name: "protected path /%2F%2Fevil", status: []int{307}, check: safeLocation,
+			do: func(c *secCtx) response { return c.nav(path) }}
+	}
+	afterLogin := func(c *secCtx) response {
+		b := newBrowser(c.t)
+		l := e.fs.begin(c.t, b, path)
+		c.secret(l.state)
+		return e.fs.finish(c.t, l, signRS256(c.t, e.op.key, e.op.kid, e.op.claims(l.nonce)))
+	}
+	return secCase{group: "redirect", name: "protected path /%2F%2Fevil", do: afterLogin, status: []int{302}, check: safeLocation}
 }
 
 func headerAttacks(t *testing.T, e *secEnv) []secCase {
@@ -669,7 +688,9 @@ func headerAttacks(t *testing.T, e *secEnv) []secCase {
 
 func floods(e *secEnv) []secCase {
 	return []secCase{
-		{group: "flood", name: "300 request headers", status: []int{401}, do: func(c *secCtx) response {
+		// Envoy's connection manager refuses headers over 60 KB (max_request_headers_kb) with
+		// 431 before any filter runs; e2e/host leaves the limit to the plugin.
+		{group: "flood", name: "300 request headers", status: []int{envoyOr(431, 401)}, do: func(c *secCtx) response {
 			var h []string
 			for i := range 300 {
 				h = append(h, fmt.Sprintf("X-Flood-%d", i), strings.Repeat("v", 100))
@@ -679,7 +700,10 @@ func floods(e *secEnv) []secCase {
 		{group: "flood", name: "Authorization header over limits.max_header_value_bytes", status: []int{400},
 			check: wantChallenge("invalid_request"),
 			do:    func(c *secCtx) response { return c.api("/api/rs/x", strings.Repeat("a", 9000)) }},
-		{group: "flood", name: "query of 60 KB on a protected page", status: []int{302}, check: func(_ *secCtx, r response) error {
+		{group: "flood", name: "query of 60 KB on a protected page", status: []int{envoyOr(431, 302)}, check: func(_ *secCtx, r response) error {
+			if onEnvoy() {
+				return nil
+			}
 			if loc := r.header.Get("Location"); len(loc) > 8<<10 || !strings.HasPrefix(loc, e.op.issuer) {
 				return fmt.Errorf("redirect of %d bytes to %.80q", len(loc), loc)
 			}

@@ -354,8 +354,10 @@ func (e *Envoy) Metric(name string) (uint64, bool) {
 // histogramCount reads a histogram's sample count from the Prometheus output, where the
 // plugin's metric a.b.c is a_b_c.
 func (e *Envoy) histogramCount(name string) (uint64, bool) {
-	body, err := e.admin(context.Background(), "/stats?format=prometheus&histogram_buckets=none&filter="+
-		url.QueryEscape("^wasmcustom\\."+regexp.QuoteMeta(name)+"$"))
+	// Samples reach the admin interface at the next stats flush (every 100 ms by default).
+	time.Sleep(250 * time.Millisecond)
+	body, err := e.admin(context.Background(), "/stats?format=prometheus&filter="+
+		url.QueryEscape("(^|\\.)"+regexp.QuoteMeta(name)+"$"))
 	if err != nil {
 		return 0, false
 	}

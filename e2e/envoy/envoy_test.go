@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,11 @@ func TestEnvoyRunsThePlugin(t *testing.T) {
 	if v, ok := e.Metric("oidc_proxy.login.started"); !ok || v == 0 {
 		all, _ := e.Stats("^wasmcustom")
 		t.Errorf("metric oidc_proxy.login.started = %d, %v; plugin metrics: %v", v, ok, all)
+	}
+	// A histogram: its sample count (merged at the stats flush).
+	if v, ok := e.Metric("oidc_proxy.callout.jwks.ms"); !ok || v == 0 {
+		body, _ := e.Admin("/stats?format=prometheus&filter=" + url.QueryEscape(`(^|\.)oidc_proxy\.callout\.jwks\.ms$`))
+		t.Errorf("histogram oidc_proxy.callout.jwks.ms: %d samples (%v), want at least 1\n%s", v, ok, body)
 	}
 	if e.PID() <= 0 {
 		t.Error("no process id")
