@@ -24,6 +24,7 @@ test: build
 	@cat .cache/security.txt
 	@echo "== the pure packages' tests again, inside wasm (what plugin.wasm links)"
 	@bash scripts/wasmtest.sh -count=1
+	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/envoy-suite.sh
 
 check: deps
 	@bash scripts/check.sh
