@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -573,4 +574,60 @@ func rfVerify(s *stack.Stack, raw string) error {
 		return fmt.Errorf("does not verify: %+v", ti)
 	}
 	return nil
+}
+
+// TestTwoReplicasShareSessions: two proxies with the same key ring and nothing else in
+// common (two Envoy processes on Envoy) serve one user: the login happens through the
+// first, the session is used through the second, and after the tokens expire the second
+// refreshes them, and the first then serves the refreshed session it never saw.
+func TestTwoReplicasShareSessions(t *testing.T) {
+	s, b, w := rfLoggedIn(t, stack.Options{RefreshTTL: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	replica, err := s.StartReplica(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Browsers send cookies by host, not port: the replica gets the first one's cookies, as
+	// two replicas behind one load balancer would.
+	other := func(path string) demoapp.WhoAmI {
+		t.Helper()
+		var r response
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			if r = b.api(replica.URL + path); r.status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				break // 503 while the replica loads the provider's metadata
+			}
+		}
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s through the replica: %d %.300s\n%s", path, r.status, r.body, replica.LogText())
+		}
+		var got demoapp.WhoAmI
+		if err := json.Unmarshal([]byte(r.body), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	first := other("/app2/api/whoami")
+	if first.User.Subject != w.User.Subject || first.Tokens["X-Forwarded-Access-Token"].Raw != w.Tokens["X-Forwarded-Access-Token"].Raw {
+		t.Fatalf("the replica served %q with another token; want the session of the login (%q)", first.User.Subject, w.User.Subject)
+	}
+	refreshesBefore := s.OP.Counts().Refresh
+	rfWaitPast(w)
+	after := other("/app2/api/whoami")
+	rfFresh(t, after, "X-Forwarded-Access-Token")
+	rfFresh(t, after, "X-Forwarded-Id-Token")
+	if after.Tokens["X-Forwarded-Access-Token"].Raw == w.Tokens["X-Forwarded-Access-Token"].Raw {
+		t.Fatal("the replica forwarded the expired access token")
+	}
+	if got := s.OP.Counts().Refresh - refreshesBefore; got != 1 {
+		t.Errorf("%d refreshes at the provider, want 1 (by the replica)", got)
+	}
+	// The first proxy now gets the refreshed cookie and serves it without refreshing again.
+	back := rfWhoAmI(t, b, s, "/app1/api/whoami")
+	if back.Tokens["X-Forwarded-Access-Token"].Raw != after.Tokens["X-Forwarded-Access-Token"].Raw {
+		t.Error("the first proxy did not serve the session the replica refreshed")
+	}
+	if got := s.OP.Counts().Refresh - refreshesBefore; got != 1 {
+		t.Errorf("%d refreshes after returning to the first proxy, want still 1", got)
+	}
 }

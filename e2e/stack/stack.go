@@ -213,6 +213,23 @@ func (s *Stack) Restart(ctx context.Context, keys ...Key) error {
 	return s.startProxy(ctx)
 }
 
+// StartReplica starts another proxy with the same plugin configuration (so the same key
+// ring), provider and app on an address of its own, as a second replica behind a load
+// balancer would be: nothing is shared with the first but the keys. The stack stops it.
+func (s *Stack) StartReplica(ctx context.Context) (*proxy.Proxy, error) {
+	o := s.opts
+	p, err := proxy.Start(ctx, o.Proxy, proxy.Config{
+		WasmPath: o.PluginWasm, PluginConfig: s.Config, VMs: o.VMs,
+		Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
+		LogWriter: o.LogWriter, CacheDir: o.CacheDir, Env: o.Env,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stack: replica: %w", err)
+	}
+	s.closers = append(s.closers, func() { p.Close() })
+	return p, nil
+}
+
 // Logs are the plugin's log lines, "[level] message"; LogText the proxy's whole log.
 func (s *Stack) Logs() []string { return s.Proxy.Logs() }
 
