@@ -35,6 +35,7 @@ fuzz: deps
 bench: build
 	@bash scripts/ensure-envoy.sh
 	@bash scripts/bench.sh
+	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/envoy-figures.sh
 
 run: build
 	@bash scripts/ensure-envoy.sh
@@ -77,3 +78,4 @@ clean:
 soak: build
 	@bash scripts/ensure-envoy.sh
 	SOAK=1 PLUGIN_WASM=$(CURDIR)/$(WASM) $(GO) test -count=1 -v -timeout 15m -run '^TestSoak$$' ./e2e/
+	SOAK=1 PLUGIN_WASM=$(CURDIR)/$(WASM) $(GO) test -count=1 -v -timeout 15m -run '^TestEnvoySoak$$' ./e2e/envoysoak/

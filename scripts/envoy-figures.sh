@@ -17,6 +17,7 @@ if [ ! -f "$PLUGIN_WASM" ]; then
 fi
 bash scripts/ensure-envoy.sh >/dev/null
 echo "== plugin.wasm in Envoy: start time and resident memory (e2e/envoysoak)"
+mkdir -p "$(dirname "$ENVOY_FIGURES_OUT")"
 rm -f "$ENVOY_FIGURES_OUT"
 status=0
 ENVOY_FIGURES=1 go test -count=1 -timeout 15m -run '^TestEnvoyFigures$' ./e2e/envoysoak/ >"${ENVOY_FIGURES_OUT%.md}.log" 2>&1 || status=$?
