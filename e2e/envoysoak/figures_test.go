@@ -65,7 +65,7 @@ func TestEnvoyFigures(t *testing.T) {
 	}
 	t.Logf("without the plugin: ready %v, VmRSS %s", baseReady, MiB(mBase.RSS))
 
-	var ready, serving, bearer, compile, baseWasm []time.Duration
+	var ready, serving, bearer, compile, baseWasm, cpu []time.Duration
 	var notReady, bearerNotReady []string
 	var e *envoy.Envoy
 	for i := range starts {
@@ -73,10 +73,10 @@ func TestEnvoyFigures(t *testing.T) {
 		if e, st, err = rig.StartEnvoy(ctx); err != nil {
 			t.Fatalf("start %d: %v", i+1, err)
 		}
-		t.Logf("start %d: base Wasm %v, compile %v, ready %v, serving %v, bearer %v (503s before: %d navigation, %d bearer; other answers %v)",
-			i+1, st.BaseWasm, st.Compile, st.Ready, st.Serving, st.Bearer, st.NotReady, st.BearerNotReady, st.Other)
+		t.Logf("start %d: base Wasm %v, compile %v, CPU %v, ready %v, serving %v, bearer %v (503s before: %d navigation, %d bearer; other answers %v)",
+			i+1, st.BaseWasm, st.Compile, st.CPU, st.Ready, st.Serving, st.Bearer, st.NotReady, st.BearerNotReady, st.Other)
 		ready, serving, bearer = append(ready, st.Ready), append(serving, st.Serving), append(bearer, st.Bearer)
-		compile, baseWasm = append(compile, st.Compile), append(baseWasm, st.BaseWasm)
+		compile, baseWasm, cpu = append(compile, st.Compile), append(baseWasm, st.BaseWasm), append(cpu, st.CPU)
 		notReady, bearerNotReady = append(notReady, fmt.Sprint(st.NotReady)), append(bearerNotReady, fmt.Sprint(st.BearerNotReady))
 		if len(st.Other) > 0 {
 			t.Errorf("start %d: answers other than 503 before the plugin served: %v", i+1, st.Other)
@@ -149,6 +149,7 @@ func TestEnvoyFigures(t *testing.T) {
 	rep.line("| exec -> Envoy ready (admin `/ready` LIVE, listener bound), median of %d | **%s** |", starts, ms(median(ready)))
 	rep.line("| exec -> plugin serving (first navigation answered 302 to the provider), median | **%s** |", ms(median(serving)))
 	rep.line("| exec -> bearer route serving (first valid token answered 200), median | %s |", ms(median(bearer)))
+	rep.line("| Envoy's CPU time (user + system) when the plugin first served, median | %s |", ms(median(cpu)))
 	rep.line("| each start: ready / serving / bearer | %s |", perStart(ready, serving, bearer))
 	rep.line("| 503s before serving, each start: navigation / bearer (polled every 10 ms) | %s / %s |", strings.Join(notReady, ", "), strings.Join(bearerNotReady, ", "))
 	rep.line("| Envoy VmRSS without the Wasm filter | %s |", MiB(mBase.RSS))

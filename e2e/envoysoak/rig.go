@@ -104,6 +104,9 @@ type StartTimes struct {
 	// BaseWasm is from exec to "Base Wasm created" (Envoy's own start before the plugin).
 	// Both are 0 when the log lines are missing (the wasm component logging below debug).
 	Compile, BaseWasm time.Duration
+	// CPU is the Envoy process's CPU time (user and system, all threads) when the plugin
+	// first served: less sensitive to other load on the machine than the wall times.
+	CPU time.Duration
 	// Bearer is when the bearer route first accepted a valid token (the bearer issuer's
 	// keys are fetched from the plugin's second tick on, not the first).
 	Bearer time.Duration
@@ -138,6 +141,7 @@ func (r *Rig) StartEnvoy(ctx context.Context) (*envoy.Envoy, StartTimes, error) 
 			st.Other = append(st.Other, err.Error())
 		case status == http.StatusFound && strings.HasPrefix(loc, r.OP.Endpoints().Authorize):
 			st.Serving = time.Since(t0)
+			st.CPU, _ = CPUTime(e.PID())
 			st.BaseWasm, st.Compile = compileTimes(e.Log(), t0)
 			if err := r.waitBearer(ctx, c, e.URL, t0, &st); err != nil {
 				e.Close()
