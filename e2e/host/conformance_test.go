@@ -74,12 +74,10 @@ func TestCalloutResponse(t *testing.T) {
 	if int(got["body_size"].(float64)) != len(body) {
 		t.Errorf("body_size %v != len(body) %d", got["body_size"], len(body))
 	}
-	trailers := got["trailers"].([]any)
-	if len(trailers) != 1 || trailers[0].([]any)[0] != "x-trailer" || trailers[0].([]any)[1] != "t" {
-		t.Errorf("callout trailers = %v, want [[x-trailer t]]", trailers)
-	}
-	if got["num_trailers"].(float64) != 1 {
-		t.Errorf("num_trailers = %v, want 1", got["num_trailers"])
+	// The ok cluster sends a trailer over HTTP/1.1; Envoy's HTTP/1 codec drops it (the
+	// cluster has no http_protocol_options.enable_trailers), so the plugin sees none.
+	if trailers, _ := got["trailers"].([]any); len(trailers) != 0 || got["num_trailers"].(float64) != 0 {
+		t.Errorf("callout trailers = %v (num_trailers %v), want none", got["trailers"], got["num_trailers"])
 	}
 }
 
@@ -462,8 +460,10 @@ func TestSharedQueue(t *testing.T) {
 		n, _ := f.h.Metric("conf_dequeued")
 		return n == 1
 	})
-	if e, ok := hasLog(f.h, `dequeued "hello"`); !ok || e.VM != 0 {
-		t.Errorf("the queue's owner (VM 0, first to register) should dequeue: %+v %v", e, ok)
+	// Each VM registers the queue in proxy_on_configure; as in Envoy, the last
+	// registration owns it (VM 1: the VMs start in order).
+	if e, ok := hasLog(f.h, `dequeued "hello"`); !ok || e.VM != 1 {
+		t.Errorf("the queue's owner (VM 1, last to register) should dequeue: %+v %v", e, ok)
 	}
 }
 

@@ -44,8 +44,9 @@ func (d *sharedData) set(key string, value []byte, cas uint32) status {
 }
 
 // sharedQueues are proxy-wasm's shared queues. A queue is keyed by (vm id,
-// name); the first registration owns it and receives proxy_on_queue_ready,
-// as in proxy-wasm-cpp-host.
+// name); every registration keeps the queue's token and makes the registering
+// root context its owner, which receives proxy_on_queue_ready: the last VM to
+// register wins, as observed in Envoy (TestEnvoyConformance/all/SharedQueue).
 type sharedQueues struct {
 	mu     sync.Mutex
 	byName map[[2]string]uint32
@@ -68,6 +69,8 @@ func (q *sharedQueues) register(vmID, name string, owner *vm, rootID uint32) uin
 	defer q.mu.Unlock()
 	key := [2]string{vmID, name}
 	if id, ok := q.byName[key]; ok {
+		sq := q.queues[id]
+		sq.owner, sq.rootID = owner, rootID
 		return id
 	}
 	id := q.next
