@@ -603,8 +603,7 @@ func TestTwoReplicasShareSessions(t *testing.T) {
 	// two replicas behind one load balancer would.
 	other := func(path string) demoapp.WhoAmI {
 		t.Helper()
-		var r response
-		r = b.api(replica.URL + path)
+		r := b.api(replica.URL + path)
 		if r.status != http.StatusOK {
 			t.Fatalf("GET %s through the replica: %d %.300s\n%s", path, r.status, r.body, replica.LogText())
 		}
