@@ -24,7 +24,7 @@ const tickPeriod = 500 * time.Millisecond
 // check the configuration and destroys it at once, cancelling its callouts; a fetch sent
 // there took the shared fetch lease with it, and every VM waited for the lease to expire
 // (provider.timeout + 2 s) before the plugin could serve. A VM that lives gets its first
-// tick right away.
+// tick right away (the provider's fetch), and its second as soon (the bearer issuers').
 const firstTickPeriod = 10 * time.Millisecond
 
 // pluginContext holds everything a VM needs to serve requests for one plugin configuration.
@@ -45,9 +45,9 @@ type pluginContext struct {
 	metrics  *metrics
 	identity map[string]bool
 
-	now    func() time.Time
-	rand   io.Reader
-	ticked bool // the first tick (firstTickPeriod) has run
+	now   func() time.Time
+	rand  io.Reader
+	ticks int // ticks so far, counted up to 2: the first two come firstTickPeriod apart
 	// env looks up the VM's environment variables (the secrets named by client.secret_env
 	// and keys[].secret_env). In wasm it is WASI environ: Envoy fills it from
 	// vm_config.environment_variables, and nothing else is in it.
@@ -122,11 +122,12 @@ func logConfigErrors(err error) {
 
 func (p *pluginContext) OnTick() {
 	now := p.now()
-	if !p.ticked { // what OnPluginStart used to do: the provider's start-up fetch
-		p.ticked = true
-		p.broker.flights.resetTick()
+	switch p.ticks++; p.ticks {
+	case 1: // what OnPluginStart used to do: the provider's start-up fetch; the next tick soon
 		p.provider.tick(now)
 		return
+	case 2: // the bearer issuers' first fetch; then the normal period
+		p.broker.flights.resetTick()
 	}
 	p.provider.tick(now)
 	p.bearer.issuers.tick(now)

@@ -32,8 +32,12 @@ func TestPluginStartSendsNoCallout(t *testing.T) {
 	if len(cs) != 1 || lhHeader(cs[0].Headers, ":path") != "/.well-known/openid-configuration" {
 		t.Fatalf("first tick: %d callouts, want discovery", len(cs))
 	}
+	if got := host.GetTickPeriod(); got != uint32(firstTickPeriod/time.Millisecond) {
+		t.Errorf("tick period after the first tick %d ms, want %d (the bearer issuers' fetch is next)", got, firstTickPeriod/time.Millisecond)
+	}
+	host.Tick()
 	if got := host.GetTickPeriod(); got != uint32(tickPeriod/time.Millisecond) {
-		t.Errorf("tick period after the first tick %d ms, want %d", got, tickPeriod/time.Millisecond)
+		t.Errorf("tick period after the second tick %d ms, want %d", got, tickPeriod/time.Millisecond)
 	}
 }
 
