@@ -47,7 +47,7 @@ type pluginContext struct {
 
 	now   func() time.Time
 	rand  io.Reader
-	ticks int // ticks so far, counted up to 2: the first two come firstTickPeriod apart
+	ticks int // how many of the first two ticks (firstTickPeriod apart) have run
 	// env looks up the VM's environment variables (the secrets named by client.secret_env
 	// and keys[].secret_env). In wasm it is WASI environ: Envoy fills it from
 	// vm_config.environment_variables, and nothing else is in it.
@@ -122,11 +122,13 @@ func logConfigErrors(err error) {
 
 func (p *pluginContext) OnTick() {
 	now := p.now()
-	switch p.ticks++; p.ticks {
-	case 1: // what OnPluginStart used to do: the provider's start-up fetch; the next tick soon
+	switch p.ticks {
+	case 0: // what OnPluginStart used to do: the provider's start-up fetch; the next tick soon
+		p.ticks = 1
 		p.provider.tick(now)
 		return
-	case 2: // the bearer issuers' first fetch; then the normal period
+	case 1: // the bearer issuers' first fetch; then the normal period
+		p.ticks = 2
 		p.broker.flights.resetTick()
 	}
 	p.provider.tick(now)
