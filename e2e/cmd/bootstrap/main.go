@@ -27,6 +27,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
@@ -192,6 +193,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		return err
 	}
 	fmt.Fprintf(stdout, "Envoy is listening on %s (admin %s); Ctrl-C stops it\n", e.URL, e.AdminURL)
-	<-ctx.Done()
-	return e.Close()
+	return wait(ctx, e)
+}
+
+// wait returns when ctx is done (Ctrl-C, SIGTERM), then stops Envoy, or when Envoy exits on
+// its own, which is an error. Ctrl-C in a terminal signals Envoy too (same process group), so
+// an Envoy that ended after the signal is a clean stop.
+func wait(ctx context.Context, e *envoy.Envoy) error {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			deadline := time.Now().Add(500 * time.Millisecond)
+			for !e.Exited() && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if e.Exited() {
+				_ = e.Close() // removes its files; its "ended before Close" is the signal
+				return nil
+			}
+			return e.Close()
+		case <-tick.C:
+			if e.Exited() {
+				return e.Close() // quotes Envoy's log
+			}
+		}
+	}
 }
