@@ -29,7 +29,7 @@ func TestEnvoyConformance(t *testing.T) {
 		t.Skip("starts Envoy")
 	}
 	if _, err := envoy.Binary(); err != nil {
-		t.Skipf("no Envoy binary: %v", err)
+		t.Fatalf("no Envoy binary (Envoy is the judge; scripts/ensure-envoy.sh installs it): %v", err)
 	}
 	start := time.Now()
 	dir := t.TempDir()
