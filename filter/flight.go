@@ -81,7 +81,7 @@ func newFlights(p *pluginContext, max int) *flights {
 	fl := &flights{p: p, byKey: map[flightKey]*flight{}, byCtx: map[uint32]flightKey{}, max: max}
 	var id [8]byte
 	if _, err := io.ReadFull(p.rand, id[:]); err == nil {
-		// One queue per VM (the last registration of a name owns it (as in Envoy)), so the name is random.
+		// One queue per VM (in Envoy the last registration of a name owns it), so the name is random.
 		// Envoy keeps a registered queue for the life of the process: a reloaded plugin
 		// leaves its old, empty queues behind.
 		name := "oidc-proxy/" + p.cfg.Provider.Issuer + "/flights/" + hex.EncodeToString(id[:])
