@@ -13,9 +13,17 @@ import (
 // it was fetched, then the body), a lease that lets one VM fetch for all, and an interval
 // claim that rate limits an action across VMs.
 
+// The host's shared data. Every access of the filter goes through these two, so that tests
+// can make another VM write between a read and its compare-and-swap at a chosen moment
+// (singleflight_cas_test.go); nothing else replaces them.
+var (
+	getSharedData = proxywasm.GetSharedData
+	setSharedData = proxywasm.SetSharedData
+)
+
 // readStamped reads a shared-data value written by writeStamped.
 func readStamped(key string) (time.Time, []byte, bool) {
-	v, _, err := proxywasm.GetSharedData(key)
+	v, _, err := getSharedData(key)
 	if err != nil || len(v) < 8 {
 		return time.Time{}, nil, false
 	}
@@ -38,11 +46,11 @@ func writeStamped(key string, at time.Time, body []byte) {
 func setShared(key string, v []byte) error {
 	var err error
 	for range 4 {
-		_, cas, gerr := proxywasm.GetSharedData(key)
+		_, cas, gerr := getSharedData(key)
 		if gerr != nil {
 			cas = absentCAS
 		}
-		if err = proxywasm.SetSharedData(key, v, cas); !errors.Is(err, types.ErrorStatusCasMismatch) {
+		if err = setSharedData(key, v, cas); !errors.Is(err, types.ErrorStatusCasMismatch) {
 			return err
 		}
 	}
@@ -59,7 +67,7 @@ var errContention = errors.New("filter: shared data: too much contention")
 // so two VMs creating it at once cannot both win.
 func updateShared(key string, retries int, fn func(old []byte) ([]byte, error)) error {
 	for range retries {
-		v, cas, err := proxywasm.GetSharedData(key)
+		v, cas, err := getSharedData(key)
 		switch {
 		case errors.Is(err, types.ErrorStatusNotFound):
 			v, cas = nil, absentCAS
@@ -70,7 +78,7 @@ func updateShared(key string, retries int, fn func(old []byte) ([]byte, error)) 
 		if err != nil || next == nil {
 			return err
 		}
-		err = proxywasm.SetSharedData(key, next, cas)
+		err = setSharedData(key, next, cas)
 		if !errors.Is(err, types.ErrorStatusCasMismatch) {
 			return err
 		}
@@ -83,7 +91,7 @@ func updateShared(key string, retries int, fn func(old []byte) ([]byte, error)) 
 // (leaseReason), so that every VM's 503 says why, not only the VM that fetched. In Envoy
 // that is often none of the workers: the main thread's VM ticks and fetches too.
 func readLease(key string) (until time.Time, backoff time.Duration) {
-	v, _, err := proxywasm.GetSharedData(key)
+	v, _, err := getSharedData(key)
 	if err != nil || len(v) < 16 {
 		return time.Time{}, 0
 	}
@@ -110,7 +118,7 @@ func leaseValue(until time.Time, backoff time.Duration, reason string) []byte {
 
 // leaseReason is why the last fetch under the lease failed, "" after a success.
 func leaseReason(key string) string {
-	v, _, err := proxywasm.GetSharedData(key)
+	v, _, err := getSharedData(key)
 	if err != nil || len(v) <= 16 {
 		return ""
 	}
@@ -121,7 +129,7 @@ func leaseReason(key string) string {
 // while another VM's fetch is under way or a failure's backoff runs. A lease whose holder
 // died (its VM crashed mid-fetch) expires after ttl.
 func takeLease(key string, now time.Time, ttl time.Duration) bool {
-	v, cas, err := proxywasm.GetSharedData(key)
+	v, cas, err := getSharedData(key)
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
 		return true // shared data unavailable: fetch anyway
 	}
@@ -137,7 +145,7 @@ func takeLease(key string, now time.Time, ttl time.Duration) bool {
 	if err != nil {
 		cas = absentCAS
 	}
-	return proxywasm.SetSharedData(key, leaseValue(now.Add(ttl), backoff, reason), cas) == nil
+	return setSharedData(key, leaseValue(now.Add(ttl), backoff, reason), cas) == nil
 }
 
 // releaseLease ends our hold on the lease: at once after a success (and the backoff is
@@ -152,7 +160,7 @@ func releaseLease(key string, until time.Time, backoff time.Duration, reason str
 // VM sharing the data. It holds the time of the last claim.
 func claimInterval(key string, now time.Time, interval time.Duration) bool {
 	for range 4 {
-		v, cas, err := proxywasm.GetSharedData(key)
+		v, cas, err := getSharedData(key)
 		switch {
 		case errors.Is(err, types.ErrorStatusNotFound):
 			cas = absentCAS
@@ -163,7 +171,7 @@ func claimInterval(key string, now time.Time, interval time.Duration) bool {
 		}
 		stamp := make([]byte, 8)
 		binary.BigEndian.PutUint64(stamp, uint64(now.UnixNano()))
-		err = proxywasm.SetSharedData(key, stamp, cas)
+		err = setSharedData(key, stamp, cas)
 		if err == nil {
 			return true
 		}

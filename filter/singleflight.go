@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
@@ -112,7 +111,7 @@ func (st *slotStore) slotKey(k flightKey) string {
 
 // lookup returns k's live entry, if any.
 func (st *slotStore) lookup(k flightKey, now time.Time) (*slotEntry, error) {
-	v, _, err := proxywasm.GetSharedData(st.slotKey(k))
+	v, _, err := getSharedData(st.slotKey(k))
 	if errors.Is(err, types.ErrorStatusNotFound) {
 		return nil, nil
 	}
@@ -129,16 +128,22 @@ func (st *slotStore) lookup(k flightKey, now time.Time) (*slotEntry, error) {
 
 // claim returns k's live entry if there is one; otherwise it writes a lease for k until
 // now+lease and reports claimed.
+//
+// The decision is made afresh on every attempt of the CAS loop: an attempt whose write lost
+// to another VM must not leave "claimed" behind for the attempt that then sees that VM's
+// lease (two leaders, two refreshes, and a rotated refresh token spent twice).
 func (st *slotStore) claim(k flightKey, now time.Time, lease time.Duration) (cur *slotEntry, claimed bool, err error) {
 	err = st.update(k, now, func(e *slotEntry) *slotEntry {
+		cur, claimed = e, e == nil
 		if e != nil {
-			cur = e
 			return nil
 		}
-		claimed = true
 		return &slotEntry{key: k, state: entryLease, exp: now.Add(lease)}
 	})
-	return cur, claimed, err
+	if err != nil {
+		return nil, false, err
+	}
+	return cur, claimed, nil
 }
 
 // put writes e, replacing k's entry whatever it holds.
