@@ -174,6 +174,9 @@ type Session struct {
 	// RefreshMargin: tokens expiring within it are refreshed before the
 	// request is forwarded. Shorter than Lifetime.
 	RefreshMargin time.Duration
+	// DefaultAccessTokenLifetime is how long an access token is taken to live when the
+	// provider says neither expires_in nor (for a JWT) exp.
+	DefaultAccessTokenLifetime time.Duration
 	// Refresh enables the refresh_token grant.
 	Refresh bool
 	// IDTokenExpired is what happens when the ID token has expired and

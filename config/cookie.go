@@ -68,6 +68,7 @@ func (v *validator) session() {
 	if lifeBad == "" && marginBad == "" && c.RefreshMargin >= c.Lifetime {
 		v.add("session.refresh_margin", "must be shorter than session.lifetime")
 	}
+	c.DefaultAccessTokenLifetime = v.duration("session.default_access_token_lifetime", r.DefaultAccess, 10*time.Second, 24*time.Hour)
 	c.Refresh = r.Refresh
 	p, _ := v.enum("session.id_token_expired", r.IDTokenExpired, false, IDTokenOmit, IDTokenReauthenticate)
 	c.IDTokenExpired = p

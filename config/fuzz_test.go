@@ -38,7 +38,7 @@ func canonicalJSON(t testing.TB, c *Config) []byte {
 		ExtraAuthParams:       c.ExtraAuthParams,
 		Cookie: rawCookie{Name: c.Cookie.Name, Domain: c.Cookie.Domain, Path: c.Cookie.Path, SameSite: c.Cookie.SameSite,
 			Secure: c.Cookie.Secure, MaxChunkSize: c.Cookie.MaxChunkSize, MaxChunks: c.Cookie.MaxChunks},
-		Session: rawSession{Lifetime: dur(c.Session.Lifetime), RefreshMargin: dur(c.Session.RefreshMargin), Refresh: c.Session.Refresh,
+		Session: rawSession{Lifetime: dur(c.Session.Lifetime), RefreshMargin: dur(c.Session.RefreshMargin), DefaultAccess: dur(c.Session.DefaultAccessTokenLifetime), Refresh: c.Session.Refresh,
 			IDTokenExpired: c.Session.IDTokenExpired, CacheSize: c.Session.CacheSize},
 		Login: rawLogin{StateLifetime: dur(c.Login.StateLifetime), Userinfo: c.Login.Userinfo,
 			LoopGuard: rawLoopGuard{MaxAttempts: c.Login.LoopGuard.MaxAttempts, Window: dur(c.Login.LoopGuard.Window)},

@@ -73,6 +73,7 @@ type rawCookie struct {
 type rawSession struct {
 	Lifetime       string `json:"lifetime"`
 	RefreshMargin  string `json:"refresh_margin"`
+	DefaultAccess  string `json:"default_access_token_lifetime"`
 	Refresh        bool   `json:"refresh"`
 	IDTokenExpired string `json:"id_token_expired"`
 	CacheSize      int    `json:"cache_size"`
@@ -217,6 +218,7 @@ func defaultRaw() rawConfig {
 		Session: rawSession{
 			Lifetime:       "24h",
 			RefreshMargin:  "60s",
+			DefaultAccess:  "5m",
 			Refresh:        true,
 			IDTokenExpired: IDTokenOmit,
 			CacheSize:      10000,

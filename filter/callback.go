@@ -148,6 +148,12 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 func (h *httpContext) establish(ls *state.LoginState, tr *oidc.TokenResponse, claims *jwt.Claims, userinfo []byte) {
 	p := h.p
 	now := p.now()
+	accessExp, err := oidc.AccessTokenExpiry(tr, now, p.cfg.Session.DefaultAccessTokenLifetime)
+	if err != nil {
+		h.respond(failure{status: 502, code: "provider_error", reason: "token_expired", err: err,
+			msg: "The identity provider issued an access token that had already expired (its expires_in or exp). This is a problem at the provider (a clock or token lifetime setting); signing in again will not help until it is fixed."})
+		return
+	}
 	s := &state.Session{
 		Version:           1,
 		Subject:           claims.Subject,
@@ -158,7 +164,7 @@ func (h *httpContext) establish(ls *state.LoginState, tr *oidc.TokenResponse, cl
 		AccessToken:       tr.AccessToken,
 		RefreshToken:      tr.RefreshToken,
 		IDTokenExpiry:     claims.Expiry,
-		AccessTokenExpiry: tokenExpiry(tr, now),
+		AccessTokenExpiry: accessExp,
 		AuthTime:          unixClaim(claims.Raw, "auth_time"),
 		IssuedAt:          now,
 		Expiry:            now.Add(p.cfg.Session.Lifetime),
@@ -252,13 +258,6 @@ func selectClaims(raw []byte, names []string, userinfo ...[]byte) []byte {
 	}
 	b.WriteByte('}')
 	return []byte(b.String())
-}
-
-func tokenExpiry(tr *oidc.TokenResponse, now time.Time) time.Time {
-	if !tr.HasExpiresIn {
-		return time.Time{}
-	}
-	return tr.Expiry(now)
 }
 
 func unixClaim(raw []byte, name string) time.Time {

@@ -182,7 +182,12 @@ func exchangeFailure(err error) *flightResult {
 func (b *broker) adoptExchanged(r *config.Route, key flightKey, tr *oidc.TokenResponse, finish func(*flightResult, []byte, time.Duration)) {
 	p := b.p
 	now := p.now()
-	xt := &exchangedToken{token: tr.AccessToken, exp: accessTokenExpiry(tr, now)}
+	exp, err := oidc.AccessTokenExpiry(tr, now, 0) // unknown: parked briefly, not cached
+	if err != nil {
+		b.exchangeDone(r, &flightResult{status: flightFailed, code: "token_expired", err: err}, nil, 0, finish)
+		return
+	}
+	xt := &exchangedToken{token: tr.AccessToken, exp: exp}
 	keep := minPark
 	if !xt.exp.IsZero() {
 		keep = max(xt.exp.Sub(now)-r.Exchange.Margin, minPark)

@@ -236,7 +236,12 @@ func (b *broker) adoptRefreshed(old *state.Session, key flightKey, tr *oidc.Toke
 	now := p.now()
 	ns := *old
 	ns.AccessToken = tr.AccessToken
-	ns.AccessTokenExpiry = accessTokenExpiry(tr, now)
+	exp, err := oidc.AccessTokenExpiry(tr, now, p.cfg.Session.DefaultAccessTokenLifetime)
+	if err != nil { // refreshing again would get the same: the session ends
+		b.refreshDone(old, key, &flightResult{status: flightEnded, err: err}, nil, finish)
+		return
+	}
+	ns.AccessTokenExpiry = exp
 	if tr.RefreshToken != "" {
 		ns.RefreshToken = tr.RefreshToken
 	}
@@ -327,21 +332,6 @@ func (b *broker) openParkedSession(k flightKey, payload []byte, now time.Time) (
 		return nil, err
 	}
 	return &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: s.Expiry}, nil
-}
-
-// accessTokenExpiry is when a new access token expires: expires_in, else the token's own
-// exp claim when it is a JWT (read, not verified: the token came from the token endpoint
-// over the provider's cluster), else unknown (zero).
-func accessTokenExpiry(tr *oidc.TokenResponse, now time.Time) time.Time {
-	if tr.HasExpiresIn {
-		return tr.Expiry(now)
-	}
-	if tok, err := jwt.Parse(tr.AccessToken); err == nil {
-		if c, err := tok.Claims(); err == nil {
-			return c.Expiry
-		}
-	}
-	return time.Time{}
 }
 
 func renewed(b bool) string {

@@ -76,6 +76,9 @@ const (
 	FaultInvalidJSON               // application/json that does not parse, status 200 (or Fault.Status)
 	FaultSlow                      // sleep Fault.Delay (default 5s), then answer normally
 	FaultCloseConnection           // close the TCP connection without an answer
+	// FaultEditJSON answers normally, then lets Fault.Edit change the JSON object of a
+	// successful answer (drop expires_in, inflate a token, ...) before it is sent.
+	FaultEditJSON
 )
 
 // Fault is injected into requests for one endpoint.
@@ -87,6 +90,8 @@ type Fault struct {
 	// Delay is how long FaultSlow sleeps (5s when zero). The sleep ends early
 	// when the client goes away or the server closes.
 	Delay time.Duration
+	// Edit changes a successful JSON answer of FaultEditJSON in place.
+	Edit func(body map[string]any)
 	// Times limits the fault to the next Times matching requests; zero means
 	// until cleared.
 	Times int

@@ -19,9 +19,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, e := range endpoints {
 		s.stats.add(e)
 	}
-	if f, ok := s.stats.take(endpoints...); ok && f.apply(w, r, s.closing) {
+	f, ok := s.stats.take(endpoints...)
+	if ok && f.Kind == FaultEditJSON {
+		rec := httptest.NewRecorder()
+		s.route(rec, r)
+		writeEdited(w, rec, f.Edit)
 		return
 	}
+	if ok && f.apply(w, r, s.closing) {
+		return
+	}
+	s.route(w, r)
+}
+
+// writeEdited sends rec's answer, its JSON object changed by edit when it is a 2xx one.
+func writeEdited(w http.ResponseWriter, rec *httptest.ResponseRecorder, edit func(map[string]any)) {
+	body := rec.Body.Bytes()
+	var m map[string]any
+	if rec.Code/100 == 2 && edit != nil && json.Unmarshal(body, &m) == nil {
+		edit(m)
+		body, _ = json.Marshal(m)
+	}
+	maps.Copy(w.Header(), rec.Header())
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := s.provider
 	switch path := r.URL.Path; {
 	case path == "/":
