@@ -260,7 +260,13 @@ func TestOperationsMetrics(t *testing.T) {
 	}
 }
 
-var auditCall = regexp.MustCompile(`proxywasm\.Log(Info|Warn|Error|Critical|Debug)f\("oidc-proxy: audit event=([a-z_%]+)`)
+// auditCall is a call of filter/log.go's auditInfo or auditWarn with a constant event; an
+// event computed at run time is named in a comment "// audit events: a, b" above the call,
+// each at the level of the call that follows.
+var (
+	auditCall    = regexp.MustCompile(`audit(Info|Warn)\("([a-z_]+)"`)
+	auditComment = regexp.MustCompile(`// audit events: ([a-z_, ]+)\n\s*audit(Info|Warn)\(`)
+)
 
 // loggedEvents maps each audit event the filter logs (as a pattern: "%s" is any word) to the
 // levels it is logged at.
@@ -279,10 +285,18 @@ func loggedEvents(t *testing.T) map[string][]string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		add := func(event, level string) {
+			lvl := strings.ToLower(level)
+			if !slices.Contains(events[event], lvl) {
+				events[event] = append(events[event], lvl)
+			}
+		}
 		for _, m := range auditCall.FindAllStringSubmatch(string(src), -1) {
-			lvl := strings.ToLower(m[1])
-			if !slices.Contains(events[m[2]], lvl) {
-				events[m[2]] = append(events[m[2]], lvl)
+			add(m[2], m[1])
+		}
+		for _, m := range auditComment.FindAllStringSubmatch(string(src), -1) {
+			for _, e := range strings.Split(m[1], ",") {
+				add(strings.TrimSpace(e), m[2])
 			}
 		}
 	}

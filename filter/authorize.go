@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tidwall/gjson"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
@@ -27,8 +26,7 @@ func (h *httpContext) authorize(route *config.Route, ls *liveSession) (f failure
 	if a.Allows(granted, jsonClaims(ls.s.Claims)) {
 		return failure{}, false
 	}
-	proxywasm.LogInfof("oidc-proxy: audit event=access_denied route=%s sub=%s corr=%s path=%s",
-		route.Name, quoteLog(ls.s.Subject), h.correlationID(), quoteLog(h.req.pathOnly))
+	auditInfo("access_denied", "route", route.Name, "sub", ls.s.Subject, "corr", h.correlationID(), "path", h.req.pathOnly)
 	return failure{status: 403, code: "access_denied", msg: "You are signed in, but you do not have access to this page."}, true
 }
 

@@ -130,11 +130,11 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 	}
 	v, err := verifyBearer(it, token, now, p.cfg.JWT.Leeway)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
-		proxywasm.LogInfof("oidc-proxy: audit event=unknown_signing_key issuer=%s corr=%s: refetching JWKS", it.bi.Name, h.correlationID())
+		auditInfo("unknown_signing_key", "issuer", it.bi.Name, "corr", h.correlationID(), "action", "jwks_refetch")
 		it.refetch(now, h.contextID, func(error) {
 			if h.checkBearer(route, token, true) == types.ActionContinue {
 				if err := proxywasm.ResumeHttpRequest(); err != nil {
-					proxywasm.LogWarnf("oidc-proxy: resuming request corr=%s: %v", h.correlationID(), err)
+					logAt(levelWarn, "resuming a request failed", "corr", h.correlationID(), "err", err)
 				}
 			}
 		})
@@ -325,14 +325,13 @@ func rejectReason(err error) string {
 func (h *httpContext) bearerRespond(f bearerFailure) types.Action {
 	corr := h.correlationID()
 	if f.status == 401 || f.status == 403 || f.status == 400 {
-		detail := ""
+		kv := []any{"status", f.status, "error", orDash(f.code), "corr", corr, "method", h.req.method, "path", h.req.pathOnly}
 		if f.err != nil {
-			detail = " reason=" + quoteLog(f.err.Error())
+			kv = append(kv, "reason", f.err)
 		}
-		proxywasm.LogInfof("oidc-proxy: audit event=bearer_rejected status=%d error=%s corr=%s method=%s path=%s%s",
-			f.status, orDash(f.code), corr, h.req.method, quoteLog(h.req.pathOnly), detail)
+		auditInfo("bearer_rejected", kv...)
 	} else {
-		proxywasm.LogWarnf("oidc-proxy: %s status=%d corr=%s path=%s: %v", f.code, f.status, corr, quoteLog(h.req.pathOnly), f.err)
+		logAt(levelWarn, f.code, "status", f.status, "corr", corr, "path", h.req.pathOnly, "err", f.err)
 	}
 	headers := [][2]string{{"cache-control", "no-store"}, {"x-correlation-id", corr}, {"content-type", "application/json"}}
 	if f.status == 401 || f.status == 400 || f.status == 403 && f.code == "insufficient_scope" {
@@ -363,31 +362,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// quoteLog renders an untrusted string for a log line: quoted, control characters escaped,
-// at most 128 bytes.
-func quoteLog(s string) string {
-	const max = 128
-	cut := ""
-	if len(s) > max {
-		s, cut = s[:max], "..."
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < 0x20 || c == 0x7f:
-			b.WriteString(`\x`)
-			b.WriteByte("0123456789abcdef"[c>>4])
-			b.WriteByte("0123456789abcdef"[c&15])
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String() + cut
 }

@@ -210,22 +210,6 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-func TestQuoteLog(t *testing.T) {
-	for in, want := range map[string]string{
-		"/api/x":                 `"/api/x"`,
-		"a\r\nb":                 `"a\x0d\x0ab"`,
-		`q"b\`:                   `"q\"b\\"`,
-		strings.Repeat("x", 200): `"` + strings.Repeat("x", 128) + `"...`,
-	} {
-		if got := quoteLog(in); got != want {
-			t.Errorf("quoteLog(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
-// bearerHarness is the login harness with one bearer issuer ("api", keys at a configured
-// jwks_uri on the provider's cluster) and routes /api/ (bearer), /scoped/ (bearer, scope
-// read) and /mixed/ (session_or_bearer).
 func newBearerHarness(t *testing.T) (*lh, *bearerSigner) {
 	l := newLH(t, func(c map[string]any) {
 		c["bearer_issuers"] = []any{map[string]any{"name": "api", "issuer": bhIssuer, "discovery": false,

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tidwall/gjson"
 
@@ -107,7 +106,7 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway}
 	claims, err := v.Validate(tr.IDToken, ls.Nonce, tr.AccessToken)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
-		proxywasm.LogInfof("oidc-proxy: audit event=unknown_signing_key corr=%s: asking for a JWKS refetch", h.correlationID())
+		auditInfo("unknown_signing_key", "corr", h.correlationID(), "action", "jwks_refetch")
 		p.provider.refetch(p.now(), h.contextID, func(ferr error) {
 			if ferr != nil {
 				h.respond(keysFailure(ferr))
@@ -118,7 +117,7 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 		return
 	}
 	if err != nil {
-		proxywasm.LogWarnf("oidc-proxy: audit event=id_token_rejected corr=%s reason=%q", h.correlationID(), err.Error())
+		auditWarn("id_token_rejected", "corr", h.correlationID(), "reason", err)
 		h.respond(failure{status: 401, code: "invalid_id_token", reason: "id_token", err: err, msg: "The identity provider's ID token was rejected."})
 		return
 	}
@@ -177,7 +176,7 @@ func (h *httpContext) establish(ls *state.LoginState, tr *oidc.TokenResponse, cl
 	// The loop guard's count is kept: a loop in which every login succeeds but the session
 	// is not seen afterwards (a cookie the browser drops) is the loop it exists to stop.
 	p.metrics.loginSucceeded.Increment(1)
-	proxywasm.LogInfof("oidc-proxy: audit event=login_succeeded corr=%s sub=%q", h.correlationID(), s.Subject)
+	auditInfo("login_succeeded", "corr", h.correlationID(), "sub", s.Subject)
 	h.redirect(ls.ReturnPath)
 }
 

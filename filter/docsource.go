@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
-
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 )
 
@@ -19,7 +17,7 @@ const (
 // back the JWKS fetch and any success clears it.
 type fetchEnv struct {
 	server    string // "provider" or "issuer": who answered, in errors
-	logPrefix string // starts every log line: "oidc-proxy: " or "oidc-proxy: bearer issuer NAME: "
+	logPrefix string // starts the message of every log line: "" or "bearer issuer NAME: "
 	refresh   time.Duration
 	leaseTTL  time.Duration // outlasts a callout's timeout: past it the holder is presumed dead
 	count     func(kind string, err error, r *calloutResponse)
@@ -117,5 +115,5 @@ func (d *docSource) failed(now time.Time, err error) {
 	e.backoff = b
 	e.nextTry = now.Add(b)
 	releaseLease(d.lease(), e.nextTry, b, err.Error())
-	proxywasm.LogWarnf("%s%s fetch failed (retry in %s): %v", e.logPrefix, d.kind, b, err)
+	logAt(levelWarn, e.logPrefix+d.kind+" fetch failed", "retry_in", b, "err", err)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
@@ -214,9 +213,9 @@ func (b *broker) exchangeDone(r *config.Route, res *flightResult, payload []byte
 	}
 	count(b.m.exchange, outcome)
 	if res.status == flightOK {
-		proxywasm.LogInfof("oidc-proxy: audit event=token_exchanged route=%q type=%s", r.Name, r.Exchange.Type)
+		auditInfo("token_exchanged", "route", r.Name, "type", r.Exchange.Type)
 	} else {
-		proxywasm.LogWarnf("oidc-proxy: audit event=token_exchange_failed route=%q type=%s outcome=%s: %s", r.Name, r.Exchange.Type, outcome, flightReason(res))
+		auditWarn("token_exchange_failed", "route", r.Name, "type", r.Exchange.Type, "outcome", outcome, "reason", flightReason(res))
 	}
 	finish(res, payload, keep)
 }

@@ -88,7 +88,7 @@ func newFlights(p *pluginContext, max int) *flights {
 		if q, err := proxywasm.RegisterSharedQueue(name); err == nil {
 			fl.queue = q
 		} else {
-			proxywasm.LogWarnf("oidc-proxy: no shared queue (%v): refreshes are sent from the request's context", err)
+			logAt(levelWarn, "no shared queue: refreshes are sent from the request's context", "err", err)
 		}
 	}
 	return fl
@@ -115,7 +115,7 @@ func (fl *flights) join(ctxID uint32, key flightKey, spec *flightSpec, cont flig
 	}
 	e, claimed, err := spec.store.claim(key, now, spec.lease)
 	if err != nil {
-		proxywasm.LogWarnf("oidc-proxy: %s single flight: shared data: %v (going ahead alone)", spec.kind, err)
+		logAt(levelWarn, "single flight: shared data failed, going ahead alone", "kind", spec.kind, "err", err)
 		claimed = true
 	}
 	if e != nil && e.state == entryResult {
@@ -188,7 +188,7 @@ func (fl *flights) start(f *flight, fromRoot bool) {
 		if err == nil {
 			return
 		}
-		proxywasm.LogWarnf("oidc-proxy: %s: shared queue: %v (sending from the request)", f.spec.kind, err)
+		logAt(levelWarn, "shared queue failed, sending from the request", "kind", f.spec.kind, "err", err)
 	}
 	fl.run(f)
 }
@@ -236,7 +236,7 @@ func (fl *flights) finish(f *flight, res *flightResult, payload []byte, keep tim
 	}
 	e := &slotEntry{key: f.key, state: entryResult, status: res.status, exp: now.Add(keep), code: res.code, payload: payload}
 	if err := f.spec.store.put(e, now); err != nil {
-		proxywasm.LogWarnf("oidc-proxy: %s single flight: parking the result: %v", f.spec.kind, err)
+		logAt(levelWarn, "single flight: parking the result failed", "kind", f.spec.kind, "err", err)
 	}
 	f.done, f.res, f.until = true, res, now.Add(keep)
 	if fl.byKey[f.key] == nil {
@@ -261,7 +261,7 @@ func (fl *flights) wake(f *flight, res *flightResult) {
 		}
 		if w.cont(res, true) == types.ActionContinue {
 			if err := proxywasm.ResumeHttpRequest(); err != nil {
-				proxywasm.LogWarnf("oidc-proxy: resuming a request after %s: %v", f.spec.kind, err)
+				logAt(levelWarn, "resuming a request failed", "kind", f.spec.kind, "err", err)
 			}
 		}
 	}
@@ -309,7 +309,8 @@ func (fl *flights) tick(now time.Time) {
 			f.done, f.res, f.until = true, fl.decode(f.spec, e, now), e.exp
 			fl.wake(f, f.res)
 		case err == nil && claimed:
-			proxywasm.LogInfof("oidc-proxy: audit event=%s_takeover key=%.8s: the leader's lease expired", f.spec.kind, f.key.String())
+			// audit events: refresh_takeover, exchange_takeover
+			auditInfo(f.spec.kind+"_takeover", "key", f.key.String()[:8], "reason", "leader_lease_expired")
 			f.leader, f.until = true, now.Add(fl.patience(f.spec))
 			fl.run(f)
 		case now.After(f.until):
@@ -366,6 +367,6 @@ func (fl *flights) setFast(on bool) {
 	// the timer first makes the new period take effect now.
 	_ = proxywasm.SetTickPeriodMilliSeconds(0)
 	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(period / time.Millisecond)); err != nil {
-		proxywasm.LogWarnf("oidc-proxy: setting the tick period: %v", err)
+		logAt(levelWarn, "setting the tick period failed", "err", err)
 	}
 }

@@ -24,7 +24,7 @@ type httpContext struct {
 func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 	pairs, err := proxywasm.GetHttpRequestHeaders()
 	if err != nil {
-		proxywasm.LogErrorf("oidc-proxy: reading request headers: %v", err)
+		logAt(levelError, "reading request headers failed", "err", err)
 		return h.respond(failure{status: 500, code: "internal_error", msg: "The request could not be read.", err: err})
 	}
 	cfg := h.p.cfg
@@ -67,7 +67,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
 	for _, c := range h.setCookies {
 		if err := proxywasm.AddHttpResponseHeader(c[0], c[1]); err != nil {
-			proxywasm.LogWarnf("oidc-proxy: adding set-cookie: %v", err)
+			logAt(levelWarn, "adding set-cookie failed", "err", err)
 		}
 	}
 	return types.ActionContinue
@@ -96,10 +96,10 @@ func (h *httpContext) addCookie(v string) {
 func (h *httpContext) stripIdentityHeaders() {
 	for name := range h.req.present {
 		if err := proxywasm.RemoveHttpRequestHeader(name); err != nil {
-			proxywasm.LogWarnf("oidc-proxy: removing header %s: %v", name, err)
+			logAt(levelWarn, "removing a header failed", "header", name, "err", err)
 		}
 	}
 	if len(h.req.present) > 0 {
-		proxywasm.LogInfof("oidc-proxy: audit event=identity_header_stripped count=%d path=%q", len(h.req.present), h.req.pathOnly)
+		auditInfo("identity_header_stripped", "count", len(h.req.present), "path", h.req.pathOnly)
 	}
 }

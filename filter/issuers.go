@@ -33,7 +33,7 @@ func newIssuers(cfg *config.Config, m *bearerMetrics, rootID uint32) *issuers {
 		o := keySourceOptions{ns: "oidc-proxy/bearer/" + bi.Issuer + "|" + bi.JWKSURI,
 			jwksURI: bi.JWKSURI, issuer: bi.Issuer, algorithms: bi.Algorithms, rootID: rootID,
 			discoveryTarget: t, jwksTarget: t,
-			server: "issuer", logPrefix: "oidc-proxy: bearer issuer " + bi.Name + ": ",
+			server: "issuer", logPrefix: "bearer issuer " + bi.Name + ": ",
 			name: bi.Name, count: m.fetch, refetchLimited: m.refetchLimited}
 		if bi.JWKSURI == "" {
 			o.discover = discoverJWKS(bi)

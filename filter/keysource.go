@@ -121,7 +121,7 @@ func (ks *keySource) parseJWKS(body []byte) error {
 		return errors.New("filter: the JWKS has no usable signing key")
 	}
 	for _, e := range set.Skipped() {
-		proxywasm.LogWarnf("%sjwks: skipped a key: %v", ks.o.logPrefix, e)
+		logAt(levelWarn, ks.o.logPrefix+"jwks: skipped a key", "err", e)
 	}
 	ks.verifier = jwt.NewVerifier(set, jwt.Options{Algorithms: algorithms(ks.o.algorithms)})
 	return nil
@@ -214,8 +214,7 @@ func (ks *keySource) refetch(now time.Time, owner uint32, done func(error)) {
 		interval := ks.minRefetch
 		if !claimInterval(ks.o.ns+"/jwks.refetch", now, interval) {
 			ks.o.refetchLimited.Increment(1)
-			proxywasm.LogInfof("oidc-proxy: audit event=jwks_refetch_limited issuer=%s: a JWKS refetch was done less than %s ago",
-				ks.o.name, interval)
+			auditInfo("jwks_refetch_limited", "issuer", ks.o.name, "min_interval", interval)
 			done(nil)
 			return
 		}

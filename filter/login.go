@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
@@ -50,7 +49,7 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 	}
 	rp, ok := oidc.SafeReturnPath(returnPath, maxReturnPath)
 	if !ok {
-		proxywasm.LogInfof("oidc-proxy: audit event=return_path_rejected path=%q", h.req.pathOnly)
+		auditInfo("return_path_rejected", "path", h.req.pathOnly)
 		rp = "/"
 	}
 	binding, ok := h.req.cookieValue(cfg.BindingCookieName())
@@ -83,7 +82,7 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 			if err == nil {
 				h.addCookie(setCookie(cfg.Cookie, cfg.BindingCookieName(), binding, cfg.Login.StateLifetime))
 				p.metrics.loginStarted.Increment(1)
-				proxywasm.LogInfof("oidc-proxy: audit event=login_started corr=%s", h.correlationID())
+				auditInfo("login_started", "corr", h.correlationID())
 				return h.redirect(authURL)
 			}
 		}
@@ -112,7 +111,7 @@ func (h *httpContext) loopGuard(now time.Time) (failure, bool) {
 	}
 	if count >= lg.MaxAttempts {
 		wait := int(first.Add(lg.Window).Sub(now)/time.Second) + 1
-		proxywasm.LogWarnf("oidc-proxy: audit event=login_loop corr=%s attempts=%d window=%s", h.correlationID(), count, lg.Window)
+		auditWarn("login_loop", "corr", h.correlationID(), "attempts", count, "window", lg.Window)
 		return failure{status: 429, code: "login_loop", reason: "loop", retryAfter: min(max(wait, 1), int(lg.Window/time.Second)),
 			msg: "Too many sign-in attempts in a short time. Wait a few minutes, then try again; if this keeps happening, contact the site's administrator."}, true
 	}

@@ -63,7 +63,7 @@ func newPluginContext(contextID uint32) *pluginContext {
 func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 	data, err := proxywasm.GetPluginConfiguration()
 	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
-		proxywasm.LogCriticalf("oidc-proxy: cannot read the plugin configuration: %v", err)
+		logAt(levelCritical, "cannot read the plugin configuration", "err", err)
 		return types.OnPluginStartStatusFailed
 	}
 	if err := p.configure(data); err != nil {
@@ -71,10 +71,10 @@ func (p *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 		return types.OnPluginStartStatusFailed
 	}
 	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(firstTickPeriod / time.Millisecond)); err != nil {
-		proxywasm.LogCriticalf("oidc-proxy: cannot set the tick period: %v", err)
+		logAt(levelCritical, "cannot set the tick period", "err", err)
 		return types.OnPluginStartStatusFailed
 	}
-	proxywasm.LogInfof("oidc-proxy: started for issuer %s (client %s)", p.cfg.Provider.Issuer, p.cfg.Client.ID)
+	logAt(levelInfo, "started", "issuer", p.cfg.Provider.Issuer, "client", p.cfg.Client.ID)
 	return types.OnPluginStartStatusOK
 }
 
@@ -94,6 +94,7 @@ func (p *pluginContext) configure(data []byte) error {
 		return err
 	}
 	p.cfg = cfg
+	setLogLevel(cfg.LogLevel)
 	p.sealer = sealer
 	p.sessions = state.CookieCodec{Name: cfg.Cookie.Name, MaxCookieSize: cfg.Cookie.MaxChunkSize, MaxChunks: cfg.Cookie.MaxChunks}
 	p.client = oidc.Client{ID: cfg.Client.ID, Secret: cfg.Client.Secret, AuthMethod: cfg.Client.AuthMethod}
@@ -115,9 +116,9 @@ func logConfigErrors(err error) {
 		errs = []error{err}
 	}
 	for _, e := range errs {
-		proxywasm.LogCriticalf("oidc-proxy: config: %v", e)
+		proxywasm.LogCritical("config: " + e.Error()) // the operator's own file: written as is, to be read
 	}
-	proxywasm.LogCriticalf("oidc-proxy: refusing to start: %d configuration problem(s)", len(errs))
+	logAt(levelCritical, "refusing to start: configuration problems", "count", len(errs))
 }
 
 func (p *pluginContext) OnTick() {

@@ -26,7 +26,7 @@ func newProvider(cfg *config.Config, m *metrics, rootID uint32) *provider {
 	o := keySourceOptions{ns: "oidc-proxy/" + pc.Issuer, issuer: pc.Issuer,
 		algorithms: cfg.JWT.Algorithms, rootID: rootID,
 		discoveryTarget: pr.providerTarget(), jwksTarget: pr.jwksTarget(),
-		server: "provider", logPrefix: "oidc-proxy: ", name: pc.Issuer, count: m.callout, refetchLimited: m.refetchLimited}
+		server: "provider", logPrefix: "", name: pc.Issuer, count: m.callout, refetchLimited: m.refetchLimited}
 	if pc.Discovery {
 		o.discover = pr.adoptMetadata
 	} else {

@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
@@ -32,6 +31,6 @@ func (h *httpContext) interactiveAfterSilent(ae *oidc.AuthorizationError) (types
 	if !ok || !state.EqualBindingHash(state.BindingHash(binding), ls.BindingHash) {
 		return types.ActionContinue, false
 	}
-	proxywasm.LogInfof("oidc-proxy: audit event=silent_login_needs_user corr=%s code=%q: starting an interactive login", h.correlationID(), ae.Code)
+	auditInfo("silent_login_needs_user", "corr", h.correlationID(), "code", ae.Code, "action", "interactive_login")
 	return h.startLogin(ls.ReturnPath, ""), true
 }

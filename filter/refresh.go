@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tidwall/gjson"
 
@@ -97,7 +96,7 @@ func (h *httpContext) onRefreshed(ls *liveSession, res *flightResult, fresh, wan
 	case flightOK:
 		nls := res.value.(*liveSession)
 		if err := h.setSessionCookies(nls.s); err != nil {
-			proxywasm.LogErrorf("oidc-proxy: re-sealing the refreshed session corr=%s: %v", h.correlationID(), err)
+			logAt(levelError, "re-sealing the refreshed session failed", "corr", h.correlationID(), "err", err)
 		}
 		if fresh {
 			return then(nls) // just issued: as fresh as the provider makes them
@@ -106,7 +105,7 @@ func (h *httpContext) onRefreshed(ls *liveSession, res *flightResult, fresh, wan
 		return h.freshen(nls, wantID, hops+1, then)
 	case flightTransient:
 		if h.tokensUsable(ls, p.now()) {
-			proxywasm.LogInfof("oidc-proxy: audit event=refresh_deferred corr=%s: tokens still valid, forwarding them (%s)", h.correlationID(), flightReason(res))
+			auditInfo("refresh_deferred", "corr", h.correlationID(), "reason", flightReason(res), "action", "forwarding_valid_tokens")
 			return then(ls)
 		}
 		return h.retryLater(res)
@@ -118,7 +117,7 @@ func (h *httpContext) onRefreshed(ls *liveSession, res *flightResult, fresh, wan
 // for a navigation, 401 for an API call.
 func (h *httpContext) endSession(res *flightResult) types.Action {
 	h.clearSessionCookies()
-	proxywasm.LogInfof("oidc-proxy: audit event=session_ended corr=%s reason=%q", h.correlationID(), flightReason(res))
+	auditInfo("session_ended", "corr", h.correlationID(), "reason", flightReason(res))
 	if h.isAPI() {
 		return h.respond(failure{status: 401, code: "unauthorized", msg: "The session has ended. Sign in again."})
 	}
@@ -134,7 +133,7 @@ func (h *httpContext) retryLater(res *flightResult) types.Action {
 		return h.respond(f)
 	}
 	corr := h.correlationID()
-	proxywasm.LogWarnf("oidc-proxy: %s status=503 corr=%s method=%s path=%q: %s", f.code, corr, h.req.method, h.req.pathOnly, flightReason(res))
+	logAt(levelWarn, f.code, "status", 503, "corr", corr, "method", h.req.method, "path", h.req.pathOnly, "reason", flightReason(res))
 	headers := [][2]string{
 		{"cache-control", "no-store"},
 		{"x-correlation-id", corr},
@@ -278,8 +277,7 @@ func (b *broker) adoptRefreshed(old *state.Session, key flightKey, tr *oidc.Toke
 		return
 	}
 	res := &flightResult{status: flightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: ns.Expiry}}
-	proxywasm.LogInfof("oidc-proxy: audit event=token_refreshed key=%.8s sub=%q id_token=%s refresh_token=%s",
-		key.String(), ns.Subject, renewed(tr.IDToken != ""), renewed(tr.RefreshToken != ""))
+	auditInfo("token_refreshed", "key", key.String()[:8], "sub", ns.Subject, "id_token", renewed(tr.IDToken != ""), "refresh_token", renewed(tr.RefreshToken != ""))
 	b.refreshDone(old, key, res, []byte(sealed), finish)
 }
 
@@ -315,7 +313,7 @@ func (b *broker) refreshDone(old *state.Session, key flightKey, res *flightResul
 	}
 	count(b.m.refresh, outcome)
 	if res.status != flightOK {
-		proxywasm.LogWarnf("oidc-proxy: audit event=refresh_failed key=%.8s sub=%q outcome=%s: %s", key.String(), old.Subject, outcome, flightReason(res))
+		auditWarn("refresh_failed", "key", key.String()[:8], "sub", old.Subject, "outcome", outcome, "reason", flightReason(res))
 	}
 	finish(res, payload, keep)
 }

@@ -29,17 +29,16 @@ func (h *httpContext) respond(f failure) types.Action {
 	if f.reason != "" {
 		h.p.metrics.loginFail(f.reason)
 	}
-	detail := ""
+	var detail []any
 	if f.err != nil {
-		detail = ": " + f.err.Error()
+		detail = []any{"err", f.err}
 	}
 	if f.reason != "" {
 		// A login that ends here is a security event: one audit line.
-		proxywasm.LogWarnf("oidc-proxy: audit event=login_failed reason=%s %s status=%d corr=%s method=%s path=%q%s",
-			f.reason, f.code, f.status, corr, h.req.method, h.req.pathOnly, detail)
+		auditWarn("login_failed", append([]any{"reason", f.reason, "code", f.code, "status", f.status, "corr", corr,
+			"method", h.req.method, "path", h.req.pathOnly}, detail...)...)
 	} else {
-		proxywasm.LogWarnf("oidc-proxy: %s status=%d corr=%s method=%s path=%q%s",
-			f.code, f.status, corr, h.req.method, h.req.pathOnly, detail)
+		logAt(levelWarn, f.code, append([]any{"status", f.status, "corr", corr, "method", h.req.method, "path", h.req.pathOnly}, detail...)...)
 	}
 	headers := [][2]string{
 		{"cache-control", "no-store"},
@@ -88,7 +87,7 @@ func (h *httpContext) sendJSON(body []byte) types.Action {
 func (h *httpContext) sendLocal(status int, headers [][2]string, body []byte) types.Action {
 	h.setCookies = nil
 	if err := proxywasm.SendHttpResponse(uint32(status), headers, body, -1); err != nil {
-		proxywasm.LogErrorf("oidc-proxy: sending local response status=%d corr=%s: %v", status, h.correlationID(), err)
+		logAt(levelError, "sending a local response failed", "status", status, "corr", h.correlationID(), "err", err)
 	}
 	return types.ActionPause
 }

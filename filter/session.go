@@ -74,7 +74,7 @@ func (h *httpContext) forwardSession(ls *liveSession, route *config.Route) types
 	}
 	if h.reauthenticate(ls.s, now) {
 		count(h.p.broker.m.idToken, "reauthenticate")
-		proxywasm.LogInfof("oidc-proxy: audit event=id_token_reauthenticate corr=%s sub=%q", h.correlationID(), ls.s.Subject)
+		auditInfo("id_token_reauthenticate", "corr", h.correlationID(), "sub", ls.s.Subject)
 		return h.startLogin(h.req.path, "none")
 	}
 	h.forward(ls, now)
@@ -89,7 +89,7 @@ func (h *httpContext) forwardSession(ls *liveSession, route *config.Route) types
 // navigations.
 func (h *httpContext) signInRequired(err error) types.Action {
 	if err != nil && !errors.Is(err, errNoSession) {
-		proxywasm.LogInfof("oidc-proxy: audit event=session_rejected reason=%q path=%q", err.Error(), h.req.pathOnly)
+		auditInfo("session_rejected", "reason", err, "path", h.req.pathOnly)
 	}
 	if h.isAPI() {
 		msg := "Authentication required."
@@ -188,7 +188,7 @@ func (h *httpContext) forward(ls *liveSession, now time.Time) {
 
 func (h *httpContext) setRequestHeader(name, value string) {
 	if err := proxywasm.ReplaceHttpRequestHeader(name, value); err != nil {
-		proxywasm.LogWarnf("oidc-proxy: setting header %s: %v", name, err)
+		logAt(levelWarn, "setting a header failed", "header", name, "err", err)
 	}
 }
 

@@ -37,7 +37,7 @@ func writeStamped(key string, at time.Time, body []byte) {
 	binary.BigEndian.PutUint64(v, uint64(at.UnixNano()))
 	copy(v[8:], body)
 	if err := setShared(key, v); err != nil {
-		proxywasm.LogWarnf("oidc-proxy: shared data %s: %v", key, err)
+		logAt(levelWarn, "shared data write failed", "key", key, "err", err)
 	}
 }
 
@@ -152,7 +152,7 @@ func takeLease(key string, now time.Time, ttl time.Duration) bool {
 // forgotten), or at until after a failure, which reason explains.
 func releaseLease(key string, until time.Time, backoff time.Duration, reason string) {
 	if err := setShared(key, leaseValue(until, backoff, reason)); err != nil {
-		proxywasm.LogWarnf("oidc-proxy: shared data %s: %v", key, err)
+		logAt(levelWarn, "shared data write failed", "key", key, "err", err)
 	}
 }
 

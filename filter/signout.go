@@ -3,7 +3,6 @@ package filter
 import (
 	"strings"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
@@ -22,7 +21,7 @@ func (h *httpContext) signOut() types.Action {
 	}
 	md := p.provider.md
 	if ls != nil {
-		proxywasm.LogInfof("oidc-proxy: audit event=sign_out corr=%s sub=%q", h.correlationID(), ls.s.Subject)
+		auditInfo("sign_out", "corr", h.correlationID(), "sub", ls.s.Subject)
 	}
 	if ls != nil && ls.s.RefreshToken != "" && md != nil && md.RevocationEndpoint != "" {
 		req := oidc.Revoke(md.RevocationEndpoint, p.client, ls.s.RefreshToken, "refresh_token")
@@ -33,7 +32,7 @@ func (h *httpContext) signOut() types.Action {
 				if r != nil {
 					status = r.status
 				}
-				proxywasm.LogWarnf("oidc-proxy: revocation failed corr=%s status=%d err=%v", h.correlationID(), status, err)
+				logAt(levelWarn, "revocation failed", "corr", h.correlationID(), "status", status, "err", err)
 			}
 			h.finishSignOut(ls)
 		})
@@ -60,7 +59,7 @@ func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 		if err == nil {
 			return h.redirect(u)
 		}
-		proxywasm.LogWarnf("oidc-proxy: end session URL corr=%s: %v", h.correlationID(), err)
+		logAt(levelWarn, "end session URL", "corr", h.correlationID(), "err", err)
 	}
 	if post == "" {
 		post = "/"

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
@@ -29,8 +28,7 @@ func (h *httpContext) tokenEndpoint() types.Action {
 	}
 	if !h.sameOrigin() {
 		count(p.broker.m.tokenEndpoint, "refused")
-		proxywasm.LogWarnf("oidc-proxy: audit event=token_endpoint_refused corr=%s sec_fetch_site=%q origin=%q",
-			h.correlationID(), h.req.secFetchSite, h.req.origin)
+		auditWarn("token_endpoint_refused", "corr", h.correlationID(), "sec_fetch_site", h.req.secFetchSite, "origin", h.req.origin)
 		return h.respond(failure{status: 403, code: "cross_origin", msg: "Tokens are only given to pages of this site."})
 	}
 	ls, err := h.loadSession()
@@ -43,7 +41,7 @@ func (h *httpContext) tokenEndpoint() types.Action {
 			return h.signInRequired(nil)
 		}
 		count(p.broker.m.tokenEndpoint, "served")
-		proxywasm.LogInfof("oidc-proxy: audit event=token_endpoint corr=%s sub=%q", h.correlationID(), ls.s.Subject)
+		auditInfo("token_endpoint", "corr", h.correlationID(), "sub", ls.s.Subject)
 		return h.sendJSON(tokenJSON(ls.s, now, p.cfg.Endpoints.TokenIncludeRefreshToken))
 	})
 }

@@ -77,7 +77,7 @@ func TestEnvoyRunsThePlugin(t *testing.T) {
 	}
 	var started int
 	for _, l := range e.Logs() {
-		if strings.Contains(l.Message, "started for issuer") {
+		if strings.HasPrefix(l.Message, "started issuer=") {
 			started++
 		}
 	}
