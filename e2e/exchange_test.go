@@ -127,7 +127,7 @@ func TestExchangeErrors(t *testing.T) {
 	if r.status != http.StatusBadGateway || !strings.Contains(r.body, "exchange_failed") {
 		t.Errorf("unsupported exchange: %d %.200s, want 502 exchange_failed", r.status, r.body)
 	}
-	if !strings.Contains(logText(s), `provider error "invalid_request"`) {
+	if !strings.Contains(logText(s), `provider error \"invalid_request\"`) { // inside a quoted value
 		t.Errorf("the provider's error code is not in the log:\n%s", logText(s))
 	}
 

@@ -3,12 +3,14 @@ package filter
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tidwall/gjson"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
@@ -169,8 +171,7 @@ func (h *httpContext) establish(ls *state.LoginState, tr *oidc.TokenResponse, cl
 		Expiry:            now.Add(p.cfg.Session.Lifetime),
 	}
 	if err := h.setSessionCookies(s); err != nil {
-		h.respond(failure{status: 500, code: "internal_error", reason: "session", err: err,
-			msg: "The session could not be stored (it may be too large for the configured cookies)."})
+		h.respond(sessionStoreFailure(p.cfg, err))
 		return
 	}
 	// The loop guard's count is kept: a loop in which every login succeeds but the session
@@ -184,15 +185,7 @@ func (h *httpContext) establish(ls *state.LoginState, tr *oidc.TokenResponse, cl
 // holds from a larger, older session.
 func (h *httpContext) setSessionCookies(s *state.Session) error {
 	p := h.p
-	plain, err := s.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	sealed, err := p.sealer.Seal(state.PurposeSession, p.cfg.Cookie.Name, plain, s.Expiry)
-	if err != nil {
-		return err
-	}
-	chunks, err := p.sessions.Split(sealed)
+	chunks, err := p.sealSession(s)
 	if err != nil {
 		return err
 	}
@@ -315,4 +308,30 @@ func userinfoFailure(err error) failure {
 	}
 	return failure{status: 502, code: "userinfo", reason: "userinfo", err: err,
 		msg: "The identity provider's userinfo endpoint gave an invalid answer."}
+}
+
+// sealSession seals s into its cookie chunks. A session over the cookie budget
+// (cookie.max_chunks x cookie.max_chunk_size) is state.ErrTooLarge.
+func (p *pluginContext) sealSession(s *state.Session) ([]state.Cookie, error) {
+	plain, err := s.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := p.sealer.Seal(state.PurposeSession, p.cfg.Cookie.Name, plain, s.Expiry)
+	if err != nil {
+		return nil, err
+	}
+	return p.sessions.Split(sealed)
+}
+
+// sessionStoreFailure is the page for a session that could not be sealed: tokens too large
+// for the cookie budget are the provider's doing (a 502 that says so), anything else ours.
+func sessionStoreFailure(cfg *config.Config, err error) failure {
+	if errors.Is(err, state.ErrTooLarge) {
+		return failure{status: 502, code: "provider_error", reason: "session_too_large", err: err,
+			msg: "The identity provider's tokens are too large to keep in this site's session cookies (at most " +
+				strconv.Itoa(cfg.Cookie.MaxChunks) + " cookies of " + strconv.Itoa(cfg.Cookie.MaxChunkSize) +
+				" bytes). Too many group memberships or claims in the tokens cause this; the site's administrator can raise cookie.max_chunks or ask the provider for smaller tokens."}
+	}
+	return failure{status: 500, code: "internal_error", reason: "session", err: err, msg: "The session could not be stored."}
 }

@@ -30,6 +30,7 @@ type metrics struct {
 var loginFailReasons = []string{
 	"provider_error", "bad_callback", "bad_state", "expired_state", "binding", "replay",
 	"token_endpoint", "id_token", "userinfo", "unreachable", "timeout", "not_ready", "loop", "session",
+	"token_expired", "session_too_large",
 }
 
 var calloutKinds = []string{"discovery", "jwks", "token", "refresh", "exchange", "revoke", "userinfo"}

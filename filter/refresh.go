@@ -267,6 +267,12 @@ func (b *broker) adoptRefreshed(old *state.Session, key flightKey, tr *oidc.Toke
 			ns.AuthTime = at
 		}
 	}
+	if _, err := p.sealSession(&ns); errors.Is(err, state.ErrTooLarge) {
+		// It could never be stored: the browser would keep the old cookie and spend the
+		// rotated refresh token again. The session ends; a new login explains (a 502).
+		b.refreshDone(old, key, &flightResult{status: flightEnded, err: err}, nil, finish)
+		return
+	}
 	plain, err := ns.MarshalBinary()
 	var sealed string
 	if err == nil {
