@@ -57,7 +57,7 @@ func TestEnvoyValidatesShippedBootstrap(t *testing.T) {
 	if !ok {
 		t.Fatalf("envoy --mode validate refuses envoy.yaml:\n%s", out)
 	}
-	if !strings.Contains(out, "started for issuer") {
+	if !strings.Contains(out, "started issuer=") {
 		t.Errorf("validation did not start the plugin (no start line in Envoy's output):\n%s", out)
 	}
 }
