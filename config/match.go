@@ -15,10 +15,11 @@ const (
 	EndpointSignOut
 	EndpointUserinfo // only when Endpoints.Userinfo
 	EndpointToken    // only when Endpoints.Token
+	EndpointSignedOut
 )
 
 type endpointPaths struct {
-	callback, signIn, signOut, userinfo, token string
+	callback, signIn, signOut, signedOut, userinfo, token string
 }
 
 // CallbackPath is the redirect_uri's path: RedirectURL's path if set, else
@@ -30,6 +31,9 @@ func (c *Config) SignInPath() string { return c.paths.signIn }
 
 // SignOutPath is {Prefix}/sign_out.
 func (c *Config) SignOutPath() string { return c.paths.signOut }
+
+// SignedOutPath is {Prefix}/signed_out: the "You are signed out" page.
+func (c *Config) SignedOutPath() string { return c.paths.signedOut }
 
 // UserinfoPath is {Prefix}/userinfo (served only with Endpoints.Userinfo).
 func (c *Config) UserinfoPath() string { return c.paths.userinfo }
@@ -52,6 +56,8 @@ func (c *Config) EndpointFor(path string) Endpoint {
 		return EndpointSignIn
 	case c.paths.signOut:
 		return EndpointSignOut
+	case c.paths.signedOut:
+		return EndpointSignedOut
 	case c.paths.userinfo:
 		if c.Endpoints.Userinfo {
 			return EndpointUserinfo

@@ -17,11 +17,12 @@ func (v *validator) endpointsUnder() {
 	}
 	c.Prefix = r.Prefix
 	c.paths = endpointPaths{
-		callback: r.Prefix + "/callback",
-		signIn:   r.Prefix + "/sign_in",
-		signOut:  r.Prefix + "/sign_out",
-		userinfo: r.Prefix + "/userinfo",
-		token:    r.Prefix + "/token",
+		callback:  r.Prefix + "/callback",
+		signIn:    r.Prefix + "/sign_in",
+		signOut:   r.Prefix + "/sign_out",
+		signedOut: r.Prefix + "/signed_out",
+		userinfo:  r.Prefix + "/userinfo",
+		token:     r.Prefix + "/token",
 	}
 
 	httpOK := v.r.Provider.InsecureAllowHTTP
@@ -30,7 +31,7 @@ func (v *validator) endpointsUnder() {
 			v.add("redirect_url", "%s", msg)
 		} else if p := u.EscapedPath(); checkPath(p) != "" || p == "/" {
 			v.add("redirect_url", "its path must be a plain, normalized path other than / (it is the callback path)")
-		} else if p != c.paths.callback && (p == c.paths.signIn || p == c.paths.signOut || p == c.paths.userinfo || p == c.paths.token) {
+		} else if p != c.paths.callback && (p == c.paths.signIn || p == c.paths.signOut || p == c.paths.signedOut || p == c.paths.userinfo || p == c.paths.token) {
 			v.add("redirect_url", "its path %s is already another endpoint's", quote(p))
 		} else {
 			c.paths.callback = p

@@ -91,6 +91,10 @@ func TestBrowserLogin(t *testing.T) {
 	if after := s.OP.Counts(); after.EndSession <= before.EndSession {
 		b.fatalf("sign-out did not reach the provider's end_session_endpoint (counts before %+v, after %+v)", before, after)
 	}
+	// It lands on a page that says so, not on the provider's login form.
+	if got := b.location(); got != s.URL+"/oauth2/signed_out" || b.text("signed-out") != "You are signed out" {
+		b.fatalf("after sign-out the browser is at %q, want the signed-out page", got)
+	}
 	b.navigate("/healthz")
 	b.expectUnauthorized("/api/whoami")
 	before = s.OP.Counts()

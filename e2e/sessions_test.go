@@ -195,7 +195,7 @@ func TestSignOutEndsProviderSession(t *testing.T) {
 		t.Fatalf("sign-out: %d to %q, want 302 to the end_session endpoint", r.status, r.header.Get("Location"))
 	}
 	q := loc.Query()
-	if idToken == nil || q.Get("id_token_hint") != idToken.Raw || q.Get("post_logout_redirect_uri") != s.URL+"/" || q.Get("client_id") != stack.ClientID {
+	if idToken == nil || q.Get("id_token_hint") != idToken.Raw || q.Get("post_logout_redirect_uri") != s.URL+"/oauth2/signed_out" || q.Get("client_id") != stack.ClientID {
 		t.Errorf("end_session parameters: hint matches %v, post_logout_redirect_uri %q, client_id %q",
 			idToken != nil && q.Get("id_token_hint") == idToken.Raw, q.Get("post_logout_redirect_uri"), q.Get("client_id"))
 	}
@@ -219,8 +219,12 @@ func TestSignOutEndsProviderSession(t *testing.T) {
 		t.Fatalf("end_session: %v", err)
 	}
 	resp.Body.Close()
-	if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || got != s.URL+"/" {
-		t.Errorf("end_session: %d to %q, want a redirect back to the app", resp.StatusCode, got)
+	if got := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || got != s.URL+"/oauth2/signed_out" {
+		t.Errorf("end_session: %d to %q, want a redirect back to the plugin's signed-out page", resp.StatusCode, got)
+	}
+	if r := b.get(s.URL + "/oauth2/signed_out"); r.status != http.StatusOK || !strings.Contains(r.body, "You are signed out") ||
+		!strings.Contains(r.body, `href="/oauth2/sign_in?rd=%2F"`) {
+		t.Errorf("the signed-out page: %d %.300s", r.status, r.body)
 	}
 	if s.OP.Counts().EndSession == c0.EndSession {
 		t.Error("the provider's end_session endpoint was not reached")

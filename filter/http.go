@@ -38,6 +38,8 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 		return h.signIn()
 	case cfg.SignOutPath():
 		return h.signOut()
+	case cfg.SignedOutPath():
+		return h.signedOut()
 	case cfg.UserinfoPath():
 		if cfg.Endpoints.Userinfo {
 			return h.userinfo()

@@ -154,6 +154,13 @@ func htmlPage(status int, msg, corr, signIn string) []byte {
 	return []byte(b.String())
 }
 
+// signedOutPage is the page of {prefix}/signed_out.
+func signedOutPage(signIn string) []byte {
+	return []byte("<!doctype html><html><head><meta charset=\"utf-8\"><title>Signed out</title>" +
+		"<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}</style></head><body>" +
+		"<h1 id=\"signed-out\">You are signed out</h1><p>You can close this page.</p><p><a id=\"sign-in-again\" href=\"" + html.EscapeString(signIn) + "\">Sign in again</a></p></body></html>")
+}
+
 func statusText(s int) string {
 	switch s {
 	case 400:

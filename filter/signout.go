@@ -62,9 +62,17 @@ func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 		logAt(levelWarn, "end session URL", "corr", h.correlationID(), "err", err)
 	}
 	if post == "" {
-		post = "/"
+		post = p.cfg.SignedOutPath()
 	}
 	return h.redirect(post)
+}
+
+// signedOut serves {prefix}/signed_out: a small page that says the user is signed out, with
+// a link to sign in again. Without it the browser would land on a protected page and go
+// straight to the provider's login form, which looks as if sign-out had failed.
+func (h *httpContext) signedOut() types.Action {
+	return h.sendLocal(200, [][2]string{{"cache-control", "no-store"}, {"content-type", "text/html; charset=utf-8"}},
+		signedOutPage(h.p.cfg.SignInPath()+"?rd=%2F"))
 }
 
 // userinfo serves {prefix}/userinfo: the session's claims as JSON, or 401.

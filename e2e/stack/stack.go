@@ -112,7 +112,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	opCfg := op.Config{
 		Addr: o.OPListen, ClientID: ClientID, ClientSecret: ClientSecret,
 		RedirectURIs:           []string{s.URL + "/oauth2/callback"},
-		PostLogoutRedirectURIs: []string{s.URL + "/"},
+		PostLogoutRedirectURIs: []string{s.URL + "/oauth2/signed_out", s.URL + "/"},
 		AccessTokenLifetime:    o.AccessTTL, IDTokenLifetime: o.IDTTL, RefreshTokenLifetime: o.RefreshTTL,
 	}
 	if o.OP != nil {
@@ -294,8 +294,8 @@ func PluginConfig(issuer string, keys []Key) map[string]any {
 		"scopes": []any{"openid", "profile", "email", "offline_access"},
 		"keys":   ks,
 		"cookie": map[string]any{"secure": false},
-		// After sign-out the provider sends the browser back to the app.
-		"post_logout_redirect_url": "/",
+		// After sign-out the provider sends the browser to the plugin's signed-out page.
+		"post_logout_redirect_url": "/oauth2/signed_out",
 		"forward": map[string]any{
 			"access_token_header": "X-Forwarded-Access-Token",
 			"id_token_header":     "X-Forwarded-Id-Token",
