@@ -47,6 +47,10 @@ type keySourceOptions struct {
 	jwksURI    string // the configured JWKS URL
 	issuer     string // whose discovery document is at issuer/.well-known/openid-configuration
 	algorithms []string
+	// hmacSecret, when set (jwt.allow_hmac, the provider only), is also a key: HS256/384/512
+	// ID tokens keyed with the client secret (OpenID Connect Core 10.1), for tokens without
+	// a kid. Bearer issuers never get one.
+	hmacSecret []byte
 	rootID     uint32 // the root context, made effective again after waking waiters
 
 	// discover, when set, parses the discovery document and returns the JWKS URL it names
@@ -123,7 +127,11 @@ func (ks *keySource) parseJWKS(body []byte) error {
 	for _, e := range set.Skipped() {
 		logAt(levelWarn, ks.o.logPrefix+"jwks: skipped a key", "err", e)
 	}
-	ks.verifier = jwt.NewVerifier(set, jwt.Options{Algorithms: algorithms(ks.o.algorithms)})
+	opts := jwt.Options{Algorithms: algorithms(ks.o.algorithms)}
+	if len(ks.o.hmacSecret) > 0 {
+		set, opts.AllowHMAC = set.With(&jwt.Key{Public: ks.o.hmacSecret}), true
+	}
+	ks.verifier = jwt.NewVerifier(set, opts)
 	return nil
 }
 

@@ -27,6 +27,9 @@ func newProvider(cfg *config.Config, m *metrics, rootID uint32) *provider {
 		algorithms: cfg.JWT.Algorithms, rootID: rootID,
 		discoveryTarget: pr.providerTarget(), jwksTarget: pr.jwksTarget(),
 		server: "provider", logPrefix: "", name: pc.Issuer, count: m.callout, refetchLimited: m.refetchLimited}
+	if cfg.JWT.AllowHMAC {
+		o.hmacSecret = []byte(cfg.Client.Secret)
+	}
 	if pc.Discovery {
 		o.discover = pr.adoptMetadata
 	} else {
