@@ -224,9 +224,11 @@ type Forward struct {
 	// Strip lists extra client headers to remove (lower case).
 	Strip []string
 	// Remove is every header the filter removes from client requests before
-	// adding its own: the identity headers above, the claim headers, and
-	// Strip; sorted, unique, lower case. (Authorization is not in it: on
-	// bearer routes it is the input.)
+	// adding its own: the identity headers above, the claim headers, Strip,
+	// and the headers routes put exchanged tokens in; sorted, unique, lower
+	// case. The one list of identity headers: a client can never send one.
+	// (Authorization is not in it: on bearer routes it is the input, and
+	// exchange routes that use it overwrite it.)
 	Remove []string
 }
 

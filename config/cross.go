@@ -1,10 +1,22 @@
 package config
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // crossChecks runs the checks that span sections, once all are resolved.
 func (v *validator) crossChecks() {
 	c := v.c
+
+	// Exchanged tokens go in their route's header: clients must not send their own.
+	for i := range c.Routes {
+		if x := c.Routes[i].Exchange; x != nil && x.Header != "" && x.Header != "authorization" {
+			c.Forward.Remove = append(c.Forward.Remove, x.Header)
+		}
+	}
+	slices.Sort(c.Forward.Remove)
+	c.Forward.Remove = slices.Compact(c.Forward.Remove)
 
 	for _, h := range sortedKeys(v.r.Forward.Claims) {
 		claim := v.r.Forward.Claims[h]

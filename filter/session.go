@@ -24,27 +24,9 @@ func (p *pluginContext) identityHeaders() map[string]bool {
 	if p.identity != nil {
 		return p.identity
 	}
-	f := p.cfg.Forward
-	m := map[string]bool{}
-	add := func(n string) {
-		if n != "" {
-			m[strings.ToLower(n)] = true
-		}
-	}
-	add(f.AccessTokenHeader)
-	add(f.IDTokenHeader)
-	for name := range f.Claims {
-		add(name)
-	}
-	for _, n := range f.Strip {
-		add(n)
-	}
-	// Exchanged tokens go in their route's header: a client must not be able to send its own
-	// (Authorization excepted: bearer routes read it, and exchange routes overwrite it).
-	for i := range p.cfg.Routes {
-		if x := p.cfg.Routes[i].Exchange; x != nil && x.Header != "authorization" {
-			add(x.Header)
-		}
+	m := make(map[string]bool, len(p.cfg.Forward.Remove))
+	for _, n := range p.cfg.Forward.Remove { // config's one list
+		m[n] = true
 	}
 	p.identity = m
 	return m
