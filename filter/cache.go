@@ -13,6 +13,7 @@ type liveSession struct {
 	s       *state.Session
 	headers [][2]string // claim headers, computed once
 	expiry  time.Time   // when the cache entry stops being usable (session end)
+	sref    string      // sessionRef, computed once (ref)
 }
 
 // sessionCacheBytes bounds the memory of a VM's session cache, whatever session.cache_size

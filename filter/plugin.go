@@ -33,17 +33,18 @@ type pluginContext struct {
 	types.DefaultPluginContext
 	contextID uint32
 
-	cfg      *config.Config
-	sealer   *state.Sealer
-	sessions state.CookieCodec
-	client   oidc.Client
-	provider *provider
-	cache    *sessionCache
-	replay   *replayGuard
-	bearer   *bearerState
-	broker   *broker
-	metrics  *metrics
-	identity map[string]bool
+	cfg       *config.Config
+	sealer    *state.Sealer
+	sessions  state.CookieCodec
+	client    oidc.Client
+	provider  *provider
+	cache     *sessionCache
+	replay    *replayGuard
+	signedOut *replayGuard // sessions signed out on this Envoy (signedout.go)
+	bearer    *bearerState
+	broker    *broker
+	metrics   *metrics
+	identity  map[string]bool
 
 	now   func() time.Time
 	rand  io.Reader
@@ -102,6 +103,7 @@ func (p *pluginContext) configure(data []byte) error {
 	p.provider = newProvider(cfg, p.metrics, p.contextID)
 	p.cache = newSessionCache(cfg.Session.CacheSize)
 	p.replay = newReplayGuard(cfg.Provider.Issuer)
+	p.signedOut = newSignedOutList(cfg.Provider.Issuer)
 	p.bearer = newBearerState(cfg, p.contextID)
 	p.broker = newBroker(p)
 	return nil

@@ -17,6 +17,7 @@ import (
 var (
 	errNoSession      = errors.New("filter: no session cookie")
 	errSessionExpired = errors.New("filter: session expired")
+	errSignedOut      = errors.New("filter: session signed out")
 )
 
 // identityHeaders is the lower-case set of request headers only the filter may set.
@@ -126,6 +127,9 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 	now := p.now()
 	if ls := p.cache.get(sealed, now); ls != nil {
 		p.metrics.sessionHit.Increment(1)
+		if p.signedOut.seen(ls.ref(), now) {
+			return nil, errSignedOut
+		}
 		return ls, nil
 	}
 	p.metrics.sessionMiss.Increment(1)
@@ -141,6 +145,9 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 		return nil, errSessionExpired
 	}
 	ls := &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: s.Expiry}
+	if p.signedOut.seen(ls.ref(), now) {
+		return nil, errSignedOut
+	}
 	p.cache.put(sealed, ls)
 	return ls, nil
 }

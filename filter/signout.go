@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -22,6 +23,10 @@ func (h *httpContext) signOut() types.Action {
 	md := p.provider.md
 	if ls != nil {
 		auditInfo("sign_out", "corr", h.correlationID(), "sub", ls.s.Subject)
+		// From now on every VM of this Envoy refuses the session, copied cookies included.
+		if err := p.signedOut.use(ls.ref(), ls.s.Expiry, p.now()); err != nil && !errors.Is(err, errReplayed) {
+			logAt(levelWarn, "recording the sign-out failed", "corr", h.correlationID(), "err", err)
+		}
 	}
 	if ls != nil && ls.s.RefreshToken != "" && md != nil && md.RevocationEndpoint != "" {
 		req := oidc.Revoke(md.RevocationEndpoint, p.client, ls.s.RefreshToken, "refresh_token")
