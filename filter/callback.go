@@ -1,7 +1,9 @@
 package filter
 
 import (
+	"encoding/hex"
 	"errors"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,8 +157,14 @@ func (h *httpContext) establish(ls *state.LoginState, tr *oidc.TokenResponse, cl
 			msg: "The identity provider issued an access token that had already expired (its expires_in or exp). This is a problem at the provider (a clock or token lifetime setting); signing in again will not help until it is fixed."})
 		return
 	}
+	var loginID [16]byte
+	if _, err := io.ReadFull(p.rand, loginID[:]); err != nil {
+		h.respond(failure{status: 500, code: "internal_error", reason: "session", err: err, msg: "The session could not be created."})
+		return
+	}
 	s := &state.Session{
 		Version:           1,
+		LoginID:           hex.EncodeToString(loginID[:]),
 		Subject:           claims.Subject,
 		SessionID:         gjson.GetBytes(claims.Raw, "sid").String(),
 		Issuer:            claims.Issuer,

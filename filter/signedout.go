@@ -15,8 +15,8 @@ import (
 //
 // The list is a replayGuard under its own prefix: the same bounded slots (64 keys, at most
 // 4,096 live entries each, oldest dropped first), CAS writes, expired entries dropped on each
-// write. An entry is 12 bytes of a digest of the session's identity, sessionRef, and its
-// expiry: no token, no subject in clear.
+// write. An entry is 12 bytes of a digest of the session's identity, sessionRef (its random
+// login id), and its expiry: no token, no subject.
 //
 // Other replicas do not share this Envoy's shared data. There the signed-out session keeps
 // working at most until its access token expires: sign-out revoked the refresh token, so the
@@ -26,10 +26,14 @@ func newSignedOutList(issuer string) *replayGuard {
 	return &replayGuard{prefix: "oidc-proxy/" + issuer + "/signed-out/"}
 }
 
-// sessionRef names one login's session across its refreshes: the issuer, subject, the
-// provider's sid and the session's own expiry (fixed at login, sealed in the cookie, kept by
-// every refresh), hashed.
-func sessionRef(iss, sub, sid string, expiry time.Time) string {
+// sessionRef names one login's session across its refreshes: its random login id, sealed in
+// the cookie at login and kept by every refresh. Sessions sealed before login ids existed
+// are named by their issuer, subject, the provider's sid and the session's expiry (fixed
+// at login, in seconds), hashed.
+func sessionRef(loginID, iss, sub, sid string, expiry time.Time) string {
+	if loginID != "" {
+		return "login:" + loginID
+	}
 	h := sha256.New()
 	for _, p := range []string{iss, sub, sid} {
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(p))))
@@ -42,7 +46,7 @@ func sessionRef(iss, sub, sid string, expiry time.Time) string {
 func (ls *liveSession) ref() string {
 	if ls.sref == "" {
 		s := ls.s
-		ls.sref = sessionRef(s.Issuer, s.Subject, s.SessionID, s.Expiry)
+		ls.sref = sessionRef(s.LoginID, s.Issuer, s.Subject, s.SessionID, s.Expiry)
 	}
 	return ls.sref
 }

@@ -22,3 +22,46 @@ func TestSignedOutPage(t *testing.T) {
 		t.Errorf("the page sent a callout")
 	}
 }
+
+// After sign-out the same session cookies (a copy kept elsewhere) are refused on this VM,
+// whether the session was cached or not; other sessions are not affected.
+func TestSignOutRefusesCopiedCookies(t *testing.T) {
+	l := newLH(t, nil)
+	l.ready()
+	login := func() string {
+		lg := l.startLogin("/app/")
+		r, c := l.callback(lg, "code-"+lg.state[:8])
+		l.answer(*c, "200", "application/json", lhTokenJSON(l.idToken(l.claims(lg.nonce))))
+		r = l.reply(r.id)
+		return lhCookies(r.headers("set-cookie"))
+	}
+	mine, other := login(), login()
+	api := func(cookie string) int {
+		r := l.request("GET", "/api/x", "cookie", cookie)
+		if r.local == nil {
+			return 200
+		}
+		return r.status()
+	}
+	if api(mine) != 200 || api(other) != 200 {
+		t.Fatal("the sessions do not work before sign-out")
+	}
+	r := l.navigate("/oauth2/sign_out", "cookie", mine)
+	if cs := l.host.GetCalloutAttributesFromContext(r.id); len(cs) == 1 { // the revocation
+		l.answer(cs[0], "200", "text/plain", "")
+		r = l.reply(r.id)
+	}
+	if r.status() != 302 {
+		t.Fatalf("sign-out: %d", r.status())
+	}
+	if got := api(mine); got != 401 {
+		t.Errorf("the signed-out session (cached): %d, want 401", got)
+	}
+	l.p.cache = newSessionCache(l.p.cfg.Session.CacheSize) // as another VM would open it
+	if got := api(mine); got != 401 {
+		t.Errorf("the signed-out session (opened afresh): %d, want 401", got)
+	}
+	if got := api(other); got != 200 {
+		t.Errorf("another session after the sign-out: %d, want 200", got)
+	}
+}

@@ -62,7 +62,8 @@
 // # Payload encodings
 //
 // LoginState and Session have compact binary encodings, not JSON: a format
-// byte (1), fixed-size fields, then strings and byte strings each prefixed by
+// byte (LoginState 1, Session 2; Session format 1, without login_id, is still read),
+// fixed-size fields, then strings and byte strings each prefixed by
 // a big-endian uint16 length. Times are big-endian int64 Unix seconds, 0
 // meaning the zero time.Time. UnmarshalBinary rejects unknown formats,
 // truncated fields and trailing bytes.
@@ -70,5 +71,5 @@
 //	LoginState: format, issued_at, verifier, nonce, return_path, binding_hash
 //	Session:    format, version, id_token_expiry, access_token_expiry,
 //	            auth_time, issued_at, expiry, subject, session_id, issuer,
-//	            claims, id_token, access_token, refresh_token
+//	            claims, id_token, access_token, refresh_token, login_id
 package state

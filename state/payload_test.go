@@ -20,6 +20,7 @@ func sampleSession() Session {
 		IDToken:           "eyJhbGciOiJSUzI1NiJ9." + strings.Repeat("i", 900) + ".sig",
 		AccessToken:       "eyJhbGciOiJSUzI1NiJ9." + strings.Repeat("a", 1400) + ".sig",
 		RefreshToken:      strings.Repeat("r", 700),
+		LoginID:           "0123456789abcdef0123456789abcdef",
 		IDTokenExpiry:     t0.Add(time.Hour),
 		AccessTokenExpiry: t0.Add(50 * time.Minute),
 		AuthTime:          t0.Add(-time.Minute),
@@ -147,7 +148,7 @@ func TestUnmarshalMalformed(t *testing.T) {
 		}{
 			{name: "nil", in: nil},
 			{name: "format only", in: good[:1]},
-			{name: "unknown format", in: append([]byte{2}, good[1:]...)},
+			{name: "unknown format", in: append([]byte{9}, good[1:]...)},
 			{name: "format zero", in: append([]byte{0}, good[1:]...)},
 			{name: "last byte cut", in: good[:len(good)-1]},
 			{name: "trailing byte", in: append(append([]byte(nil), good...), 0)},
@@ -186,7 +187,7 @@ func TestUnmarshalMalformed(t *testing.T) {
 // sampleTail is the last field of each sample payload.
 func sampleTail(name string) string {
 	if name == "session" {
-		return sampleSession().RefreshToken
+		return sampleSession().LoginID
 	}
 	return string(sampleLoginState().BindingHash)
 }
@@ -227,5 +228,26 @@ func TestNewBindingValue(t *testing.T) {
 	}
 	if _, err := NewBindingValue(bytes.NewReader(make([]byte, 31))); err == nil {
 		t.Fatal("NewBindingValue with a short reader: no error")
+	}
+}
+
+// Sessions sealed before login_id existed (format 1) still open, with an empty LoginID.
+func TestSessionFormat1StillDecodes(t *testing.T) {
+	s := sampleSession()
+	s.LoginID = ""
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := append([]byte{1}, b[1:len(b)-2]...) // format 1: no login_id field (its 2 length bytes)
+	var got Session
+	if err := got.UnmarshalBinary(v1); err != nil {
+		t.Fatalf("format 1: %v", err)
+	}
+	if got.RefreshToken != s.RefreshToken || got.LoginID != "" || got.Subject != s.Subject {
+		t.Errorf("format 1 decoded as %+v", got)
+	}
+	if err := got.UnmarshalBinary(append(v1, 0, 0)); err == nil {
+		t.Error("format 1 with a trailing login_id field decoded")
 	}
 }

@@ -21,9 +21,19 @@ type Session struct {
 
 	IDTokenExpiry, AccessTokenExpiry, AuthTime, IssuedAt time.Time
 	Expiry                                               time.Time // absolute session end
+
+	// LoginID names the login this session came from: random, set at login and kept by
+	// every refresh, so that a sign-out can name the session (and every copy of its cookie,
+	// refreshed or not). Empty in sessions of format 1.
+	LoginID string
 }
 
-const sessionFormat = 1
+// sessionFormat 2 appends login_id; format 1 (without it) is still read, so sessions sealed
+// before the upgrade keep working.
+const (
+	sessionFormat   = 2
+	sessionFormatV1 = 1
+)
 
 // MarshalBinary encodes s (format in the package documentation).
 func (s *Session) MarshalBinary() ([]byte, error) {
@@ -31,7 +41,7 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 		field{"subject", len(s.Subject)}, field{"session id", len(s.SessionID)},
 		field{"issuer", len(s.Issuer)}, field{"claims", len(s.Claims)},
 		field{"id token", len(s.IDToken)}, field{"access token", len(s.AccessToken)},
-		field{"refresh token", len(s.RefreshToken)})
+		field{"refresh token", len(s.RefreshToken)}, field{"login id", len(s.LoginID)})
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +59,7 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 	b = appendField(b, s.IDToken)
 	b = appendField(b, s.AccessToken)
 	b = appendField(b, s.RefreshToken)
+	b = appendField(b, s.LoginID)
 	return b, nil
 }
 
@@ -57,7 +68,8 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 // share one copy of data; Claims is a second.
 func (s *Session) UnmarshalBinary(data []byte) error {
 	d := decoder{what: "session", s: string(data)}
-	if f := d.readByte("format"); d.err == nil && f != sessionFormat {
+	f := d.readByte("format")
+	if d.err == nil && f != sessionFormat && f != sessionFormatV1 {
 		return fmt.Errorf("%w: session: unknown format %d", ErrMalformed, f)
 	}
 	v := Session{Version: d.readByte("version")}
@@ -73,6 +85,9 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 	v.IDToken = d.readString("id token")
 	v.AccessToken = d.readString("access token")
 	v.RefreshToken = d.readString("refresh token")
+	if f == sessionFormat {
+		v.LoginID = d.readString("login id")
+	}
 	if err := d.finish(); err != nil {
 		return err
 	}
