@@ -30,7 +30,7 @@ func TestSecurity(t *testing.T) {
 	var cases []secCase
 	for _, group := range [][]secCase{
 		bearerAttacks(t, e), idTokenAttacks(t, e), providerFaults(t, e), stateAttacks(t, e),
-		sessionAttacks(t, e), redirectAttacks(e), headerAttacks(t, e), floods(e),
+		sessionAttacks(t, e), redirectAttacks(e), headerAttacks(t, e), floods(e), signOutAndLogAttacks(e),
 	} {
 		cases = append(cases, group...)
 	}
