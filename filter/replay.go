@@ -27,7 +27,6 @@ const (
 	replayDigestLen = 12
 	replayEntryLen  = replayDigestLen + 8
 	replayMaxSlot   = 4096 // entries per slot; beyond that the oldest are dropped
-	replayRetries   = 16
 )
 
 var errReplayed = errors.New("filter: login state already used")
@@ -41,7 +40,7 @@ func (g *replayGuard) use(stateValue string, expires, now time.Time) error {
 	sum := sha256.Sum256([]byte(stateValue))
 	digest := sum[:replayDigestLen]
 	key := g.prefix + strconv.Itoa(int(sum[replayDigestLen])%replaySlots)
-	return updateShared(key, replayRetries, func(v []byte) ([]byte, error) {
+	return updateShared(key, func(v []byte) ([]byte, error) {
 		next, seen := g.update(v, digest, expires, now)
 		if seen {
 			return nil, errReplayed

@@ -41,32 +41,29 @@ func writeStamped(key string, at time.Time, body []byte) {
 	}
 }
 
-// setShared overwrites a shared-data value. It passes the current cas rather than 0, which
-// means "unconditional" to Envoy but not to every host.
+// setShared overwrites a shared-data value, whatever it holds.
 func setShared(key string, v []byte) error {
-	var err error
-	for range 4 {
-		_, cas, gerr := getSharedData(key)
-		if gerr != nil {
-			cas = absentCAS
-		}
-		if err = setSharedData(key, v, cas); !errors.Is(err, types.ErrorStatusCasMismatch) {
-			return err
-		}
-	}
-	return err
+	return updateShared(key, func([]byte) ([]byte, error) { return v, nil })
 }
 
-// errContention is updateShared giving up after its retries.
+// errContention is updateShared giving up after casAttempts.
 var errContention = errors.New("filter: shared data: too much contention")
 
-// updateShared is an atomic read-modify-write of one shared-data key across VMs: it reads the
-// value (nil when absent), lets fn compute the next one, and writes it with the cas it read,
-// retrying on CasMismatch up to retries times. fn returning an error aborts with that error;
-// returning nil bytes and no error writes nothing. An absent key is created with absentCAS,
-// so two VMs creating it at once cannot both win.
-func updateShared(key string, retries int, fn func(old []byte) ([]byte, error)) error {
-	for range retries {
+// casAttempts is the one retry rule of every shared-data writer: a write whose cas lost to
+// another VM's reads the key again and decides again, up to casAttempts times. Each attempt
+// is a read and a write of one key, microseconds apart; losing 32 times in a row means
+// dozens of VMs writing one key at once, and the writer then reports errContention.
+const casAttempts = 32
+
+// updateShared is the one compare-and-swap loop of the filter: an atomic read-modify-write of
+// one shared-data key across VMs. It reads the value (nil when absent), lets decide compute
+// the next one, and writes it with the cas it read; on CasMismatch it starts over, so decide
+// sees the other VM's value and decides afresh (it must keep no state between attempts).
+// decide returning an error aborts with that error; nil bytes and no error write nothing. An
+// absent key is created with absentCAS, so two VMs creating it at once cannot both win. A
+// read that fails otherwise (no shared data) is returned as is.
+func updateShared(key string, decide func(old []byte) ([]byte, error)) error {
+	for range casAttempts {
 		v, cas, err := getSharedData(key)
 		switch {
 		case errors.Is(err, types.ErrorStatusNotFound):
@@ -74,7 +71,7 @@ func updateShared(key string, retries int, fn func(old []byte) ([]byte, error)) 
 		case err != nil:
 			return err
 		}
-		next, err := fn(v)
+		next, err := decide(v)
 		if err != nil || next == nil {
 			return err
 		}
@@ -129,24 +126,30 @@ func leaseReason(key string) string {
 // while another VM's fetch is under way or a failure's backoff runs. A lease whose holder
 // died (its VM crashed mid-fetch) expires after ttl.
 func takeLease(key string, now time.Time, ttl time.Duration) bool {
-	v, cas, err := getSharedData(key)
-	if err != nil && !errors.Is(err, types.ErrorStatusNotFound) {
+	err := updateShared(key, func(v []byte) ([]byte, error) {
+		var backoff time.Duration
+		var reason string
+		if len(v) >= 16 {
+			if now.UnixNano() < int64(binary.BigEndian.Uint64(v[:8])) {
+				return nil, errBusy
+			}
+			backoff = time.Duration(binary.BigEndian.Uint64(v[8:16]))
+			reason = string(v[16:])
+		}
+		return leaseValue(now.Add(ttl), backoff, reason), nil
+	})
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, errBusy), errors.Is(err, errContention):
+		return false
+	default:
 		return true // shared data unavailable: fetch anyway
 	}
-	var backoff time.Duration
-	var reason string
-	if err == nil && len(v) >= 16 {
-		if now.UnixNano() < int64(binary.BigEndian.Uint64(v[:8])) {
-			return false
-		}
-		backoff = time.Duration(binary.BigEndian.Uint64(v[8:16]))
-		reason = string(v[16:])
-	}
-	if err != nil {
-		cas = absentCAS
-	}
-	return setSharedData(key, leaseValue(now.Add(ttl), backoff, reason), cas) == nil
 }
+
+// errBusy: the lease or interval is held by someone else.
+var errBusy = errors.New("filter: shared data: held by another VM")
 
 // releaseLease ends our hold on the lease: at once after a success (and the backoff is
 // forgotten), or at until after a failure, which reason explains.
@@ -157,29 +160,15 @@ func releaseLease(key string, until time.Time, backoff time.Duration, reason str
 }
 
 // claimInterval claims the right to act now, if nobody did within interval before, for every
-// VM sharing the data. It holds the time of the last claim.
+// VM sharing the data. It holds the time of the last claim. Without shared data it refuses
+// rather than risk a flood.
 func claimInterval(key string, now time.Time, interval time.Duration) bool {
-	for range 4 {
-		v, cas, err := getSharedData(key)
-		switch {
-		case errors.Is(err, types.ErrorStatusNotFound):
-			cas = absentCAS
-		case err != nil:
-			return false // no shared data: refuse rather than risk a flood
-		case len(v) == 8 && now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) < interval:
-			return false
+	return updateShared(key, func(v []byte) ([]byte, error) {
+		if len(v) == 8 && now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) < interval {
+			return nil, errBusy
 		}
-		stamp := make([]byte, 8)
-		binary.BigEndian.PutUint64(stamp, uint64(now.UnixNano()))
-		err = setSharedData(key, stamp, cas)
-		if err == nil {
-			return true
-		}
-		if !errors.Is(err, types.ErrorStatusCasMismatch) {
-			return false
-		}
-	}
-	return false
+		return binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())), nil
+	}) == nil
 }
 
 // absentCAS is the cas sent to create a key that should not exist yet. Envoy inserts an absent

@@ -103,8 +103,6 @@ type slotStore struct {
 	maxEntries int // per slot; beyond it the oldest entries are dropped
 }
 
-const slotRetries = 32
-
 func (st *slotStore) slotKey(k flightKey) string {
 	return st.prefix + strconv.Itoa(int(binary.BigEndian.Uint32(k[12:])%uint32(st.slots)))
 }
@@ -156,7 +154,7 @@ func (st *slotStore) put(e *slotEntry, now time.Time) error {
 // read-decide-write atomic across VMs.
 func (st *slotStore) update(k flightKey, now time.Time, fn func(*slotEntry) *slotEntry) error {
 	key := st.slotKey(k)
-	return updateShared(key, slotRetries, func(v []byte) ([]byte, error) {
+	return updateShared(key, func(v []byte) ([]byte, error) {
 		var cur *slotEntry
 		live := make([]*slotEntry, 0, 8)
 		for _, e := range decodeSlot(v) {

@@ -239,3 +239,33 @@ func TestWaiterGivesUpAfterPatience(t *testing.T) {
 		}
 	})
 }
+
+// The fetch lease and the interval claim race the same way: the VM whose write lost sees the
+// winner's value on its next attempt and stands back.
+func TestLeaseAndIntervalLoseCASRace(t *testing.T) {
+	withHost(t, func() {
+		now := time.Unix(1700000000, 0)
+		interleave(t, "lease", func() {
+			if !takeLease("lease", now, 5*time.Second) {
+				t.Fatal("VM B's lease")
+			}
+		})
+		if takeLease("lease", now, 5*time.Second) {
+			t.Error("VM A took a lease VM B holds")
+		}
+		if !takeLease("lease", now.Add(6*time.Second), 5*time.Second) {
+			t.Error("the expired lease was not taken")
+		}
+	})
+	withHost(t, func() {
+		now := time.Unix(1700000000, 0)
+		interleave(t, "interval", func() {
+			if !claimInterval("interval", now, time.Minute) {
+				t.Fatal("VM B's claim")
+			}
+		})
+		if claimInterval("interval", now, time.Minute) {
+			t.Error("VM A claimed an interval VM B had just claimed")
+		}
+	})
+}
