@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 )
@@ -349,7 +350,7 @@ func (h *httpContext) bearerRespond(f bearerFailure) types.Action {
 	if code == "" {
 		code, desc = "unauthorized", "A bearer token is required."
 	}
-	return h.sendLocal(f.status, headers, jsonError(code, desc, corr))
+	return h.sendLocal(f.status, headers, engine.ErrorJSON(code, desc, corr))
 }
 
 var (

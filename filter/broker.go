@@ -3,6 +3,7 @@ package filter
 import (
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 )
 
@@ -93,6 +94,6 @@ func (h *httpContext) OnHttpStreamDone() {
 
 // parkName is the sealing name of a parked result: bound to its kind and flight, and not a
 // possible cookie name, so a parked value opens for nothing else.
-func (p *pluginContext) parkName(kind string, k flightKey) string {
+func (p *pluginContext) parkName(kind string, k engine.FlightKey) string {
 	return p.cfg.Cookie.Name + "." + kind + "/" + k.String()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
@@ -203,12 +204,12 @@ func (h *httpContext) setSessionCookies(s *state.Session) error {
 	}
 	set := map[string]bool{}
 	for _, c := range chunks {
-		h.addCookie(setCookie(p.cfg.Cookie, c.Name, c.Value, maxAge))
+		h.addCookie(engine.SetCookie(p.cfg.Cookie, c.Name, c.Value, maxAge))
 		set[c.Name] = true
 	}
 	for _, name := range p.sessions.Names() {
 		if _, had := h.req.cookieValue(name); had && !set[name] {
-			h.addCookie(clearCookie(p.cfg.Cookie, name))
+			h.addCookie(engine.ClearCookie(p.cfg.Cookie, name))
 		}
 	}
 	return nil
@@ -218,7 +219,7 @@ func (h *httpContext) setSessionCookies(s *state.Session) error {
 func (h *httpContext) clearSessionCookies() {
 	for _, name := range h.p.sessions.Names() {
 		if _, had := h.req.cookieValue(name); had {
-			h.addCookie(clearCookie(h.p.cfg.Cookie, name))
+			h.addCookie(engine.ClearCookie(h.p.cfg.Cookie, name))
 		}
 	}
 }
@@ -243,7 +244,7 @@ func selectClaims(raw []byte, names []string, userinfo ...[]byte) []byte {
 			if n > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteString(jsonString(name))
+			b.WriteString(engine.JSONString(name))
 			b.WriteByte(':')
 			b.WriteString(r.Raw)
 			n++

@@ -9,6 +9,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
@@ -62,7 +63,7 @@ func (h *httpContext) exchange(ls *liveSession, r *config.Route) types.Action {
 		return h.respond(failure{status: 403, code: "exchange_denied", msg: "The session has no valid token to exchange for this app.",
 			err: fmt.Errorf("filter: exchange for route %q: no subject token", r.Name)})
 	}
-	key := newFlightKey("oidc-proxy exchange v1", p.cfg.Provider.Issuer, r.Name, subject)
+	key := engine.NewFlightKey("oidc-proxy exchange v1", p.cfg.Provider.Issuer, r.Name, subject)
 	return p.broker.flights.join(h.contextID, key, p.broker.exchangeSpec(r, subject, key), func(res *flightResult, fresh bool) types.Action {
 		return h.onExchanged(r, res, fresh)
 	})
@@ -73,13 +74,13 @@ func (h *httpContext) onExchanged(r *config.Route, res *flightResult, fresh bool
 	m := h.p.broker.m.exchange
 	x := r.Exchange
 	switch res.status {
-	case flightOK:
+	case engine.FlightOK:
 		if !fresh {
 			count(m, "cache_hit")
 		}
 		h.setRequestHeader(x.Header, x.HeaderValue(res.value.(*exchangedToken).token))
 		return types.ActionContinue
-	case flightDenied, flightEnded:
+	case engine.FlightDenied, engine.FlightEnded:
 		return h.respond(failure{status: 403, code: "exchange_denied", err: exchangeError(r, res),
 			msg: "The identity provider refused a token for this app (" + res.code + ")."})
 	}
@@ -96,7 +97,7 @@ func exchangeError(r *config.Route, res *flightResult) error {
 }
 
 // exchangeSpec is the flight that exchanges subject for route r.
-func (b *broker) exchangeSpec(r *config.Route, subject string, key flightKey) *flightSpec {
+func (b *broker) exchangeSpec(r *config.Route, subject string, key engine.FlightKey) *flightSpec {
 	return &flightSpec{
 		kind:  "exchange",
 		store: b.exchangeStore,
@@ -111,7 +112,7 @@ func (b *broker) exchangeSpec(r *config.Route, subject string, key flightKey) *f
 
 // runExchange calls the route's token endpoint, else the provider's (through the route's
 // cluster, if it has one).
-func (b *broker) runExchange(r *config.Route, subject string, key flightKey, finish func(*flightResult, []byte, time.Duration)) {
+func (b *broker) runExchange(r *config.Route, subject string, key engine.FlightKey, finish func(*flightResult, []byte, time.Duration)) {
 	p := b.p
 	x := r.Exchange
 	endpoint := x.TokenEndpoint
@@ -121,7 +122,7 @@ func (b *broker) runExchange(r *config.Route, subject string, key flightKey, fin
 		}
 	}
 	if endpoint == "" {
-		b.exchangeDone(r, &flightResult{status: flightTransient, err: errString("provider metadata not loaded")}, nil, 0, finish)
+		b.exchangeDone(r, &flightResult{status: engine.FlightTransient, err: errString("provider metadata not loaded")}, nil, 0, finish)
 		return
 	}
 	var req oidc.Request
@@ -149,7 +150,7 @@ func (b *broker) runExchange(r *config.Route, subject string, key flightKey, fin
 	dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(resp *calloutResponse, err error) {
 		if err != nil {
 			p.metrics.callout("exchange", err, resp)
-			b.exchangeDone(r, &flightResult{status: flightTransient, err: err}, nil, 0, finish)
+			b.exchangeDone(r, &flightResult{status: engine.FlightTransient, err: err}, nil, 0, finish)
 			return
 		}
 		tr, err := parse(resp.status, resp.contentType, resp.body, p.cfg.Limits.MaxTokenResponseBytes)
@@ -168,22 +169,22 @@ func exchangeFailure(err error) *flightResult {
 	if errors.As(err, &te) {
 		switch {
 		case deniedCodes[te.Code]:
-			return &flightResult{status: flightDenied, code: te.Code, err: err}
+			return &flightResult{status: engine.FlightDenied, code: te.Code, err: err}
 		case oidc.IsTransient(err):
-			return &flightResult{status: flightTransient, code: te.Code, err: err}
+			return &flightResult{status: engine.FlightTransient, code: te.Code, err: err}
 		}
-		return &flightResult{status: flightFailed, code: te.Code, err: err}
+		return &flightResult{status: engine.FlightFailed, code: te.Code, err: err}
 	}
-	return &flightResult{status: flightFailed, err: err}
+	return &flightResult{status: engine.FlightFailed, err: err}
 }
 
 // adoptExchanged parks an exchanged token until it expires within the route's margin.
-func (b *broker) adoptExchanged(r *config.Route, key flightKey, tr *oidc.TokenResponse, finish func(*flightResult, []byte, time.Duration)) {
+func (b *broker) adoptExchanged(r *config.Route, key engine.FlightKey, tr *oidc.TokenResponse, finish func(*flightResult, []byte, time.Duration)) {
 	p := b.p
 	now := p.now()
 	exp, err := oidc.AccessTokenExpiry(tr, now, 0) // unknown: parked briefly, not cached
 	if err != nil {
-		b.exchangeDone(r, &flightResult{status: flightFailed, code: "token_expired", err: err}, nil, 0, finish)
+		b.exchangeDone(r, &flightResult{status: engine.FlightFailed, code: "token_expired", err: err}, nil, 0, finish)
 		return
 	}
 	xt := &exchangedToken{token: tr.AccessToken, exp: exp}
@@ -199,20 +200,20 @@ func (b *broker) adoptExchanged(r *config.Route, key flightKey, tr *oidc.TokenRe
 	plain = append(plain, xt.token...)
 	sealed, err := p.sealer.Seal(state.PurposeSession, p.parkName("exchanged", key), plain, now.Add(keep))
 	if err != nil {
-		b.exchangeDone(r, &flightResult{status: flightFailed, err: err}, nil, 0, finish)
+		b.exchangeDone(r, &flightResult{status: engine.FlightFailed, err: err}, nil, 0, finish)
 		return
 	}
-	b.exchangeDone(r, &flightResult{status: flightOK, value: xt}, []byte(sealed), keep, finish)
+	b.exchangeDone(r, &flightResult{status: engine.FlightOK, value: xt}, []byte(sealed), keep, finish)
 }
 
 // exchangeDone counts and logs an exchange's outcome and finishes its flight.
 func (b *broker) exchangeDone(r *config.Route, res *flightResult, payload []byte, keep time.Duration, finish func(*flightResult, []byte, time.Duration)) {
-	outcome := map[uint8]string{flightOK: "ok", flightDenied: "denied", flightTransient: "transient"}[res.status]
+	outcome := map[uint8]string{engine.FlightOK: "ok", engine.FlightDenied: "denied", engine.FlightTransient: "transient"}[res.status]
 	if outcome == "" {
 		outcome = "failed"
 	}
 	count(b.m.exchange, outcome)
-	if res.status == flightOK {
+	if res.status == engine.FlightOK {
 		auditInfo("token_exchanged", "route", r.Name, "type", r.Exchange.Type)
 	} else {
 		auditWarn("token_exchange_failed", "route", r.Name, "type", r.Exchange.Type, "outcome", outcome, "reason", flightReason(res))
@@ -221,7 +222,7 @@ func (b *broker) exchangeDone(r *config.Route, res *flightResult, payload []byte
 }
 
 // openParkedExchange opens an exchanged token parked in shared data.
-func (b *broker) openParkedExchange(k flightKey, payload []byte, now time.Time) (any, error) {
+func (b *broker) openParkedExchange(k engine.FlightKey, payload []byte, now time.Time) (any, error) {
 	plain, err := b.p.sealer.Open(state.PurposeSession, b.p.parkName("exchanged", k), string(payload), now)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -23,9 +24,9 @@ const minPark = 2 * time.Second
 
 // flightResult is a flight's outcome as one VM sees it.
 type flightResult struct {
-	status uint8  // flightOK, flightEnded, ...
+	status uint8  // engine.FlightOK, engine.FlightEnded, ...
 	code   string // the provider's error code, if it gave one
-	value  any    // the decoded result when status is flightOK
+	value  any    // the decoded result when status is engine.FlightOK
 	err    error  // why it failed, for the log (in the VM that ran it)
 }
 
@@ -38,7 +39,7 @@ type flightSpec struct {
 	// context (or, without a shared queue, in the first request's).
 	run func(finish func(res *flightResult, payload []byte, keep time.Duration))
 	// decode opens a parked payload.
-	decode func(k flightKey, payload []byte, now time.Time) (any, error)
+	decode func(k engine.FlightKey, payload []byte, now time.Time) (any, error)
 	// counters count requests that waited for a flight of this VM ("waited") or of another
 	// ("waited_remote").
 	counters map[string]proxywasm.MetricCounter
@@ -54,7 +55,7 @@ type flightWaiter struct {
 }
 
 type flight struct {
-	key     flightKey
+	key     engine.FlightKey
 	spec    *flightSpec
 	leader  bool // this VM holds the lease and runs the flight
 	started bool
@@ -69,8 +70,8 @@ type flight struct {
 // recent results (a per-VM cache in front of shared data).
 type flights struct {
 	p         *pluginContext
-	byKey     map[flightKey]*flight
-	byCtx     map[uint32]flightKey
+	byKey     map[engine.FlightKey]*flight
+	byCtx     map[uint32]engine.FlightKey
 	queue     uint32 // this VM's shared queue for hops to the root context; 0 if none
 	fast      bool
 	lastSweep time.Time
@@ -78,7 +79,7 @@ type flights struct {
 }
 
 func newFlights(p *pluginContext, max int) *flights {
-	fl := &flights{p: p, byKey: map[flightKey]*flight{}, byCtx: map[uint32]flightKey{}, max: max}
+	fl := &flights{p: p, byKey: map[engine.FlightKey]*flight{}, byCtx: map[uint32]engine.FlightKey{}, max: max}
 	var id [8]byte
 	if _, err := io.ReadFull(p.rand, id[:]); err == nil {
 		// One queue per VM (in Envoy the last registration of a name owns it), so the name is random.
@@ -96,7 +97,7 @@ func newFlights(p *pluginContext, max int) *flights {
 
 // join makes the request ctxID take part in flight key: it continues at once with a result
 // parked earlier, or waits for the flight (leading it if nobody does) and returns Pause.
-func (fl *flights) join(ctxID uint32, key flightKey, spec *flightSpec, cont flightCont) types.Action {
+func (fl *flights) join(ctxID uint32, key engine.FlightKey, spec *flightSpec, cont flightCont) types.Action {
 	now := fl.p.now()
 	if f := fl.byKey[key]; f != nil {
 		if !f.done {
@@ -118,8 +119,8 @@ func (fl *flights) join(ctxID uint32, key flightKey, spec *flightSpec, cont flig
 		logAt(levelWarn, "single flight: shared data failed, going ahead alone", "kind", spec.kind, "err", err)
 		claimed = true
 	}
-	if e != nil && e.state == entryResult {
-		f := &flight{key: key, spec: spec, done: true, res: fl.decode(spec, e, now), until: e.exp}
+	if e != nil && e.State == engine.EntryResult {
+		f := &flight{key: key, spec: spec, done: true, res: fl.decode(spec, e, now), until: e.Exp}
 		fl.add(f, now)
 		return cont(f.res, false)
 	}
@@ -213,7 +214,7 @@ func (fl *flights) onQueueReady(queueID uint32) {
 		if err != nil {
 			return
 		}
-		var k flightKey
+		var k engine.FlightKey
 		if len(item) != len(k) {
 			continue
 		}
@@ -231,10 +232,10 @@ func (fl *flights) finish(f *flight, res *flightResult, payload []byte, keep tim
 	}
 	now := fl.p.now()
 	keep = max(keep, minPark)
-	if res.status != flightOK {
+	if res.status != engine.FlightOK {
 		payload = nil
 	}
-	e := &slotEntry{key: f.key, state: entryResult, status: res.status, exp: now.Add(keep), code: res.code, payload: payload}
+	e := &engine.SlotEntry{Key: f.key, State: engine.EntryResult, Status: res.status, Exp: now.Add(keep), Code: res.code, Payload: payload}
 	if err := f.spec.store.put(e, now); err != nil {
 		logAt(levelWarn, "single flight: parking the result failed", "kind", f.spec.kind, "err", err)
 	}
@@ -274,12 +275,12 @@ func (fl *flights) wake(f *flight, res *flightResult) {
 
 // decode turns a parked entry into a result; a payload that does not open counts as a
 // transient failure (the next request tries again).
-func (fl *flights) decode(spec *flightSpec, e *slotEntry, now time.Time) *flightResult {
-	res := &flightResult{status: e.status, code: e.code}
-	if e.status == flightOK {
-		v, err := spec.decode(e.key, e.payload, now)
+func (fl *flights) decode(spec *flightSpec, e *engine.SlotEntry, now time.Time) *flightResult {
+	res := &flightResult{status: e.Status, code: e.Code}
+	if e.Status == engine.FlightOK {
+		v, err := spec.decode(e.Key, e.Payload, now)
 		if err != nil {
-			return &flightResult{status: flightTransient, err: err}
+			return &flightResult{status: engine.FlightTransient, err: err}
 		}
 		res.value = v
 	}
@@ -299,14 +300,14 @@ func (fl *flights) tick(now time.Time) {
 				// The callout has its own timeout, so this is a safety net: answer the
 				// waiters, and let new requests start afresh. A late answer is still parked.
 				delete(fl.byKey, f.key)
-				fl.wake(f, &flightResult{status: flightTransient, err: errors.New("filter: no answer in time")})
+				fl.wake(f, &flightResult{status: engine.FlightTransient, err: errors.New("filter: no answer in time")})
 			}
 			continue
 		}
 		e, claimed, err := f.spec.store.claim(f.key, now, f.spec.lease)
 		switch {
-		case err == nil && e != nil && e.state == entryResult:
-			f.done, f.res, f.until = true, fl.decode(f.spec, e, now), e.exp
+		case err == nil && e != nil && e.State == engine.EntryResult:
+			f.done, f.res, f.until = true, fl.decode(f.spec, e, now), e.Exp
 			fl.wake(f, f.res)
 		case err == nil && claimed:
 			// audit events: refresh_takeover, exchange_takeover
@@ -315,7 +316,7 @@ func (fl *flights) tick(now time.Time) {
 			fl.run(f)
 		case now.After(f.until):
 			delete(fl.byKey, f.key)
-			fl.wake(f, &flightResult{status: flightTransient, err: errors.New("filter: waited too long for another worker's answer")})
+			fl.wake(f, &flightResult{status: engine.FlightTransient, err: errors.New("filter: waited too long for another worker's answer")})
 		default:
 			remote = true
 		}

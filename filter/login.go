@@ -10,6 +10,7 @@ import (
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/pkce"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
@@ -80,7 +81,7 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 				Extra: cfg.ExtraAuthParams, Prompt: prompt,
 			})
 			if err == nil {
-				h.addCookie(setCookie(cfg.Cookie, cfg.BindingCookieName(), binding, cfg.Login.StateLifetime))
+				h.addCookie(engine.SetCookie(cfg.Cookie, cfg.BindingCookieName(), binding, cfg.Login.StateLifetime))
 				p.metrics.loginStarted.Increment(1)
 				auditInfo("login_started", "corr", h.correlationID())
 				return h.redirect(authURL)
@@ -115,7 +116,7 @@ func (h *httpContext) loopGuard(now time.Time) (failure, bool) {
 		return failure{status: 429, code: "login_loop", reason: "loop", retryAfter: min(max(wait, 1), int(lg.Window/time.Second)),
 			msg: "Too many sign-in attempts in a short time. Wait a few minutes, then try again; if this keeps happening, contact the site's administrator."}, true
 	}
-	h.addCookie(setCookie(cfg.Cookie, name, strconv.Itoa(count+1)+"."+strconv.FormatInt(first.Unix(), 10), lg.Window))
+	h.addCookie(engine.SetCookie(cfg.Cookie, name, strconv.Itoa(count+1)+"."+strconv.FormatInt(first.Unix(), 10), lg.Window))
 	return failure{}, false
 }
 

@@ -2,7 +2,6 @@ package filter
 
 import (
 	"errors"
-	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tidwall/gjson"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
@@ -48,39 +48,14 @@ const (
 	retryAfter = 2
 )
 
-// refreshDue reports whether the session should be refreshed before use: refresh is on, it
-// has a refresh token, and the access token (or, when wantID, a renewable ID token) expires
-// within the margin. For access tokens that live less than twice the margin the margin is
-// half their lifetime, so that a provider issuing tokens shorter than refresh_margin does not
-// cause a refresh on every request.
-func (p *pluginContext) refreshDue(s *state.Session, now time.Time, wantID bool) bool {
-	sc := p.cfg.Session
-	if !sc.Refresh || s.RefreshToken == "" {
-		return false
-	}
-	if exp := s.AccessTokenExpiry; !exp.IsZero() {
-		margin := min(sc.RefreshMargin, exp.Sub(s.IssuedAt)/2)
-		if !now.Add(margin).Before(exp) {
-			return true
-		}
-	}
-	return wantID && idTokenDue(s, now.Add(sc.RefreshMargin), sc.RefreshMargin)
-}
-
-// idTokenDue reports whether the session's ID token expires by soon and could be renewed:
-// it was not already within the margin when the session was issued.
-func idTokenDue(s *state.Session, soon time.Time, margin time.Duration) bool {
-	return s.IDToken != "" && !soon.Before(s.IDTokenExpiry) && s.IDTokenExpiry.Add(-margin).After(s.IssuedAt)
-}
-
 // freshen runs then with the session's tokens fresh: refreshed first when due. It returns
 // Pause while a refresh is under way; the request resumes (or gets an answer) when it ends.
 func (h *httpContext) freshen(ls *liveSession, wantID bool, hops int, then func(*liveSession) types.Action) types.Action {
 	p := h.p
-	if hops >= maxRefreshHops || !p.refreshDue(ls.s, p.now(), wantID) {
+	if hops >= maxRefreshHops || !engine.RefreshDue(p.cfg.Session, ls.s, p.now(), wantID) {
 		return then(ls)
 	}
-	key := newFlightKey("oidc-proxy refresh v1", p.cfg.Provider.Issuer, ls.s.RefreshToken)
+	key := engine.NewFlightKey("oidc-proxy refresh v1", p.cfg.Provider.Issuer, ls.s.RefreshToken)
 	return p.broker.flights.join(h.contextID, key, p.broker.refreshSpec(ls.s, key), func(res *flightResult, fresh bool) types.Action {
 		return h.onRefreshed(ls, res, fresh, wantID, hops, then)
 	})
@@ -93,7 +68,7 @@ func (h *httpContext) onRefreshed(ls *liveSession, res *flightResult, fresh, wan
 		count(p.broker.m.refresh, "reused")
 	}
 	switch res.status {
-	case flightOK:
+	case engine.FlightOK:
 		nls := res.value.(*liveSession)
 		if err := h.setSessionCookies(nls.s); err != nil {
 			logAt(levelError, "re-sealing the refreshed session failed", "corr", h.correlationID(), "err", err)
@@ -103,7 +78,7 @@ func (h *httpContext) onRefreshed(ls *liveSession, res *flightResult, fresh, wan
 		}
 		// Parked a while ago: it may be due again itself (a chain of refreshes, bounded).
 		return h.freshen(nls, wantID, hops+1, then)
-	case flightTransient:
+	case engine.FlightTransient:
 		if h.tokensUsable(ls, p.now()) {
 			auditInfo("refresh_deferred", "corr", h.correlationID(), "reason", flightReason(res), "action", "forwarding_valid_tokens")
 			return then(ls)
@@ -141,19 +116,7 @@ func (h *httpContext) retryLater(res *flightResult) types.Action {
 		{"content-type", "text/html; charset=utf-8"},
 	}
 	headers = append(headers, h.setCookies...)
-	return h.sendLocal(503, headers, retryPage(msg, corr, retryAfter))
-}
-
-func retryPage(msg, corr string, seconds int) []byte {
-	var b strings.Builder
-	b.WriteString(`<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="`)
-	b.WriteString(strconv.Itoa(seconds))
-	b.WriteString(`"><title>503 Service Unavailable</title><style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}code{background:#eee;padding:.1em .3em}</style></head><body><h1>One moment</h1><p>`)
-	b.WriteString(html.EscapeString(msg))
-	b.WriteString("</p><p>Correlation id: <code>")
-	b.WriteString(html.EscapeString(corr))
-	b.WriteString("</code></p></body></html>")
-	return []byte(b.String())
+	return h.sendLocal(503, headers, engine.RetryPage(msg, corr, retryAfter))
 }
 
 // flightReason describes a failed flight for the log: the provider's code and the error.
@@ -172,7 +135,7 @@ func flightReason(res *flightResult) string {
 }
 
 // refreshSpec is the flight that refreshes old.
-func (b *broker) refreshSpec(old *state.Session, key flightKey) *flightSpec {
+func (b *broker) refreshSpec(old *state.Session, key engine.FlightKey) *flightSpec {
 	return &flightSpec{
 		kind:  "refresh",
 		store: b.refreshStore,
@@ -186,11 +149,11 @@ func (b *broker) refreshSpec(old *state.Session, key flightKey) *flightSpec {
 }
 
 // refresh calls the token endpoint with the session's refresh token.
-func (b *broker) refresh(old *state.Session, key flightKey, finish func(*flightResult, []byte, time.Duration)) {
+func (b *broker) refresh(old *state.Session, key engine.FlightKey, finish func(*flightResult, []byte, time.Duration)) {
 	p := b.p
 	md := p.provider.md
 	if !p.provider.ready() || md.TokenEndpoint == "" {
-		b.refreshDone(old, key, &flightResult{status: flightTransient, err: errString("provider not ready: " + p.provider.notReadyReason())}, nil, finish)
+		b.refreshDone(old, key, &flightResult{status: engine.FlightTransient, err: errString("provider not ready: " + p.provider.notReadyReason())}, nil, finish)
 		return
 	}
 	req := oidc.Refresh(md.TokenEndpoint, p.client, old.RefreshToken, nil)
@@ -214,30 +177,30 @@ func refreshFailure(err error) *flightResult {
 	var te *oidc.TokenEndpointError
 	switch {
 	case oidc.IsInvalidGrant(err):
-		return &flightResult{status: flightEnded, code: "invalid_grant", err: err}
+		return &flightResult{status: engine.FlightEnded, code: "invalid_grant", err: err}
 	case oidc.IsTransient(err):
-		res := &flightResult{status: flightTransient, err: err}
+		res := &flightResult{status: engine.FlightTransient, err: err}
 		if errors.As(err, &te) {
 			res.code = te.Code
 		}
 		return res
 	case errors.As(err, &te):
-		return &flightResult{status: flightFailed, code: te.Code, err: err}
+		return &flightResult{status: engine.FlightFailed, code: te.Code, err: err}
 	}
-	return &flightResult{status: flightTransient, err: err} // a malformed success answer
+	return &flightResult{status: engine.FlightTransient, err: err} // a malformed success answer
 }
 
 // adoptRefreshed validates a refresh answer and builds the new session: a returned ID token
 // gets full validation and must keep iss, sub, azp (and auth_time) of the session's; without
 // a new refresh token the old one is kept.
-func (b *broker) adoptRefreshed(old *state.Session, key flightKey, tr *oidc.TokenResponse, retried bool, finish func(*flightResult, []byte, time.Duration)) {
+func (b *broker) adoptRefreshed(old *state.Session, key engine.FlightKey, tr *oidc.TokenResponse, retried bool, finish func(*flightResult, []byte, time.Duration)) {
 	p := b.p
 	now := p.now()
 	ns := *old
 	ns.AccessToken = tr.AccessToken
 	exp, err := oidc.AccessTokenExpiry(tr, now, p.cfg.Session.DefaultAccessTokenLifetime)
 	if err != nil { // refreshing again would get the same: the session ends
-		b.refreshDone(old, key, &flightResult{status: flightEnded, err: err}, nil, finish)
+		b.refreshDone(old, key, &flightResult{status: engine.FlightEnded, err: err}, nil, finish)
 		return
 	}
 	ns.AccessTokenExpiry = exp
@@ -254,7 +217,7 @@ func (b *broker) adoptRefreshed(old *state.Session, key flightKey, tr *oidc.Toke
 			return
 		}
 		if err != nil {
-			b.refreshDone(old, key, &flightResult{status: flightEnded, err: err}, nil, finish)
+			b.refreshDone(old, key, &flightResult{status: engine.FlightEnded, err: err}, nil, finish)
 			return
 		}
 		ns.IDToken, ns.IDTokenExpiry = tr.IDToken, claims.Expiry
@@ -270,7 +233,7 @@ func (b *broker) adoptRefreshed(old *state.Session, key flightKey, tr *oidc.Toke
 	if _, err := p.sealSession(&ns); errors.Is(err, state.ErrTooLarge) {
 		// It could never be stored: the browser would keep the old cookie and spend the
 		// rotated refresh token again. The session ends; a new login explains (a 502).
-		b.refreshDone(old, key, &flightResult{status: flightEnded, err: err}, nil, finish)
+		b.refreshDone(old, key, &flightResult{status: engine.FlightEnded, err: err}, nil, finish)
 		return
 	}
 	plain, err := ns.MarshalBinary()
@@ -279,10 +242,10 @@ func (b *broker) adoptRefreshed(old *state.Session, key flightKey, tr *oidc.Toke
 		sealed, err = p.sealer.Seal(state.PurposeSession, p.parkName("refreshed", key), plain, minTime(now.Add(refreshPark), ns.Expiry))
 	}
 	if err != nil {
-		b.refreshDone(old, key, &flightResult{status: flightFailed, err: err}, nil, finish)
+		b.refreshDone(old, key, &flightResult{status: engine.FlightFailed, err: err}, nil, finish)
 		return
 	}
-	res := &flightResult{status: flightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: ns.Expiry}}
+	res := &flightResult{status: engine.FlightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: ns.Expiry}}
 	auditInfo("token_refreshed", "key", key.String()[:8], "sub", ns.Subject, "id_token", renewed(tr.IDToken != ""), "refresh_token", renewed(tr.RefreshToken != ""))
 	b.refreshDone(old, key, res, []byte(sealed), finish)
 }
@@ -303,29 +266,29 @@ func (b *broker) validateRefreshedID(old *state.Session, tr *oidc.TokenResponse)
 }
 
 // refreshDone counts and logs a refresh's outcome and finishes its flight.
-func (b *broker) refreshDone(old *state.Session, key flightKey, res *flightResult, payload []byte, finish func(*flightResult, []byte, time.Duration)) {
+func (b *broker) refreshDone(old *state.Session, key engine.FlightKey, res *flightResult, payload []byte, finish func(*flightResult, []byte, time.Duration)) {
 	keep := refreshPark
 	outcome := "ok"
 	switch res.status {
-	case flightEnded:
+	case engine.FlightEnded:
 		keep, outcome = endedPark, "invalid_grant"
 		if res.code == "" {
 			outcome = "id_token_rejected"
 		}
-	case flightFailed:
+	case engine.FlightFailed:
 		keep, outcome = endedPark, "failed"
-	case flightTransient:
+	case engine.FlightTransient:
 		keep, outcome = minPark, "transient"
 	}
 	count(b.m.refresh, outcome)
-	if res.status != flightOK {
+	if res.status != engine.FlightOK {
 		auditWarn("refresh_failed", "key", key.String()[:8], "sub", old.Subject, "outcome", outcome, "reason", flightReason(res))
 	}
 	finish(res, payload, keep)
 }
 
 // openParkedSession opens a refresh result parked by another VM (or by this one earlier).
-func (b *broker) openParkedSession(k flightKey, payload []byte, now time.Time) (any, error) {
+func (b *broker) openParkedSession(k engine.FlightKey, payload []byte, now time.Time) (any, error) {
 	p := b.p
 	plain, err := p.sealer.Open(state.PurposeSession, p.parkName("refreshed", k), string(payload), now)
 	if err != nil {

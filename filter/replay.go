@@ -1,12 +1,11 @@
 package filter
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"strconv"
 	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 )
 
 // replayGuard makes each login state usable once across all VMs of an Envoy.
@@ -20,28 +19,23 @@ import (
 // authorization code (bound to this state's PKCE verifier) is what stops a replay.
 type replayGuard struct {
 	prefix string
+	set    engine.DigestSet
 }
 
-const (
-	replaySlots     = 64
-	replayDigestLen = 12
-	replayEntryLen  = replayDigestLen + 8
-	replayMaxSlot   = 4096 // entries per slot; beyond that the oldest are dropped
-)
+// replaySet: 64 slot keys, at most 4,096 live entries each (beyond that the oldest are dropped).
+var replaySet = engine.DigestSet{Slots: 64, MaxPerSlot: 4096}
 
 var errReplayed = errors.New("filter: login state already used")
 
 func newReplayGuard(issuer string) *replayGuard {
-	return &replayGuard{prefix: "oidc-proxy/" + issuer + "/used-state/"}
+	return &replayGuard{prefix: "oidc-proxy/" + issuer + "/used-state/", set: replaySet}
 }
 
-// use records the state as used until expires and reports errReplayed if it was used before.
-func (g *replayGuard) use(stateValue string, expires, now time.Time) error {
-	sum := sha256.Sum256([]byte(stateValue))
-	digest := sum[:replayDigestLen]
-	key := g.prefix + strconv.Itoa(int(sum[replayDigestLen])%replaySlots)
-	return updateShared(key, func(v []byte) ([]byte, error) {
-		next, seen := g.update(v, digest, expires, now)
+// use records the value as used until expires and reports errReplayed if it was used before.
+func (g *replayGuard) use(value string, expires, now time.Time) error {
+	digest, slot := g.set.Digest(value)
+	return updateShared(g.prefix+strconv.Itoa(slot), func(v []byte) ([]byte, error) {
+		next, seen := g.set.Add(v, digest, expires, now)
 		if seen {
 			return nil, errReplayed
 		}
@@ -49,27 +43,9 @@ func (g *replayGuard) use(stateValue string, expires, now time.Time) error {
 	})
 }
 
-// update returns the slot's new value with digest added and expired entries removed, or
-// seen=true when digest is already there and still live.
-func (g *replayGuard) update(v, digest []byte, expires, now time.Time) (next []byte, seen bool) {
-	nowN := now.UnixNano()
-	next = make([]byte, 0, len(v)+replayEntryLen)
-	for off := 0; off+replayEntryLen <= len(v); off += replayEntryLen {
-		e := v[off : off+replayEntryLen]
-		if int64(binary.BigEndian.Uint64(e[replayDigestLen:])) <= nowN {
-			continue
-		}
-		if bytes.Equal(e[:replayDigestLen], digest) {
-			return nil, true
-		}
-		next = append(next, e...)
-	}
-	if len(next) >= replayMaxSlot*replayEntryLen {
-		next = next[len(next)-(replayMaxSlot-1)*replayEntryLen:]
-	}
-	var exp [8]byte
-	binary.BigEndian.PutUint64(exp[:], uint64(expires.UnixNano()))
-	next = append(next, digest...)
-	next = append(next, exp[:]...)
-	return next, false
+// seen reports whether value was recorded (use) and has not expired. It reads one slot.
+func (g *replayGuard) seen(value string, now time.Time) bool {
+	digest, slot := g.set.Digest(value)
+	v, _, err := getSharedData(g.prefix + strconv.Itoa(slot))
+	return err == nil && g.set.Has(v, digest, now)
 }

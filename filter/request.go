@@ -2,6 +2,8 @@ package filter
 
 import (
 	"strings"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 )
 
 // request is what the filter reads of an incoming request, gathered from one host call.
@@ -71,61 +73,17 @@ func readRequest(pairs [][2]string, identity map[string]bool) request {
 	return r
 }
 
-// cookieValue returns the value of the named cookie in a Cookie header, without allocating
-// a map: the filter looks up few names per request.
-func cookieValue(header, name string) (string, bool) {
-	for header != "" {
-		var part string
-		part, header, _ = strings.Cut(header, ";")
-		if v, ok := cookieIn(part, name); ok {
-			return v, true
-		}
-	}
-	return "", false
-}
-
-// cookieIn returns the value of one "name=value" part of a Cookie header if it is the named
-// cookie's.
-func cookieIn(part, name string) (string, bool) {
-	return trimmedCookieIn(trimLeftSpace(part), name)
-}
-
-// trimmedCookieIn is cookieIn for a part without leading spaces and tabs.
-func trimmedCookieIn(part, name string) (string, bool) {
-	if len(part) > len(name) && part[len(name)] == '=' && part[:len(name)] == name {
-		v := part[len(name)+1:]
-		for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
-			v = v[:len(v)-1]
-		}
-		return v, true
-	}
-	return "", false
-}
-
-// trimLeftSpace is strings.TrimLeft(s, " \t") without building a cutset per call.
-func trimLeftSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	return s
-}
-
-// cookieValue is cookieValue(r.cookie, name), splitting the header only once per request. A
+// cookieValue is engine.CookieValue(r.cookie, name), splitting the header only once per request. A
 // session cookie comes in chunks looked up under up to eight names (state.CookieCodec.Join),
 // and each lookup in the raw header scans all of it, several KB; in wasm the eight scans cost
 // some 10 us, the split once about 1.5 us.
 func (r *request) cookieValue(name string) (string, bool) {
 	if !r.split {
 		r.split = true
-		r.cookieParts = r.partsBuf[:0]
-		for h := r.cookie; h != ""; {
-			var part string
-			part, h, _ = strings.Cut(h, ";")
-			r.cookieParts = append(r.cookieParts, trimLeftSpace(part))
-		}
+		r.cookieParts = engine.SplitCookies(r.cookie, r.partsBuf[:0])
 	}
 	for _, part := range r.cookieParts {
-		if v, ok := trimmedCookieIn(part, name); ok {
+		if v, ok := engine.CookieIn(part, name); ok {
 			return v, true
 		}
 	}

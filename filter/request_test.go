@@ -3,6 +3,8 @@ package filter
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 )
 
 // TestRequestCookieValue checks that the request's split lookup answers exactly as
@@ -24,7 +26,7 @@ func TestRequestCookieValue(t *testing.T) {
 		for range 2 { // the second round reads the split parts
 			for _, n := range names {
 				got, gotOK := r.cookieValue(n)
-				want, wantOK := cookieValue(h, n)
+				want, wantOK := engine.CookieValue(h, n)
 				if got != want || gotOK != wantOK {
 					t.Fatalf("request{cookie: %q}.cookieValue(%q) = %q, %v; cookieValue gives %q, %v", h, n, got, gotOK, want, wantOK)
 				}

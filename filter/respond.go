@@ -2,11 +2,10 @@ package filter
 
 import (
 	"encoding/hex"
-	"html"
 	"io"
 	"strconv"
-	"strings"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -54,10 +53,10 @@ func (h *httpContext) respond(f failure) types.Action {
 	var body []byte
 	if h.isAPI() {
 		headers = append(headers, [2]string{"content-type", "application/json"})
-		body = jsonError(f.code, f.msg, corr)
+		body = engine.ErrorJSON(f.code, f.msg, corr)
 	} else {
 		headers = append(headers, [2]string{"content-type", "text/html; charset=utf-8"})
-		body = htmlPage(f.status, f.msg, corr, h.p.cfg.SignInPath())
+		body = engine.ErrorPage(f.status, f.msg, corr, h.p.cfg.SignInPath())
 	}
 	return h.sendLocal(f.status, headers, body)
 }
@@ -119,94 +118,4 @@ func isToken(s string) bool {
 		}
 	}
 	return true
-}
-
-func jsonError(code, msg, corr string) []byte {
-	var b strings.Builder
-	b.WriteString(`{"error":`)
-	b.WriteString(jsonString(code))
-	b.WriteString(`,"error_description":`)
-	b.WriteString(jsonString(msg))
-	b.WriteString(`,"correlation_id":`)
-	b.WriteString(jsonString(corr))
-	b.WriteString("}")
-	return []byte(b.String())
-}
-
-func htmlPage(status int, msg, corr, signIn string) []byte {
-	title := strconv.Itoa(status) + " " + statusText(status)
-	var b strings.Builder
-	b.WriteString("<!doctype html><html><head><meta charset=\"utf-8\"><title>")
-	b.WriteString(html.EscapeString(title))
-	b.WriteString("</title><style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}code{background:#eee;padding:.1em .3em}</style></head><body><h1>")
-	b.WriteString(html.EscapeString(title))
-	b.WriteString("</h1><p>")
-	b.WriteString(html.EscapeString(msg))
-	b.WriteString("</p><p>Correlation id: <code>")
-	b.WriteString(html.EscapeString(corr))
-	b.WriteString("</code></p>")
-	if status == 400 || status == 401 || status == 403 {
-		b.WriteString(`<p><a href="`)
-		b.WriteString(html.EscapeString(signIn))
-		b.WriteString(`">Sign in again</a></p>`)
-	}
-	b.WriteString("</body></html>")
-	return []byte(b.String())
-}
-
-// signedOutPage is the page of {prefix}/signed_out.
-func signedOutPage(signIn string) []byte {
-	return []byte("<!doctype html><html><head><meta charset=\"utf-8\"><title>Signed out</title>" +
-		"<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;color:#222}</style></head><body>" +
-		"<h1 id=\"signed-out\">You are signed out</h1><p>You can close this page.</p><p><a id=\"sign-in-again\" href=\"" + html.EscapeString(signIn) + "\">Sign in again</a></p></body></html>")
-}
-
-func statusText(s int) string {
-	switch s {
-	case 400:
-		return "Bad Request"
-	case 401:
-		return "Unauthorized"
-	case 403:
-		return "Forbidden"
-	case 404:
-		return "Not Found"
-	case 405:
-		return "Method Not Allowed"
-	case 429:
-		return "Too Many Requests"
-	case 500:
-		return "Internal Server Error"
-	case 502:
-		return "Bad Gateway"
-	case 503:
-		return "Service Unavailable"
-	case 504:
-		return "Gateway Timeout"
-	}
-	return "Error"
-}
-
-// jsonString quotes s as a JSON string.
-func jsonString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r < 0x20 || r == 0x2028 || r == 0x2029 || r == '<' || r == '>' || r == '&':
-			b.WriteString(`\u`)
-			h := strconv.FormatInt(int64(r), 16)
-			b.WriteString(strings.Repeat("0", 4-len(h)))
-			b.WriteString(h)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }

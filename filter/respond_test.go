@@ -68,32 +68,3 @@ func TestRespondHTMLAndJSON(t *testing.T) {
 		})
 	}
 }
-
-func TestHTMLPageAndJSONString(t *testing.T) {
-	page := string(htmlPage(429, `Too many <attempts> & "quotes"`, "c-1", "/oauth2/sign_in"))
-	for _, want := range []string{"<title>429 Too Many Requests</title>", "Too many &lt;attempts&gt; &amp; &#34;quotes&#34;", "<code>c-1</code>"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %q: %s", want, page)
-		}
-	}
-	if strings.Contains(page, "sign_in") {
-		t.Errorf("a 429 page links to sign in again (it would loop): %s", page)
-	}
-	for in, want := range map[string]string{
-		`a"b\c`:       `"a\"b\\c"`,
-		"<script>&":   `"\u003cscript\u003e\u0026"`,
-		"line\nbreak": `"line\u000abreak"`,
-		"\u2028":      `"\u2028"`,
-		"ünïcödé":     `"ünïcödé"`,
-		"":            `""`,
-	} {
-		got := jsonString(in)
-		if got != want {
-			t.Errorf("jsonString(%q) = %s, want %s", in, got, want)
-		}
-		var back string
-		if err := json.Unmarshal([]byte(got), &back); err != nil || back != in {
-			t.Errorf("jsonString(%q) does not round-trip: %v %q", in, err, back)
-		}
-	}
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
@@ -104,7 +105,7 @@ func (h *httpContext) reauthenticate(s *state.Session, now time.Time) bool {
 		return true
 	}
 	canRefresh := cfg.Session.Refresh && s.RefreshToken != ""
-	return !canRefresh && idTokenDue(s, now.Add(cfg.Session.RefreshMargin), cfg.Session.RefreshMargin)
+	return !canRefresh && engine.IDTokenDue(s, now.Add(cfg.Session.RefreshMargin), cfg.Session.RefreshMargin)
 }
 
 // loadSession reassembles the session cookie and returns the open session, from the per-VM

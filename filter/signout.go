@@ -6,6 +6,7 @@ import (
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 )
 
@@ -16,9 +17,9 @@ func (h *httpContext) signOut() types.Action {
 	p := h.p
 	ls, _ := h.loadSession()
 	h.clearSessionCookies()
-	h.addCookie(clearCookie(p.cfg.Cookie, p.cfg.BindingCookieName()))
+	h.addCookie(engine.ClearCookie(p.cfg.Cookie, p.cfg.BindingCookieName()))
 	if _, ok := h.req.cookieValue(p.cfg.LoopCookieName()); ok {
-		h.addCookie(clearCookie(p.cfg.Cookie, p.cfg.LoopCookieName()))
+		h.addCookie(engine.ClearCookie(p.cfg.Cookie, p.cfg.LoopCookieName()))
 	}
 	md := p.provider.md
 	if ls != nil {
@@ -77,7 +78,7 @@ func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 // straight to the provider's login form, which looks as if sign-out had failed.
 func (h *httpContext) signedOut() types.Action {
 	return h.sendLocal(200, [][2]string{{"cache-control", "no-store"}, {"content-type", "text/html; charset=utf-8"}},
-		signedOutPage(h.p.cfg.SignInPath()+"?rd=%2F"))
+		engine.SignedOutPage(h.p.cfg.SignInPath()+"?rd=%2F"))
 }
 
 // userinfo serves {prefix}/userinfo: the session's claims as JSON, or 401.

@@ -1,13 +1,11 @@
 package filter
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"strconv"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
@@ -20,7 +18,7 @@ import (
 //
 // Coordination is in shared data, which is per Envoy and has compare-and-swap:
 //
-//   - A flight is named by a flightKey: a hash of its secret input (the refresh token, or the
+//   - A flight is named by a engine.FlightKey: a hash of its secret input (the refresh token, or the
 //     subject token and route), never the input itself.
 //   - The first VM to need it writes a lease entry with CAS (a short expiry: the provider
 //     timeout plus a second) and calls the provider. Others see the live lease and wait.
@@ -53,62 +51,20 @@ import (
 // Envoy's shared data has no delete, so entries live in a fixed number of slot keys per
 // store; each write of a slot drops its expired entries, which bounds memory.
 
-// flightKey names a flight in shared data.
-type flightKey [16]byte
-
-func newFlightKey(label string, parts ...string) flightKey {
-	h := sha256.New()
-	h.Write([]byte(label))
-	for _, p := range parts {
-		var n [4]byte
-		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
-		h.Write(n[:])
-		h.Write([]byte(p))
-	}
-	var k flightKey
-	copy(k[:], h.Sum(nil))
-	return k
-}
-
-func (k flightKey) String() string { return hex.EncodeToString(k[:]) }
-
-// Entry states and result statuses.
-const (
-	entryLease  = 1
-	entryResult = 2
-
-	flightOK        = 0 // payload holds the sealed result
-	flightEnded     = 1 // the grant is dead (invalid_grant, a rejected ID token): the session ends
-	flightDenied    = 2 // the provider refused (exchange): 403
-	flightTransient = 3 // unreachable, timeout, 5xx, garbage: try again later
-	flightFailed    = 4 // any other failure: 502
-)
-
-// slotEntry is one flight in a slot.
-type slotEntry struct {
-	key     flightKey
-	state   uint8
-	status  uint8
-	exp     time.Time // lease expiry, or until when the result is parked
-	code    string    // provider error code (a fixed vocabulary, never a token)
-	payload []byte    // sealed result
-}
-
-const slotEntryHeader = 16 + 1 + 1 + 8 + 2 + 4
-
-// slotStore keeps flight entries in shared data, spread over a fixed number of keys.
+// slotStore keeps flight entries (engine.SlotEntry) in shared data, spread over a fixed
+// number of keys.
 type slotStore struct {
 	prefix     string
 	slots      int
 	maxEntries int // per slot; beyond it the oldest entries are dropped
 }
 
-func (st *slotStore) slotKey(k flightKey) string {
-	return st.prefix + strconv.Itoa(int(binary.BigEndian.Uint32(k[12:])%uint32(st.slots)))
+func (st *slotStore) slotKey(k engine.FlightKey) string {
+	return st.prefix + strconv.Itoa(k.Slot(st.slots))
 }
 
 // lookup returns k's live entry, if any.
-func (st *slotStore) lookup(k flightKey, now time.Time) (*slotEntry, error) {
+func (st *slotStore) lookup(k engine.FlightKey, now time.Time) (*engine.SlotEntry, error) {
 	v, _, err := getSharedData(st.slotKey(k))
 	if errors.Is(err, types.ErrorStatusNotFound) {
 		return nil, nil
@@ -116,12 +72,7 @@ func (st *slotStore) lookup(k flightKey, now time.Time) (*slotEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range decodeSlot(v) {
-		if e.key == k && now.Before(e.exp) {
-			return e, nil
-		}
-	}
-	return nil, nil
+	return engine.LookupSlot(v, k, now), nil
 }
 
 // claim returns k's live entry if there is one; otherwise it writes a lease for k until
@@ -130,13 +81,13 @@ func (st *slotStore) lookup(k flightKey, now time.Time) (*slotEntry, error) {
 // The decision is made afresh on every attempt of the CAS loop: an attempt whose write lost
 // to another VM must not leave "claimed" behind for the attempt that then sees that VM's
 // lease (two leaders, two refreshes, and a rotated refresh token spent twice).
-func (st *slotStore) claim(k flightKey, now time.Time, lease time.Duration) (cur *slotEntry, claimed bool, err error) {
-	err = st.update(k, now, func(e *slotEntry) *slotEntry {
+func (st *slotStore) claim(k engine.FlightKey, now time.Time, lease time.Duration) (cur *engine.SlotEntry, claimed bool, err error) {
+	err = st.update(k, now, func(e *engine.SlotEntry) *engine.SlotEntry {
 		cur, claimed = e, e == nil
 		if e != nil {
 			return nil
 		}
-		return &slotEntry{key: k, state: entryLease, exp: now.Add(lease)}
+		return &engine.SlotEntry{Key: k, State: engine.EntryLease, Exp: now.Add(lease)}
 	})
 	if err != nil {
 		return nil, false, err
@@ -145,81 +96,15 @@ func (st *slotStore) claim(k flightKey, now time.Time, lease time.Duration) (cur
 }
 
 // put writes e, replacing k's entry whatever it holds.
-func (st *slotStore) put(e *slotEntry, now time.Time) error {
-	return st.update(e.key, now, func(*slotEntry) *slotEntry { return e })
+func (st *slotStore) put(e *engine.SlotEntry, now time.Time) error {
+	return st.update(e.Key, now, func(*engine.SlotEntry) *engine.SlotEntry { return e })
 }
 
-// update reads k's slot, lets fn decide on k's live entry (nil if none), and writes the slot
-// back with fn's replacement, expired entries dropped, unless fn returns nil. CAS makes the
-// read-decide-write atomic across VMs.
-func (st *slotStore) update(k flightKey, now time.Time, fn func(*slotEntry) *slotEntry) error {
-	key := st.slotKey(k)
-	return updateShared(key, func(v []byte) ([]byte, error) {
-		var cur *slotEntry
-		live := make([]*slotEntry, 0, 8)
-		for _, e := range decodeSlot(v) {
-			if !now.Before(e.exp) {
-				continue
-			}
-			if e.key == k {
-				cur = e
-				continue
-			}
-			live = append(live, e)
-		}
-		next := fn(cur)
-		if next == nil {
-			return nil, nil
-		}
-		live = append(live, next)
-		if len(live) > st.maxEntries {
-			live = live[len(live)-st.maxEntries:]
-		}
-		return encodeSlot(live), nil
+// update reads k's slot, lets decide rule on k's live entry (nil if none), and writes the
+// slot back with decide's replacement, expired entries dropped, unless decide returns nil.
+// CAS makes the read-decide-write atomic across VMs.
+func (st *slotStore) update(k engine.FlightKey, now time.Time, decide func(*engine.SlotEntry) *engine.SlotEntry) error {
+	return updateShared(st.slotKey(k), func(v []byte) ([]byte, error) {
+		return engine.UpdateSlot(v, k, now, st.maxEntries, decide), nil
 	})
-}
-
-func encodeSlot(es []*slotEntry) []byte {
-	n := 0
-	for _, e := range es {
-		n += slotEntryHeader + len(e.code) + len(e.payload)
-	}
-	b := make([]byte, 0, n)
-	for _, e := range es {
-		b = append(b, e.key[:]...)
-		b = append(b, e.state, e.status)
-		b = binary.BigEndian.AppendUint64(b, uint64(e.exp.UnixNano()))
-		b = binary.BigEndian.AppendUint16(b, uint16(len(e.code)))
-		b = append(b, e.code...)
-		b = binary.BigEndian.AppendUint32(b, uint32(len(e.payload)))
-		b = append(b, e.payload...)
-	}
-	return b
-}
-
-// decodeSlot parses a slot; it stops at the first malformed entry (shared data is written
-// only by this plugin, so that means a version mismatch: the rest is dropped on next write).
-func decodeSlot(b []byte) []*slotEntry {
-	var out []*slotEntry
-	for len(b) >= slotEntryHeader {
-		e := &slotEntry{state: b[16], status: b[17]}
-		copy(e.key[:], b[:16])
-		e.exp = time.Unix(0, int64(binary.BigEndian.Uint64(b[18:26])))
-		cl := int(binary.BigEndian.Uint16(b[26:28]))
-		b = b[28:]
-		if len(b) < cl+4 {
-			break
-		}
-		e.code = string(b[:cl])
-		b = b[cl:]
-		pl := int(binary.BigEndian.Uint32(b[:4]))
-		b = b[4:]
-		if len(b) < pl {
-			break
-		}
-		e.payload = b[:pl:pl]
-		b = b[pl:]
-		out = append(out, e)
-	}
-	return out
 }

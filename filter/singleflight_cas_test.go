@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
@@ -45,14 +46,14 @@ func casStore() *slotStore { return &slotStore{prefix: "cas/", slots: 1, maxEntr
 // too (the defect: A's first attempt set claimed, its retry kept it).
 func TestClaimLosesCASRaceToAnotherVM(t *testing.T) {
 	withHost(t, func() {
-		st, now, k := casStore(), time.Unix(1700000000, 0), newFlightKey("t", "rt")
+		st, now, k := casStore(), time.Unix(1700000000, 0), engine.NewFlightKey("t", "rt")
 		interleave(t, "cas/", func() {
 			if _, claimed, err := st.claim(k, now, 5*time.Second); !claimed || err != nil {
 				t.Fatalf("VM B's claim: %v %v", claimed, err)
 			}
 		})
 		cur, claimed, err := st.claim(k, now, 5*time.Second)
-		if err != nil || claimed || cur == nil || cur.state != entryLease {
+		if err != nil || claimed || cur == nil || cur.State != engine.EntryLease {
 			t.Fatalf("VM A after losing the race: cur %+v claimed %v err %v; want B's lease and claimed=false", cur, claimed, err)
 		}
 	})
@@ -62,7 +63,7 @@ func TestClaimLosesCASRaceToAnotherVM(t *testing.T) {
 // takes over; the other must keep waiting.
 func TestTakeoverLosesCASRaceToAnotherVM(t *testing.T) {
 	withHost(t, func() {
-		st, now, k := casStore(), time.Unix(1700000000, 0), newFlightKey("t", "rt")
+		st, now, k := casStore(), time.Unix(1700000000, 0), engine.NewFlightKey("t", "rt")
 		if _, claimed, _ := st.claim(k, now, time.Second); !claimed {
 			t.Fatal("the dead leader's claim")
 		}
@@ -73,7 +74,7 @@ func TestTakeoverLosesCASRaceToAnotherVM(t *testing.T) {
 			}
 		})
 		cur, claimed, err := st.claim(k, later, 5*time.Second)
-		if err != nil || claimed || cur == nil || !cur.exp.Equal(later.Add(5*time.Second)) {
+		if err != nil || claimed || cur == nil || !cur.Exp.Equal(later.Add(5*time.Second)) {
 			t.Fatalf("VM A's takeover after losing the race: cur %+v claimed %v err %v; want B's new lease", cur, claimed, err)
 		}
 	})
@@ -84,7 +85,7 @@ func TestTakeoverLosesCASRaceToAnotherVM(t *testing.T) {
 func TestParkKeepsAnotherVMsConcurrentWrite(t *testing.T) {
 	withHost(t, func() {
 		st, now := casStore(), time.Unix(1700000000, 0)
-		k1, k2 := newFlightKey("t", "one"), newFlightKey("t", "two")
+		k1, k2 := engine.NewFlightKey("t", "one"), engine.NewFlightKey("t", "two")
 		if _, claimed, _ := st.claim(k1, now, 5*time.Second); !claimed {
 			t.Fatal("claim k1")
 		}
@@ -93,15 +94,15 @@ func TestParkKeepsAnotherVMsConcurrentWrite(t *testing.T) {
 				t.Fatalf("VM B's claim of k2: %v %v", claimed, err)
 			}
 		})
-		if err := st.put(&slotEntry{key: k1, state: entryResult, exp: now.Add(time.Minute), payload: []byte("sealed")}, now); err != nil {
+		if err := st.put(&engine.SlotEntry{Key: k1, State: engine.EntryResult, Exp: now.Add(time.Minute), Payload: []byte("sealed")}, now); err != nil {
 			t.Fatal(err)
 		}
 		e1, _ := st.lookup(k1, now)
 		e2, _ := st.lookup(k2, now)
-		if e1 == nil || e1.state != entryResult || !bytes.Equal(e1.payload, []byte("sealed")) {
+		if e1 == nil || e1.State != engine.EntryResult || !bytes.Equal(e1.Payload, []byte("sealed")) {
 			t.Errorf("k1's parked result: %+v", e1)
 		}
-		if e2 == nil || e2.state != entryLease {
+		if e2 == nil || e2.State != engine.EntryLease {
 			t.Errorf("k2's lease, written by the other VM meanwhile: %+v", e2)
 		}
 	})
@@ -132,7 +133,7 @@ func newTwoVMs(t *testing.T) *twoVMs {
 			v.calls++
 			v.finish = append(v.finish, finish)
 		},
-		decode: func(_ flightKey, payload []byte, _ time.Time) (any, error) { return string(payload), nil },
+		decode: func(_ engine.FlightKey, payload []byte, _ time.Time) (any, error) { return string(payload), nil },
 	}
 	return v
 }
@@ -154,7 +155,7 @@ func (o *outcome) cont(res *flightResult, fresh bool) types.Action {
 func TestJoinRaceOneProviderCall(t *testing.T) {
 	withHost(t, func() {
 		v := newTwoVMs(t)
-		k := newFlightKey("refresh", "rt-1")
+		k := engine.NewFlightKey("refresh", "rt-1")
 		var onB outcome
 		interleave(t, "cas/", func() {
 			if act := v.b.join(20, k, v.spec, onB.cont); act != types.ActionPause {
@@ -170,13 +171,13 @@ func TestJoinRaceOneProviderCall(t *testing.T) {
 		if v.calls != 1 {
 			t.Fatalf("%d provider calls, want 1", v.calls)
 		}
-		v.finish[0](&flightResult{status: flightOK, value: "fresh"}, []byte("fresh"), time.Minute)
-		if onB.n != 1 || onB.res.status != flightOK {
+		v.finish[0](&flightResult{status: engine.FlightOK, value: "fresh"}, []byte("fresh"), time.Minute)
+		if onB.n != 1 || onB.res.status != engine.FlightOK {
 			t.Fatalf("the leader's request: %+v", onB)
 		}
 		v.now = v.now.Add(20 * time.Millisecond)
 		v.a.tick(v.now)
-		if onA.n != 1 || onA.res.status != flightOK || onA.res.value != "fresh" || !onA.fresh {
+		if onA.n != 1 || onA.res.status != engine.FlightOK || onA.res.value != "fresh" || !onA.fresh {
 			t.Fatalf("the other VM's request: %+v, want the parked result", onA)
 		}
 		if v.calls != 1 {
@@ -190,7 +191,7 @@ func TestJoinRaceOneProviderCall(t *testing.T) {
 func TestWaiterPollRacesPark(t *testing.T) {
 	withHost(t, func() {
 		v := newTwoVMs(t)
-		k := newFlightKey("refresh", "rt-2")
+		k := engine.NewFlightKey("refresh", "rt-2")
 		var onB, onA outcome
 		v.b.join(20, k, v.spec, onB.cont)
 		v.b.tick(v.now) // B leads and calls the provider
@@ -198,13 +199,13 @@ func TestWaiterPollRacesPark(t *testing.T) {
 		// The lease expires while the provider is slow; B's answer is parked just as A polls.
 		v.now = v.now.Add(6 * time.Second)
 		interleave(t, "cas/", func() {
-			v.finish[0](&flightResult{status: flightOK, value: "fresh"}, []byte("fresh"), time.Minute)
+			v.finish[0](&flightResult{status: engine.FlightOK, value: "fresh"}, []byte("fresh"), time.Minute)
 		})
 		v.a.tick(v.now)
 		if v.calls != 1 {
 			t.Fatalf("%d provider calls, want 1 (A took over a flight whose result was being parked)", v.calls)
 		}
-		if onA.n != 1 || onA.res.status != flightOK {
+		if onA.n != 1 || onA.res.status != engine.FlightOK {
 			t.Fatalf("A's request: %+v, want the parked result", onA)
 		}
 	})
@@ -215,7 +216,7 @@ func TestWaiterPollRacesPark(t *testing.T) {
 func TestWaiterGivesUpAfterPatience(t *testing.T) {
 	withHost(t, func() {
 		v := newTwoVMs(t)
-		k := newFlightKey("refresh", "rt-3")
+		k := engine.NewFlightKey("refresh", "rt-3")
 		var onB, onA outcome
 		v.b.join(20, k, v.spec, onB.cont)
 		v.b.tick(v.now)
@@ -231,7 +232,7 @@ func TestWaiterGivesUpAfterPatience(t *testing.T) {
 			t.Fatal("a third VM's takeover")
 		}
 		v.a.tick(v.now)
-		if onA.n != 1 || onA.res.status != flightTransient {
+		if onA.n != 1 || onA.res.status != engine.FlightTransient {
 			t.Fatalf("A after its patience: %+v, want one transient failure", onA)
 		}
 		if v.calls != 1 {

@@ -1,13 +1,8 @@
 package filter
 
 import (
-	"strconv"
-	"strings"
-	"time"
-
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
-
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
 
 // tokenEndpoint serves GET {prefix}/token (endpoints.token): the session's current tokens,
@@ -42,46 +37,12 @@ func (h *httpContext) tokenEndpoint() types.Action {
 		}
 		count(p.broker.m.tokenEndpoint, "served")
 		auditInfo("token_endpoint", "corr", h.correlationID(), "sub", ls.s.Subject)
-		return h.sendJSON(tokenJSON(ls.s, now, p.cfg.Endpoints.TokenIncludeRefreshToken))
+		return h.sendJSON(engine.TokenJSON(ls.s, now, p.cfg.Endpoints.TokenIncludeRefreshToken))
 	})
 }
 
-// sameOrigin reports whether the request comes from a page of its own origin: the browser
-// says so (Sec-Fetch-Site: same-origin), or, from a browser that does not send Fetch
-// Metadata, its Origin is the request's own. Anything else (cross-site, same-site, a
-// navigation typed by the user, or no evidence at all) is refused.
+// sameOrigin reports whether the request comes from a page of its own origin
+// (engine.SameOrigin).
 func (h *httpContext) sameOrigin() bool {
-	switch h.req.secFetchSite {
-	case "same-origin":
-		return true
-	case "":
-		o := h.req.origin
-		return o != "" && o != "null" && strings.EqualFold(o, h.req.scheme+"://"+h.req.authority)
-	}
-	return false
-}
-
-func tokenJSON(s *state.Session, now time.Time, withRefresh bool) []byte {
-	var b strings.Builder
-	b.Grow(len(s.AccessToken) + len(s.IDToken) + len(s.RefreshToken) + 192)
-	b.WriteString(`{"token_type":"Bearer","access_token":`)
-	b.WriteString(jsonString(s.AccessToken))
-	if !s.AccessTokenExpiry.IsZero() {
-		b.WriteString(`,"expires_in":`)
-		b.WriteString(strconv.FormatInt(int64(max(s.AccessTokenExpiry.Sub(now), 0)/time.Second), 10))
-		b.WriteString(`,"expires_at":`)
-		b.WriteString(strconv.FormatInt(s.AccessTokenExpiry.Unix(), 10))
-	}
-	if s.IDToken != "" && now.Before(s.IDTokenExpiry) {
-		b.WriteString(`,"id_token":`)
-		b.WriteString(jsonString(s.IDToken))
-		b.WriteString(`,"id_token_expires_at":`)
-		b.WriteString(strconv.FormatInt(s.IDTokenExpiry.Unix(), 10))
-	}
-	if withRefresh && s.RefreshToken != "" {
-		b.WriteString(`,"refresh_token":`)
-		b.WriteString(jsonString(s.RefreshToken))
-	}
-	b.WriteByte('}')
-	return []byte(b.String())
+	return engine.SameOrigin(h.req.secFetchSite, h.req.origin, h.req.scheme, h.req.authority)
 }

@@ -9,7 +9,7 @@ go vet ./... || fail=1
 # Everything linked into plugin.wasm, vetted as wasm. filter/'s tests drive it through the SDK's
 # native emulator (proxytest), which only builds natively, so filter/ itself is vetted natively
 # above and compiled here as wasm.
-GOOS=wasip1 GOARCH=wasm go vet . ./config/ ./oidc/ ./jwt/ ./state/ ./pkce/ || fail=1
+GOOS=wasip1 GOARCH=wasm go vet . ./config/ ./oidc/ ./jwt/ ./state/ ./pkce/ ./engine/ ./internal/logline/ || fail=1
 GOOS=wasip1 GOARCH=wasm go build -o /dev/null ./filter/ || fail=1
 go run honnef.co/go/tools/cmd/staticcheck@"$STATICCHECK_VERSION" ./... || fail=1
 cp go.mod /tmp/check.go.mod.$$; cp go.sum /tmp/check.go.sum.$$

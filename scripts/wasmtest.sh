@@ -7,7 +7,7 @@
 # WASMEXEC_CACHE (./.cache/wazero) keeps compiled test binaries, so unchanged packages start fast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=${WASMTEST_PKGS:-./pkce ./state ./jwt ./config ./oidc}
+pkgs=${WASMTEST_PKGS:-./pkce ./state ./jwt ./config ./oidc ./engine ./internal/logline}
 export WASMEXEC_CACHE=${WASMEXEC_CACHE:-$PWD/.cache/wazero}
 mkdir -p "$WASMEXEC_CACHE"
 GOOS="$(go env GOHOSTOS)" GOARCH="$(go env GOHOSTARCH)" go build -o bin/wasmexec ./internal/wasmexec/cmd/wasmexec

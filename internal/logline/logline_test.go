@@ -52,3 +52,29 @@ func FuzzNoForgedPairs(f *testing.F) {
 		}
 	})
 }
+
+type stringer struct{}
+
+func (stringer) String() string { return "a b" }
+
+func TestFormatValueKinds(t *testing.T) {
+	var nilErr error
+	got := Format("m", "i64", int64(-3), "u32", uint32(4), "u64", uint64(5), "b", true, "s", stringer{}, "e", nilErr, "x", 1.5)
+	want := `m i64=-3 u32=4 u64=5 b=true s="a b" e="" x="!unsupported"`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestParseRefuses(t *testing.T) {
+	for _, line := range []string{
+		`m k="unterminated`, `m k=a  j=b`, `m K=v`, `m k=bad"word`, `m k=v `, `m k="a"x`, `m =v`,
+	} {
+		if _, _, ok := Parse(line); ok {
+			t.Errorf("Parse(%q) accepted", line)
+		}
+	}
+	if msg, pairs, ok := Parse("just a message"); !ok || msg != "just a message" || len(pairs) != 0 {
+		t.Errorf("a message without pairs: %q %v %v", msg, pairs, ok)
+	}
+}

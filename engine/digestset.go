@@ -1,0 +1,63 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"time"
+)
+
+// DigestSet is the codec of a set of values kept in shared data until each expires: used
+// login states (single use) and signed-out sessions (the deny list). Values are spread over
+// Slots keys by their digest; a slot is a list of entries of DigestLen bytes of SHA-256 and
+// an 8-byte expiry (unix ns), at most MaxPerSlot live ones (the oldest are dropped).
+type DigestSet struct {
+	Slots, MaxPerSlot int
+}
+
+// DigestLen is the bytes of SHA-256 kept per value: 96 bits, no collision in practice at the
+// sizes a slot holds.
+const DigestLen = 12
+
+const digestEntryLen = DigestLen + 8
+
+// Digest is value's digest and the slot it belongs to.
+func (d DigestSet) Digest(value string) (digest []byte, slot int) {
+	sum := sha256.Sum256([]byte(value))
+	return sum[:DigestLen], int(sum[DigestLen]) % d.Slots
+}
+
+// Add returns the slot's new value with digest added until expires and expired entries
+// removed, or seen=true (and no value) when digest is already there and live.
+func (d DigestSet) Add(v, digest []byte, expires, now time.Time) (next []byte, seen bool) {
+	nowN := now.UnixNano()
+	next = make([]byte, 0, len(v)+digestEntryLen)
+	for off := 0; off+digestEntryLen <= len(v); off += digestEntryLen {
+		e := v[off : off+digestEntryLen]
+		if int64(binary.BigEndian.Uint64(e[DigestLen:])) <= nowN {
+			continue
+		}
+		if bytes.Equal(e[:DigestLen], digest) {
+			return nil, true
+		}
+		next = append(next, e...)
+	}
+	if len(next) >= d.MaxPerSlot*digestEntryLen {
+		next = next[len(next)-(d.MaxPerSlot-1)*digestEntryLen:]
+	}
+	next = append(next, digest...)
+	next = binary.BigEndian.AppendUint64(next, uint64(expires.UnixNano()))
+	return next, false
+}
+
+// Has reports whether the slot value v holds digest, live at now.
+func (d DigestSet) Has(v, digest []byte, now time.Time) bool {
+	nowN := now.UnixNano()
+	for off := 0; off+digestEntryLen <= len(v); off += digestEntryLen {
+		e := v[off : off+digestEntryLen]
+		if bytes.Equal(e[:DigestLen], digest) && int64(binary.BigEndian.Uint64(e[DigestLen:])) > nowN {
+			return true
+		}
+	}
+	return false
+}
