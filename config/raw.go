@@ -140,8 +140,10 @@ type rawRoute struct {
 	Match         rawMatch          `json:"match"`
 	Auth          string            `json:"auth"`
 	BearerIssuers []string          `json:"bearer_issuers"`
-	Exchange      *rawExchange      `json:"exchange"`
-	Authorization *rawAuthorization `json:"authorization"`
+	Exchange       *rawExchange      `json:"exchange"`
+	Authorization  *rawAuthorization `json:"authorization"`
+	RequireTyp     string            `json:"require_typ"`
+	AcceptIDTokens bool              `json:"accept_id_tokens"`
 }
 
 func (r *rawRoute) setDefaults() { r.Auth = AuthSession }
