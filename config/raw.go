@@ -136,10 +136,10 @@ type rawBearerIssuer struct {
 func (b *rawBearerIssuer) setDefaults() { b.Discovery = true }
 
 type rawRoute struct {
-	Name          string            `json:"name"`
-	Match         rawMatch          `json:"match"`
-	Auth          string            `json:"auth"`
-	BearerIssuers []string          `json:"bearer_issuers"`
+	Name           string            `json:"name"`
+	Match          rawMatch          `json:"match"`
+	Auth           string            `json:"auth"`
+	BearerIssuers  []string          `json:"bearer_issuers"`
 	Exchange       *rawExchange      `json:"exchange"`
 	Authorization  *rawAuthorization `json:"authorization"`
 	RequireTyp     string            `json:"require_typ"`
