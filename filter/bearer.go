@@ -37,8 +37,9 @@ func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 //
 // A token is accepted when it is a JWS from one of the route's issuers, signed with a key
 // of that issuer's JWKS under one of its algorithms, with an exp in the future, nbf and iat
-// not in the future (within jwt.leeway) and an aud holding one of the issuer's audiences;
-// then the route's authorization rules apply. Verified tokens are cached per VM by their
+// not in the future (within jwt.leeway) and an aud holding one of the issuer's audiences,
+// of the kind the route takes (tokenKindAllowed: typ, and no ID tokens unless the route
+// accepts them); then the route's authorization rules apply. Verified tokens are cached per VM by their
 // exact bytes until their exp.
 func (h *httpContext) bearer(route *config.Route) (action types.Action, handled bool) {
 	token, present, ok := bearerToken(h.req.authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
@@ -201,7 +202,31 @@ func verifyBearer(it *issuer, token string, now time.Time, leeway time.Duration)
 	if err != nil {
 		return nil, err
 	}
-	return &verifiedToken{token: token, issuer: it.bi, expiry: c.Expiry, claims: c.Raw, scopes: tokenScopes(c.Raw)}, nil
+	return &verifiedToken{token: token, issuer: it.bi, expiry: c.Expiry, claims: c.Raw, scopes: tokenScopes(c.Raw),
+		typ: t.Header.Type, idToken: oidc.IsIDToken(t.Header.Type, c.Raw)}, nil
+}
+
+var errIDTokenAsBearer = errors.New("filter: an ID token is not accepted as a bearer token on this route")
+
+// tokenKindAllowed applies the route's rules on what kind of JWT it takes (RFC 8725 3.11):
+// with require_typ, exactly that typ; without, no typ or JWT or at+jwt; and no ID token
+// (oidc.IsIDToken) unless accept_id_tokens. It runs per request, after the cache, since
+// routes sharing an issuer may differ.
+func tokenKindAllowed(route *config.Route, v *verifiedToken) error {
+	h := jwt.Header{Type: v.typ}
+	var err error
+	if route.RequireTyp != "" {
+		err = h.CheckType(true, route.RequireTyp)
+	} else {
+		err = h.CheckType(false, jwt.TypeJWT, jwt.TypeAccessToken)
+	}
+	switch {
+	case err != nil:
+		return err
+	case v.idToken && !route.AcceptIDTokens:
+		return errIDTokenAsBearer
+	}
+	return nil
 }
 
 // tokenScopes reads the granted scopes of an access token: "scope", a space-separated string
@@ -239,6 +264,10 @@ func acceptsIssuer(route *config.Route, bi *config.BearerIssuer) bool {
 // request with the claim headers (and the access token header, when configured).
 func (h *httpContext) acceptBearer(route *config.Route, v *verifiedToken) types.Action {
 	p := h.p
+	if err := tokenKindAllowed(route, v); err != nil {
+		p.bearer.m.reject("type")
+		return h.bearerRespond(invalidToken(err))
+	}
 	if a := route.Authorization; a != nil {
 		if missing := missingScopes(a, v.scopes); len(missing) > 0 {
 			p.bearer.m.denied.Increment(1)
@@ -294,6 +323,8 @@ func describeTokenError(err error) string {
 		return "The token lacks a required claim."
 	case errors.Is(err, jwt.ErrTooLarge):
 		return "The token is too large."
+	case errors.Is(err, jwt.ErrType), errors.Is(err, errIDTokenAsBearer):
+		return "The token is not an access token for this resource."
 	}
 	return "The token is malformed."
 }
@@ -315,6 +346,8 @@ func rejectReason(err error) string {
 		return "signature"
 	case errors.Is(err, jwt.ErrMissingClaim):
 		return "claims"
+	case errors.Is(err, jwt.ErrType), errors.Is(err, errIDTokenAsBearer):
+		return "type"
 	}
 	return "malformed"
 }

@@ -19,7 +19,7 @@ type bearerMetrics struct {
 }
 
 var bearerRejectReasons = []string{"missing", "malformed", "issuer", "signature", "algorithm",
-	"expired", "not_yet_valid", "audience", "claims", "not_ready"}
+	"expired", "not_yet_valid", "audience", "claims", "not_ready", "type"}
 
 func newBearerMetrics() *bearerMetrics {
 	m := &bearerMetrics{
