@@ -23,12 +23,14 @@ const bearerRealm = "oidc-proxy"
 type bearerState struct {
 	issuers *issuers
 	cache   *bearerCache
+	rejects *rejectCache
 	m       *bearerMetrics
 }
 
 func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 	m := newBearerMetrics()
-	return &bearerState{issuers: newIssuers(cfg, m, rootID), cache: newBearerCache(bearerCacheEntries, bearerCacheBytes), m: m}
+	return &bearerState{issuers: newIssuers(cfg, m, rootID), cache: newBearerCache(bearerCacheEntries, bearerCacheBytes),
+		rejects: newRejectCache(), m: m}
 }
 
 // bearer serves a request on a bearer or session_or_bearer route (RFC 6750). It returns
@@ -42,6 +44,13 @@ func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 // accepts them); then the route's authorization rules apply. Verified tokens are cached per VM by their
 // exact bytes until their exp.
 func (h *httpContext) bearer(route *config.Route) (action types.Action, handled bool) {
+	if h.req.authorizations > 1 {
+		// Which one would count is up to each hop (the first, the last, all joined): a
+		// credential that two parsers may read differently is refused (RFC 6750 3.1).
+		h.p.bearer.m.reject("malformed")
+		return h.bearerRespond(bearerFailure{status: 400, code: "invalid_request",
+			desc: "The request has more than one Authorization header.", err: errBearerDuplicate}), true
+	}
 	token, present, ok := bearerToken(h.req.authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
 	switch {
 	case !present && route.Auth == config.AuthSessionOrBearer:
@@ -57,7 +66,10 @@ func (h *httpContext) bearer(route *config.Route) (action types.Action, handled 
 	return h.checkBearer(route, token, false), true
 }
 
-var errBearerSyntax = errors.New("filter: malformed Authorization header")
+var (
+	errBearerSyntax    = errors.New("filter: malformed Authorization header")
+	errBearerDuplicate = errors.New("filter: more than one Authorization header")
+)
 
 // bearerToken reads "Bearer <token68>" (RFC 6750 2.1; the scheme in any case). present is
 // false when there is no Authorization header or it uses another scheme; ok is false when
@@ -129,6 +141,13 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 		return h.bearerRespond(bearerFailure{status: 503, code: "temporarily_unavailable", retryAfter: 2,
 			desc: "The token issuer's keys are not available yet. Try again in a moment.", err: it.notReadyReason()})
 	}
+	key := rejectKey(token)
+	if err := p.bearer.rejects.get(key, it.verifier, now); err != nil {
+		// Refused less than a minute ago with these keys: the same answer, without the crypto.
+		p.bearer.m.rejectHit.Increment(1)
+		p.bearer.m.reject(rejectReason(err))
+		return h.bearerRespond(invalidToken(err))
+	}
 	v, err := verifyBearer(it, token, now, p.cfg.JWT.Leeway)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
 		proxywasm.LogInfof("oidc-proxy: audit event=unknown_signing_key issuer=%s corr=%s: refetching JWKS", it.bi.Name, h.correlationID())
@@ -142,6 +161,7 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 		return types.ActionPause
 	}
 	if err != nil {
+		p.bearer.rejects.put(key, it.verifier, err, now)
 		p.bearer.m.reject(rejectReason(err))
 		return h.bearerRespond(invalidToken(err))
 	}
