@@ -246,8 +246,16 @@ func (e *secEnv) pluginConfig() map[string]any {
 	cfg["routes"] = []any{
 		route("api", "/api/", "bearer", []any{"rs", "es", "ed", "bad", "down", "huge", "deep", "deepjwks"}, nil),
 		route("rsonly", "/api/rs/", "bearer", rs, nil),
-		func() map[string]any { r := route("atonly", "/api/at/", "bearer", rs, nil); r["require_typ"] = "at+jwt"; return r }(),
-		func() map[string]any { r := route("idok", "/api/idok/", "bearer", rs, nil); r["accept_id_tokens"] = true; return r }(),
+		func() map[string]any {
+			r := route("atonly", "/api/at/", "bearer", rs, nil)
+			r["require_typ"] = "at+jwt"
+			return r
+		}(),
+		func() map[string]any {
+			r := route("idok", "/api/idok/", "bearer", rs, nil)
+			r["accept_id_tokens"] = true
+			return r
+		}(),
 		route("scoped", "/api/scoped/", "bearer", rs, map[string]any{"scopes": []any{"read"}}),
 		route("admins", "/api/admins/", "bearer", rs, map[string]any{
 			"claims": []any{map[string]any{"claim": "groups", "contains": "admins"}}}),

@@ -124,7 +124,9 @@ func kindAttacks(t *testing.T, e *secEnv) []secCase {
 				return twoHeaders("/api/rs/x", "Bearer "+e.token(c.t, rs, func(m map[string]any) { m["sub"] = "admin"; m["exp"] = 1 }), "Bearer "+e.token(c.t, rs, nil))(c)
 			}},
 		{group: "bearer", name: "two Authorization headers, good then Basic", status: []int{400}, check: wantChallenge("invalid_request"),
-			do: func(c *secCtx) response { return twoHeaders("/mixed/x", "Bearer "+e.token(c.t, rs, nil), "Basic YWRtaW46YWRtaW4=")(c) }},
+			do: func(c *secCtx) response {
+				return twoHeaders("/mixed/x", "Bearer "+e.token(c.t, rs, nil), "Basic YWRtaW46YWRtaW4=")(c)
+			}},
 		{group: "bearer", name: "forged token repeated 30 times: verified about once per VM", status: []int{401}, check: wantChallenge("invalid_token"),
 			do: func(c *secCtx) response {
 				tok := e.token(c.t, rs, nil)
@@ -146,7 +148,9 @@ func kindAttacks(t *testing.T, e *secEnv) []secCase {
 			}},
 		{group: "bearer", name: "expired token repeated: the same answer each time", status: []int{401}, check: wantChallenge("invalid_token"),
 			do: func(c *secCtx) response {
-				tok := e.token(c.t, rs, func(m map[string]any) { m["iat"], m["exp"] = time.Now().Add(-time.Hour).Unix(), time.Now().Add(-30*time.Minute).Unix() })
+				tok := e.token(c.t, rs, func(m map[string]any) {
+					m["iat"], m["exp"] = time.Now().Add(-time.Hour).Unix(), time.Now().Add(-30*time.Minute).Unix()
+				})
 				var r response
 				for range 5 {
 					r = c.api("/api/rs/x", tok)
@@ -159,4 +163,3 @@ func kindAttacks(t *testing.T, e *secEnv) []secCase {
 			}},
 	}
 }
-
