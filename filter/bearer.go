@@ -35,7 +35,8 @@ func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 
 // bearer serves a request on a bearer or session_or_bearer route (RFC 6750). It returns
 // handled false when the route also takes sessions and the request carries no bearer token:
-// the session path serves it then.
+// the session path serves it then. A request with more than one Authorization header is a
+// 400 invalid_request, whatever they hold.
 //
 // A token is accepted when it is a JWS from one of the route's issuers, signed with a key
 // of that issuer's JWKS under one of its algorithms, with an exp in the future, nbf and iat
