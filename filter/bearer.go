@@ -42,8 +42,9 @@ func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 // of that issuer's JWKS under one of its algorithms, with an exp in the future, nbf and iat
 // not in the future (within jwt.leeway) and an aud holding one of the issuer's audiences,
 // of the kind the route takes (tokenKindAllowed: typ, and no ID tokens unless the route
-// accepts them); then the route's authorization rules apply. Verified tokens are cached per VM by their
-// exact bytes until their exp.
+// accepts them); then the route's authorization rules apply. Verified tokens are cached per
+// VM by their exact bytes until their exp; refused ones by their hash for a minute
+// (rejectCache), so a forged token in a flood costs one verification a minute.
 func (h *httpContext) bearer(route *config.Route) (action types.Action, handled bool) {
 	if h.req.authorizations > 1 {
 		// Which one would count is up to each hop (the first, the last, all joined): a

@@ -43,7 +43,7 @@ func TestBearerDuplicateAuthorization(t *testing.T) {
 
 // TestBearerRejectCache: a forged token sent again and again is verified once a minute, not
 // once per request, and every request still gets the same 401 and counts as the same
-// rejection. New keys, or the minute passing, verify it again.
+// rejection. The minute passing verifies it again (new keys too: TestRejectCacheUnit).
 func TestBearerRejectCache(t *testing.T) {
 	l, s := newBearerHarness(t)
 	l.host.Tick()
