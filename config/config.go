@@ -267,7 +267,8 @@ type JWT struct {
 	Leeway time.Duration
 	// Algorithms accepted for ID tokens (JWS "alg" names). Never "none";
 	// HS256/384/512 only with AllowHMAC. The default is every asymmetric
-	// algorithm (RS*, PS*, ES*, EdDSA), plus HS256 with AllowHMAC.
+	// algorithm (RS*, PS*, ES*, EdDSA, Ed25519), plus HS256 with AllowHMAC.
+	// EdDSA and Ed25519 (RFC 9864) name one algorithm: either allows both.
 	Algorithms []string
 	// AllowHMAC permits HMAC-signed ID tokens (keyed with the client
 	// secret).

@@ -73,7 +73,7 @@ func TestMinimalConfigHasSecureDefaults(t *testing.T) {
 		{"cookie host-only", c.Cookie.Domain, ""},
 		{"cookie path", c.Cookie.Path, "/"},
 		{"HMAC off", c.JWT.AllowHMAC, false},
-		{"algorithms all asymmetric", c.JWT.Algorithms, []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}},
+		{"algorithms all asymmetric", c.JWT.Algorithms, []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}},
 		{"leeway", c.JWT.Leeway, 30 * time.Second},
 		{"refresh on", c.Session.Refresh, true},
 		{"refresh margin", c.Session.RefreshMargin, time.Minute},

@@ -6,8 +6,10 @@ import (
 )
 
 // asymmetricAlgs are the JWS algorithms the verifier implements with public
-// keys, in the order of the default allowlist.
-var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+// keys, in the order of the default allowlist. Ed25519 is RFC 9864's
+// fully-specified name for EdDSA with Ed25519; the verifier treats the two
+// as one, so listing either accepts tokens signed under both names.
+var asymmetricAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
 
 // hmacAlgs and the least client secret length each needs (RFC 7518 3.2).
 var hmacAlgs = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
@@ -54,6 +56,8 @@ func (v *validator) algorithms(path string, in []string, hmac bool) []string {
 		switch {
 		case strings.EqualFold(alg, "none"):
 			v.add(p, "\"none\" is never allowed")
+		case alg == "Ed448":
+			v.add(p, "Ed448 is not supported (EdDSA and Ed25519 are, with Ed25519 keys)")
 		case isHMAC && !hmac && path == "jwt.algorithms":
 			v.add(p, "%s requires jwt.allow_hmac", alg)
 		case isHMAC && !hmac:

@@ -173,6 +173,10 @@ func TestParse(t *testing.T) {
 		{name: "alg none", config: `{"jwt":{"algorithms":["RS256","none"]}}`, expectErr: `jwt.algorithms[1]: "none" is never allowed`},
 		{name: "HS256 without allow_hmac", config: `{"jwt":{"algorithms":["HS256"]}}`, expectErr: "jwt.algorithms[0]: HS256 requires jwt.allow_hmac"},
 		{name: "unknown algorithm", config: `{"jwt":{"algorithms":["RS1"]}}`, expectErr: `jwt.algorithms[0]: unknown algorithm "RS1"`},
+		{name: "Ed25519 (RFC 9864)", config: `{"jwt":{"algorithms":["Ed25519"]}}`},
+		{name: "bearer Ed25519", config: `{"bearer_issuers":[{"name":"a","issuer":"https://i/","cluster":"c","audiences":["x"],"algorithms":["Ed25519","EdDSA"]}]}`},
+		{name: "Ed448", config: `{"jwt":{"algorithms":["Ed25519","Ed448"]}}`, expectErr: "jwt.algorithms[1]: Ed448 is not supported (EdDSA and Ed25519 are, with Ed25519 keys)"},
+		{name: "bearer Ed448", config: `{"bearer_issuers":[{"name":"a","issuer":"https://i/","cluster":"c","audiences":["x"],"algorithms":["Ed448"]}]}`, expectErr: "bearer_issuers[0].algorithms[0]: Ed448 is not supported"},
 		{name: "empty algorithms", config: `{"jwt":{"algorithms":[]}}`, expectErr: "jwt.algorithms: must not be empty"},
 		{name: "leeway", config: `{"jwt":{"leeway":"10m"}}`, expectErr: "jwt.leeway: must be between 0s and 5m"},
 		{name: "HMAC with short secret", config: `{"jwt":{"allow_hmac":true},"client":{"secret":"0123456789"}}`, expectErr: "jwt.allow_hmac: HS256 needs a client.secret of at least 32 bytes"},
@@ -190,6 +194,12 @@ func TestParse(t *testing.T) {
 		{name: "bearer issuer without asymmetric default", config: `{"jwt":{"allow_hmac":true,"algorithms":["HS256"]},"client":{"secret":"0123456789012345678901234567890123456789"},"bearer_issuers":[{"name":"a","issuer":"https://i/","cluster":"c","audiences":["x"]}]}`, expectErr: "bearer_issuers[0].algorithms: required: jwt.algorithms has no asymmetric algorithm to default to"},
 
 		// routes
+		{name: "require_typ", config: `{"bearer_issuers":[{"name":"a","issuer":"https://i/","cluster":"c","audiences":["x"]}],"routes":[{"name":"a","match":{"prefix":"/a"},"auth":"bearer","bearer_issuers":["a"],"require_typ":"application/at+jwt"}]}`},
+		{name: "accept_id_tokens", config: `{"bearer_issuers":[{"name":"a","issuer":"https://i/","cluster":"c","audiences":["x"]}],"routes":[{"name":"a","match":{"prefix":"/a"},"auth":"session_or_bearer","bearer_issuers":["a"],"accept_id_tokens":true,"require_typ":"JWT"}]}`},
+		{name: "require_typ not a media type", config: `{"bearer_issuers":[{"name":"a","issuer":"https://i/","cluster":"c","audiences":["x"]}],"routes":[{"name":"a","match":{"prefix":"/a"},"auth":"bearer","bearer_issuers":["a"],"require_typ":"at jwt"}]}`, expectErr: "routes[0].require_typ: must be a media type like at+jwt or application/at+jwt"},
+		{name: "require_typ on a session route", config: `{"routes":[{"name":"a","match":{"prefix":"/a"},"require_typ":"at+jwt"}]}`, expectErr: "routes[0].require_typ: only used with auth bearer or session_or_bearer"},
+		{name: "accept_id_tokens on a session route", config: `{"routes":[{"name":"a","match":{"prefix":"/a"},"accept_id_tokens":true}]}`, expectErr: "routes[0].accept_id_tokens: only used with auth bearer or session_or_bearer"},
+		{name: "accept_id_tokens with require_typ at+jwt", config: `{"bearer_issuers":[{"name":"a","issuer":"https://i/","cluster":"c","audiences":["x"]}],"routes":[{"name":"a","match":{"prefix":"/a"},"auth":"bearer","bearer_issuers":["a"],"require_typ":"at+jwt","accept_id_tokens":true}]}`, expectErr: `routes[0].accept_id_tokens: ID tokens have typ JWT, which require_typ "at+jwt" refuses`},
 		{name: "route name", config: `{"routes":[{"match":{"prefix":"/a"}}]}`, expectErr: "routes[0].name: must match [A-Za-z0-9_-]{1,64}"},
 		{name: "duplicate route name", config: `{"routes":[{"name":"a","match":{"prefix":"/a"}},{"name":"a","match":{"prefix":"/b"}}]}`, expectErr: "routes[1].name: duplicate route name (also routes[0].name)"},
 		{name: "route prefix required", config: `{"routes":[{"name":"a"}]}`, expectErr: "routes[0].match.prefix: required"},

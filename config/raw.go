@@ -137,12 +137,14 @@ type rawBearerIssuer struct {
 func (b *rawBearerIssuer) setDefaults() { b.Discovery = true }
 
 type rawRoute struct {
-	Name          string            `json:"name"`
-	Match         rawMatch          `json:"match"`
-	Auth          string            `json:"auth"`
-	BearerIssuers []string          `json:"bearer_issuers"`
-	Exchange      *rawExchange      `json:"exchange"`
-	Authorization *rawAuthorization `json:"authorization"`
+	Name           string            `json:"name"`
+	Match          rawMatch          `json:"match"`
+	Auth           string            `json:"auth"`
+	BearerIssuers  []string          `json:"bearer_issuers"`
+	Exchange       *rawExchange      `json:"exchange"`
+	Authorization  *rawAuthorization `json:"authorization"`
+	RequireTyp     string            `json:"require_typ"`
+	AcceptIDTokens bool              `json:"accept_id_tokens"`
 }
 
 func (r *rawRoute) setDefaults() { r.Auth = AuthSession }

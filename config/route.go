@@ -19,6 +19,15 @@ type Route struct {
 	Exchange *Exchange
 	// Authorization, if not nil, restricts which users may pass.
 	Authorization *Authorization
+	// RequireTyp, if not "", is the JOSE typ every bearer token must carry
+	// (e.g. "at+jwt", RFC 9068), compared as a media type: case-insensitive,
+	// "application/" optional (jwt.TypeIs). "" accepts a token without typ
+	// or with typ JWT or at+jwt, and refuses any other typ.
+	RequireTyp string
+	// AcceptIDTokens lets ID tokens through as bearer tokens on this route.
+	// Without it a bearer token that is recognisably an ID token is refused
+	// (see the bearer route rule in config/README.md).
+	AcceptIDTokens bool
 }
 
 // RouteMatch selects requests. Prefix is a string prefix of the normalized

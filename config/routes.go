@@ -31,6 +31,7 @@ func (v *validator) routes() {
 		a, _ := v.enum(p+".auth", r.Auth, false, AuthSession, AuthBearer, AuthSessionOrBearer, AuthNone)
 		rt.Auth = a
 		rt.BearerIssuers = v.routeIssuers(p, rt.Auth, r.BearerIssuers)
+		v.bearerTokenRules(p, rt, r)
 		if r.Exchange != nil {
 			if rt.Auth == AuthNone {
 				v.add(p+".exchange", "needs an authenticated user: not possible with auth none")
@@ -60,6 +61,51 @@ func (v *validator) routes() {
 		return len(a.Methods) > 0 && len(b.Methods) == 0
 	})
 	c.defaultRoute = Route{Match: RouteMatch{Prefix: "/"}, Auth: AuthSession}
+}
+
+// bearerTokenRules validates require_typ and accept_id_tokens, which only
+// bearer-capable routes use.
+func (v *validator) bearerTokenRules(p string, rt *Route, r *rawRoute) {
+	usesBearer := rt.Auth == AuthBearer || rt.Auth == AuthSessionOrBearer
+	if r.RequireTyp != "" {
+		switch {
+		case !usesBearer:
+			v.add(p+".require_typ", "only used with auth bearer or session_or_bearer")
+		case !isMediaType(r.RequireTyp):
+			v.add(p+".require_typ", "must be a media type like at+jwt or application/at+jwt")
+		default:
+			rt.RequireTyp = r.RequireTyp
+		}
+	}
+	if r.AcceptIDTokens {
+		switch {
+		case !usesBearer:
+			v.add(p+".accept_id_tokens", "only used with auth bearer or session_or_bearer")
+		case rt.RequireTyp != "" && !strings.EqualFold(strings.TrimPrefix(strings.ToLower(rt.RequireTyp), "application/"), "jwt"):
+			v.add(p+".accept_id_tokens", "ID tokens have typ JWT, which require_typ %s refuses", quote(rt.RequireTyp))
+		default:
+			rt.AcceptIDTokens = true
+		}
+	}
+}
+
+// isMediaType reports whether s is type/subtype or a bare subtype (RFC 6838
+// restricted names, at most 127 characters each), as a JOSE typ may be.
+func isMediaType(s string) bool {
+	t, sub, slash := strings.Cut(s, "/")
+	return isRestrictedName(t) && (!slash || isRestrictedName(sub))
+}
+
+func isRestrictedName(s string) bool {
+	if s == "" || len(s) > 127 || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && !strings.ContainsRune("!#$&^_.+-", rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // hostRank orders route hosts: exact (2) before wildcard (1) before any (0).

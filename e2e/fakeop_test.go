@@ -56,7 +56,21 @@ const (
 	faultGarbage = "garbage"
 	faultSlow    = "slow"
 	faultReset   = "reset"
+	faultDeep    = "deep" // the right answer plus a member whose arrays nest 50,000 deep (100 KB)
 )
+
+// writeJSONDeep writes v, a JSON object, with one more member "x" nesting arrays 50,000
+// deep: valid JSON that a recursive validator walks with a stack frame per level, and
+// that, but for its depth, is a correct answer.
+func writeJSONDeep(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
+		panic("writeJSONDeep: not an object")
+	}
+	const depth = 50_000
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, string(b[:len(b)-1])+`,"x":`+strings.Repeat("[", depth)+strings.Repeat("]", depth)+`}`)
+}
 
 func newFakeOP(t testing.TB) *fakeOP {
 	t.Helper()
@@ -169,8 +183,16 @@ func (f *fakeOP) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeJSONBody(w, map[string]string{"error": "invalid_grant"})
 		return
 	}
-	writeJSONBody(w, map[string]any{"access_token": "fake-access-token-" + r.PostForm.Get("code"),
-		"token_type": "Bearer", "expires_in": 300, "id_token": g.idToken})
+	body := map[string]any{"access_token": "fake-access-token-" + r.PostForm.Get("code"),
+		"token_type": "Bearer", "expires_in": 300, "id_token": g.idToken}
+	f.mu.Lock()
+	deep := f.faults["token"] == faultDeep
+	f.mu.Unlock()
+	if deep {
+		writeJSONDeep(w, body)
+		return
+	}
+	writeJSONBody(w, body)
 }
 
 func writeJSONBody(w http.ResponseWriter, v any) {

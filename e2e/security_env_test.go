@@ -32,7 +32,7 @@ type secIssuer struct {
 	name, url string
 	keys      []*secKey        // published and used to sign
 	rawKeys   []map[string]any // published as they are (bad keys)
-	fault     string           // "html": discovery and JWKS answer an HTML page; "huge": a 10 MB JWKS
+	fault     string           // "html": discovery and JWKS answer an HTML page; "huge": a 10 MB JWKS; "deep": discovery (issuer "deep") or the JWKS (issuer "deepjwks") right but for a member nested 50,000 deep
 	jwksHits  atomic.Int64
 }
 
@@ -83,7 +83,11 @@ func (s *secIssuers) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
 	case rest == ".well-known/openid-configuration":
-		writeJSONBody(w, map[string]any{
+		write := writeJSONBody
+		if it.fault == "deep" && it.name == "deep" {
+			write = writeJSONDeep
+		}
+		write(w, map[string]any{
 			"issuer": it.url, "authorization_endpoint": it.url + "/authorize", "token_endpoint": it.url + "/token",
 			"jwks_uri": it.url + "/jwks", "response_types_supported": []string{"code"},
 			"subject_types_supported": []string{"public"}, "id_token_signing_alg_values_supported": []string{"RS256"},
@@ -96,6 +100,8 @@ func (s *secIssuers) serve(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, pad)
 		}
 		io.WriteString(w, `"}`)
+	case rest == "jwks" && it.fault == "deep" && it.name == "deepjwks":
+		writeJSONDeep(w, map[string]any{"keys": keys})
 	case rest == "jwks":
 		writeJSONBody(w, map[string]any{"keys": keys})
 	default:
@@ -151,6 +157,16 @@ func startSecEnv(t testing.TB, vms int, configure func(cfg map[string]any)) *sec
 		"huge": func() *secIssuer {
 			it := e.iss.add("huge", newSecKey(t, "RS256", "huge-1"))
 			it.fault = "huge"
+			return it
+		}(),
+		"deep": func() *secIssuer {
+			it := e.iss.add("deep", newSecKey(t, "RS256", "deep-1"))
+			it.fault = "deep"
+			return it
+		}(),
+		"deepjwks": func() *secIssuer {
+			it := e.iss.add("deepjwks", newSecKey(t, "RS256", "deepjwks-1"))
+			it.fault = "deep"
 			return it
 		}(),
 	}
@@ -213,6 +229,8 @@ func (e *secEnv) pluginConfig() map[string]any {
 		issuer("bad"),
 		issuer("down"),
 		issuer("huge", "discovery", false, "jwks_uri", e.issuers["huge"].url+"/jwks"),
+		issuer("deep"),
+		issuer("deepjwks", "discovery", false, "jwks_uri", e.issuers["deepjwks"].url+"/jwks"),
 	}
 	route := func(name, prefix, auth string, issuers []any, authz map[string]any) map[string]any {
 		r := map[string]any{"name": name, "match": map[string]any{"prefix": prefix}, "auth": auth}
@@ -226,8 +244,18 @@ func (e *secEnv) pluginConfig() map[string]any {
 	}
 	rs := []any{"rs"}
 	cfg["routes"] = []any{
-		route("api", "/api/", "bearer", []any{"rs", "es", "ed", "bad", "down", "huge"}, nil),
+		route("api", "/api/", "bearer", []any{"rs", "es", "ed", "bad", "down", "huge", "deep", "deepjwks"}, nil),
 		route("rsonly", "/api/rs/", "bearer", rs, nil),
+		func() map[string]any {
+			r := route("atonly", "/api/at/", "bearer", rs, nil)
+			r["require_typ"] = "at+jwt"
+			return r
+		}(),
+		func() map[string]any {
+			r := route("idok", "/api/idok/", "bearer", rs, nil)
+			r["accept_id_tokens"] = true
+			return r
+		}(),
 		route("scoped", "/api/scoped/", "bearer", rs, map[string]any{"scopes": []any{"read"}}),
 		route("admins", "/api/admins/", "bearer", rs, map[string]any{
 			"claims": []any{map[string]any{"claim": "groups", "contains": "admins"}}}),

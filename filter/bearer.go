@@ -24,24 +24,36 @@ const bearerRealm = "oidc-proxy"
 type bearerState struct {
 	issuers *issuers
 	cache   *bearerCache
+	rejects *rejectCache
 	m       *bearerMetrics
 }
 
 func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 	m := newBearerMetrics()
-	return &bearerState{issuers: newIssuers(cfg, m, rootID), cache: newBearerCache(bearerCacheEntries, bearerCacheBytes), m: m}
+	return &bearerState{issuers: newIssuers(cfg, m, rootID), cache: newBearerCache(bearerCacheEntries, bearerCacheBytes),
+		rejects: newRejectCache(), m: m}
 }
 
 // bearer serves a request on a bearer or session_or_bearer route (RFC 6750). It returns
 // handled false when the route also takes sessions and the request carries no bearer token:
-// the session path serves it then.
+// the session path serves it then. A request with more than one Authorization header is a
+// 400 invalid_request, whatever they hold.
 //
 // A token is accepted when it is a JWS from one of the route's issuers, signed with a key
 // of that issuer's JWKS under one of its algorithms, with an exp in the future, nbf and iat
-// not in the future (within jwt.leeway) and an aud holding one of the issuer's audiences;
-// then the route's authorization rules apply. Verified tokens are cached per VM by their
-// exact bytes until their exp.
+// not in the future (within jwt.leeway) and an aud holding one of the issuer's audiences,
+// of the kind the route takes (tokenKindAllowed: typ, and no ID tokens unless the route
+// accepts them); then the route's authorization rules apply. Verified tokens are cached per
+// VM by their exact bytes until their exp; refused ones by their hash for a minute
+// (rejectCache), so a forged token in a flood costs one verification a minute.
 func (h *httpContext) bearer(route *config.Route) (action types.Action, handled bool) {
+	if h.req.authorizations > 1 {
+		// Which one would count is up to each hop (the first, the last, all joined): a
+		// credential that two parsers may read differently is refused (RFC 6750 3.1).
+		h.p.bearer.m.reject("malformed")
+		return h.bearerRespond(bearerFailure{status: 400, code: "invalid_request",
+			desc: "The request has more than one Authorization header.", err: errBearerDuplicate}), true
+	}
 	token, present, ok := bearerToken(h.req.authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
 	switch {
 	case !present && route.Auth == config.AuthSessionOrBearer:
@@ -57,7 +69,10 @@ func (h *httpContext) bearer(route *config.Route) (action types.Action, handled 
 	return h.checkBearer(route, token, false), true
 }
 
-var errBearerSyntax = errors.New("filter: malformed Authorization header")
+var (
+	errBearerSyntax    = errors.New("filter: malformed Authorization header")
+	errBearerDuplicate = errors.New("filter: more than one Authorization header")
+)
 
 // bearerToken reads "Bearer <token68>" (RFC 6750 2.1; the scheme in any case). present is
 // false when there is no Authorization header or it uses another scheme; ok is false when
@@ -129,6 +144,13 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 		return h.bearerRespond(bearerFailure{status: 503, code: "temporarily_unavailable", retryAfter: 2,
 			desc: "The token issuer's keys are not available yet. Try again in a moment.", err: it.notReadyReason()})
 	}
+	key := rejectKey(token)
+	if err := p.bearer.rejects.get(key, it.verifier, now); err != nil {
+		// Refused less than a minute ago with these keys: the same answer, without the crypto.
+		p.bearer.m.rejectHit.Increment(1)
+		p.bearer.m.reject(rejectReason(err))
+		return h.bearerRespond(invalidToken(err))
+	}
 	v, err := verifyBearer(it, token, now, p.cfg.JWT.Leeway)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
 		auditInfo("unknown_signing_key", "issuer", it.bi.Name, "corr", h.correlationID(), "action", "jwks_refetch")
@@ -142,6 +164,7 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 		return types.ActionPause
 	}
 	if err != nil {
+		p.bearer.rejects.put(key, it.verifier, err, now)
 		p.bearer.m.reject(rejectReason(err))
 		return h.bearerRespond(invalidToken(err))
 	}
@@ -202,7 +225,31 @@ func verifyBearer(it *issuer, token string, now time.Time, leeway time.Duration)
 	if err != nil {
 		return nil, err
 	}
-	return &verifiedToken{token: token, issuer: it.bi, expiry: c.Expiry, claims: c.Raw, scopes: tokenScopes(c.Raw)}, nil
+	return &verifiedToken{token: token, issuer: it.bi, expiry: c.Expiry, claims: c.Raw, scopes: tokenScopes(c.Raw),
+		typ: t.Header.Type, idToken: oidc.IsIDToken(t.Header.Type, c.Raw)}, nil
+}
+
+var errIDTokenAsBearer = errors.New("filter: an ID token is not accepted as a bearer token on this route")
+
+// tokenKindAllowed applies the route's rules on what kind of JWT it takes (RFC 8725 3.11):
+// with require_typ, exactly that typ; without, no typ or JWT or at+jwt; and no ID token
+// (oidc.IsIDToken) unless accept_id_tokens. It runs per request, after the cache, since
+// routes sharing an issuer may differ.
+func tokenKindAllowed(route *config.Route, v *verifiedToken) error {
+	h := jwt.Header{Type: v.typ}
+	var err error
+	if route.RequireTyp != "" {
+		err = h.CheckType(true, route.RequireTyp)
+	} else {
+		err = h.CheckType(false, jwt.TypeJWT, jwt.TypeAccessToken)
+	}
+	switch {
+	case err != nil:
+		return err
+	case v.idToken && !route.AcceptIDTokens:
+		return errIDTokenAsBearer
+	}
+	return nil
 }
 
 // tokenScopes reads the granted scopes of an access token: "scope", a space-separated string
@@ -240,6 +287,10 @@ func acceptsIssuer(route *config.Route, bi *config.BearerIssuer) bool {
 // request with the claim headers (and the access token header, when configured).
 func (h *httpContext) acceptBearer(route *config.Route, v *verifiedToken) types.Action {
 	p := h.p
+	if err := tokenKindAllowed(route, v); err != nil {
+		p.bearer.m.reject("type")
+		return h.bearerRespond(invalidToken(err))
+	}
 	if a := route.Authorization; a != nil {
 		if missing := missingScopes(a, v.scopes); len(missing) > 0 {
 			p.bearer.m.denied.Increment(1)
@@ -295,6 +346,8 @@ func describeTokenError(err error) string {
 		return "The token lacks a required claim."
 	case errors.Is(err, jwt.ErrTooLarge):
 		return "The token is too large."
+	case errors.Is(err, jwt.ErrType), errors.Is(err, errIDTokenAsBearer):
+		return "The token is not an access token for this resource."
 	}
 	return "The token is malformed."
 }
@@ -316,6 +369,8 @@ func rejectReason(err error) string {
 		return "signature"
 	case errors.Is(err, jwt.ErrMissingClaim):
 		return "claims"
+	case errors.Is(err, jwt.ErrType), errors.Is(err, errIDTokenAsBearer):
+		return "type"
 	}
 	return "malformed"
 }

@@ -189,7 +189,7 @@ func TestDescribeTokenError(t *testing.T) {
 	secret := "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.c2ln"
 	for _, err := range []error{jwt.ErrExpired, jwt.ErrNotYetValid, jwt.ErrIssuedInFuture, jwt.ErrAudience, jwt.ErrIssuer,
 		jwt.ErrAlgNone, jwt.ErrAlgNotAllowed, jwt.ErrSignature, jwt.ErrUnknownKey, jwt.ErrKeyMismatch, jwt.ErrMissingClaim,
-		jwt.ErrTooLarge, jwt.ErrMalformed, jwt.ErrCrit, errForeignIssuer, errors.New("other")} {
+		jwt.ErrTooLarge, jwt.ErrMalformed, jwt.ErrCrit, jwt.ErrType, errForeignIssuer, errIDTokenAsBearer, errors.New("other")} {
 		wrapped := fmt.Errorf("%w: detail %s \r\n", err, secret)
 		d := describeTokenError(wrapped)
 		if d == "" || strings.Contains(d, "detail") || strings.ContainsAny(d, "\r\n\"\\") {

@@ -22,6 +22,8 @@ type verifiedToken struct {
 	claims  []byte               // the payload JSON, for claim rules
 	scopes  []string             // granted scopes (scope or scp)
 	headers [][2]string          // forward.claims headers, computed once
+	typ     string               // the JOSE header typ, "" if absent
+	idToken bool                 // oidc.IsIDToken: an ID token, refused unless the route accepts them
 	size    int
 }
 

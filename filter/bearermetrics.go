@@ -7,25 +7,28 @@ import "github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 //
 //	oidc_proxy.bearer.accepted                 tokens accepted (and authorized)
 //	oidc_proxy.bearer.cache_hit|cache_miss     per-VM cache of verified tokens
+//	oidc_proxy.bearer.reject_cache_hit         refusals answered from the per-VM cache of refused tokens
 //	oidc_proxy.bearer.rejected.<reason>        tokens refused, by bearerRejectReasons
 //	oidc_proxy.bearer.denied                   verified tokens refused by authorization rules
 //	oidc_proxy.bearer.jwks.refetch_limited     unknown-kid refetches refused by the rate limit
 //	oidc_proxy.bearer.<kind>.<outcome>         discovery and JWKS fetches, by calloutOutcomes
 type bearerMetrics struct {
 	accepted, hit, miss, denied proxywasm.MetricCounter
+	rejectHit                   proxywasm.MetricCounter
 	rejected                    map[string]proxywasm.MetricCounter
 	refetchLimited              proxywasm.MetricCounter
 	fetches                     map[string]map[string]proxywasm.MetricCounter
 }
 
 var bearerRejectReasons = []string{"missing", "malformed", "issuer", "signature", "algorithm",
-	"expired", "not_yet_valid", "audience", "claims", "not_ready"}
+	"expired", "not_yet_valid", "audience", "claims", "not_ready", "type"}
 
 func newBearerMetrics() *bearerMetrics {
 	m := &bearerMetrics{
 		accepted:       proxywasm.DefineCounterMetric("oidc_proxy.bearer.accepted"),
 		hit:            proxywasm.DefineCounterMetric("oidc_proxy.bearer.cache_hit"),
 		miss:           proxywasm.DefineCounterMetric("oidc_proxy.bearer.cache_miss"),
+		rejectHit:      proxywasm.DefineCounterMetric("oidc_proxy.bearer.reject_cache_hit"),
 		denied:         proxywasm.DefineCounterMetric("oidc_proxy.bearer.denied"),
 		rejected:       map[string]proxywasm.MetricCounter{},
 		refetchLimited: proxywasm.DefineCounterMetric("oidc_proxy.bearer.jwks.refetch_limited"),

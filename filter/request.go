@@ -15,6 +15,7 @@ type request struct {
 	secFetchSite, origin            string
 	xRequestedWith, authorization   string
 	requestID                       string
+	authorizations                  int             // Authorization headers seen (the last one is in authorization)
 	present                         map[string]bool // lower-case names of identity headers present (to strip)
 
 	// The Cookie header split into its cookies, on the first lookup (see cookieValue).
@@ -56,6 +57,7 @@ func readRequest(pairs [][2]string, identity map[string]bool) request {
 			r.xRequestedWith = v
 		case "authorization":
 			r.authorization = v
+			r.authorizations++
 		case "x-request-id":
 			r.requestID = v
 		}

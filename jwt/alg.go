@@ -22,9 +22,14 @@ const (
 	ES384 Algorithm = "ES384" // ECDSA P-384 with SHA-384, raw r||s
 	ES512 Algorithm = "ES512" // ECDSA P-521 with SHA-512, raw r||s
 	EdDSA Algorithm = "EdDSA" // Ed25519 (RFC 8037); Ed448 is not supported
-	HS256 Algorithm = "HS256" // HMAC SHA-256; only with Options.AllowHMAC
-	HS384 Algorithm = "HS384" // HMAC SHA-384; only with Options.AllowHMAC
-	HS512 Algorithm = "HS512" // HMAC SHA-512; only with Options.AllowHMAC
+	// Ed25519 is the fully-specified name of EdDSA with Ed25519 (RFC 9864
+	// section 2.2), which deprecates the polymorphic EdDSA. The two are one
+	// algorithm here: the same keys, the same verification, the same
+	// at_hash hash (SHA-512), and an allowlist naming one allows both.
+	Ed25519 Algorithm = "Ed25519"
+	HS256   Algorithm = "HS256" // HMAC SHA-256; only with Options.AllowHMAC
+	HS384   Algorithm = "HS384" // HMAC SHA-384; only with Options.AllowHMAC
+	HS512   Algorithm = "HS512" // HMAC SHA-512; only with Options.AllowHMAC
 )
 
 type family uint8
@@ -61,6 +66,20 @@ var algTable = [...]algInfo{
 	{bit: 1 << 10, name: HS256, family: famHMAC, hash: crypto.SHA256},
 	{bit: 1 << 11, name: HS384, family: famHMAC, hash: crypto.SHA384},
 	{bit: 1 << 12, name: HS512, family: famHMAC, hash: crypto.SHA512},
+	{bit: 1 << 13, name: Ed25519, family: famEdDSA, hash: crypto.SHA512},
+}
+
+// Ed448 is RFC 9864's fully-specified name for EdDSA with Ed448, which this
+// package does not implement (neither does the standard library). It and
+// EdDSA with an Ed448 key are refused with a message that says so.
+const ed448 = "Ed448"
+
+// sameAlg reports whether a key restricted to keyAlg may serve a: equal
+// names, or EdDSA and Ed25519, which name the same operation for the only
+// OKP curve supported (RFC 9864 2.2: a key with alg EdDSA and crv Ed25519
+// is an Ed25519 key).
+func sameAlg(keyAlg Algorithm, a *algInfo) bool {
+	return keyAlg == a.name || a.family == famEdDSA && (keyAlg == EdDSA || keyAlg == Ed25519)
 }
 
 // lookupAlg returns the table entry for a, or nil if a is not supported.

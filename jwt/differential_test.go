@@ -22,6 +22,10 @@ package jwt
 //     jwk, x5c and nonce; we never read them (keys never come from tokens).
 //   - keys: we refuse RSA under 2048 bits and honour a JWK's use and alg;
 //     go-jose verifies with any key it can parse.
+//   - alg Ed25519: RFC 9864's fully-specified name for EdDSA with Ed25519.
+//     go-jose v4.1.8 knows only EdDSA and rejects the name; we accept it
+//     as EdDSA. It has no view here, so these cases check that go-jose
+//     accepts the same key and payload under EdDSA (see keyCases).
 
 import (
 	"bytes"
@@ -49,6 +53,7 @@ const (
 	reasonIgnored  = "header members we ignore, go-jose validates (jwk, x5c, nonce, undecodable values)"
 	reasonKeySize  = "RSA key under 2048 bits"
 	reasonKeyUsage = "JWK use/alg restricts the key"
+	reasonEd25519  = "alg Ed25519 (RFC 9864), unknown to go-jose v4.1.8"
 )
 
 // reasonErr is what our side of a documented divergence must look like:
@@ -62,6 +67,7 @@ var reasonErr = map[string][]error{
 	reasonIgnored:  {nil},
 	reasonKeySize:  {ErrInvalidKey},
 	reasonKeyUsage: {ErrInvalidKey, ErrKeyMismatch, ErrUnknownKey}, // at parse, or at selection
+	reasonEd25519:  {nil},
 }
 
 // explained reports whether our error is the one the reason predicts.
@@ -152,6 +158,8 @@ func inferReason(token string) string {
 		return reasonHeader
 	case !isJSONObject(dec[1]):
 		return reasonPayload
+	case headerOK && string(hm["alg"]) == `"Ed25519"`:
+		return reasonEd25519
 	}
 	return ""
 }
@@ -385,6 +393,7 @@ func keyCases(t *testing.T, k *testKeys) []diffCase {
 		return signToken(t, alg, priv, `{"alg":"`+string(alg)+`"}`, `{"sub":"alice"}`)
 	}
 	ed := k.ed.Public().(ed25519.PublicKey)
+	edTok := func(alg string) string { return signToken(t, EdDSA, k.ed, `{"alg":"`+alg+`"}`, `{"sub":"alice"}`) }
 	identity := ed25519.PublicKey(edSmallOrderY[1][:])
 	forged := b64.EncodeToString([]byte(`{"alg":"EdDSA"}`)) + "." + b64.EncodeToString([]byte(`{"sub":"admin"}`)) + "." +
 		b64.EncodeToString(append(bytes.Clone(edSmallOrderY[1][:]), make([]byte, 32)...))
@@ -398,6 +407,12 @@ func keyCases(t *testing.T, k *testKeys) []diffCase {
 		{name: "HS384 key of 40 bytes", jwk: jwkOf(t, k.hmac[:40], nil), token: tok(HS384, k.hmac[:40]), ours: accept(false)},
 		{name: "HS512 key of 64 bytes", jwk: jwkOf(t, k.hmac, nil), token: tok(HS512, k.hmac), ours: accept(true)},
 		{name: "Ed25519", jwk: jwkOf(t, ed, nil), token: tok(EdDSA, k.ed), ours: accept(true)},
+		// RFC 9864: go-jose accepts each key below with the EdDSA token, we also with alg Ed25519.
+		{name: "alg Ed25519", jwk: jwkOf(t, ed, nil), token: edTok("Ed25519"), ours: accept(true)},
+		{name: "alg Ed25519, key alg EdDSA", jwk: jwkOf(t, ed, map[string]any{"alg": "EdDSA"}), token: edTok("Ed25519"), ours: accept(true)},
+		{name: "alg EdDSA, key alg EdDSA", jwk: jwkOf(t, ed, map[string]any{"alg": "EdDSA"}), token: tok(EdDSA, k.ed), ours: accept(true)},
+		{name: "alg Ed25519, wrong key", jwk: jwkOf(t, small.Public(), nil), token: edTok("Ed25519"), ours: accept(false)},
+		{name: "alg Ed448", jwk: jwkOf(t, ed, nil), token: edTok("Ed448"), ours: accept(false)},
 		{name: "Ed25519 identity key, forged signature", jwk: jwkOf(t, identity, nil), token: forged, ours: accept(false)},
 		{name: "EC off curve", jwk: jwkOf(t, &k.ec256.PublicKey, map[string]any{"y": b64.EncodeToString(make([]byte, 32))}), token: tok(ES256, k.ec256), ours: accept(false)},
 	}

@@ -25,6 +25,9 @@
 //     at most 32 deep), and no header member name appears twice;
 //   - alg is a string on the allowlist: never "none", HS* only with
 //     Options.AllowHMAC; no crit member (no extension is implemented);
+//     "Ed25519", RFC 9864's fully-specified name for EdDSA with Ed25519,
+//     is the same algorithm as "EdDSA" (same keys, same at_hash hash,
+//     an allowlist naming one allows both); "Ed448" is not supported;
 //   - a key from the KeySet, selected by kid (or every key when the token
 //     has no kid, at most 4 tried), whose type, curve, size, alg and use
 //     fit the alg, verifies the signature: RSA of 2048 to 8192 bits,
@@ -46,8 +49,11 @@
 // implements b64 and accepts an empty list), payloads that are not JSON
 // objects, invalid UTF-8 or deep nesting in the header, kids over 256
 // bytes, RSA keys under 2048 bits, and keys whose JWK use or alg forbids
-// the token's alg. It ignores (where go-jose validates) the jwk, x5c and
-// nonce header members. ECDSA signatures remain malleable, (r, s) and
+// the token's alg. It accepts alg "Ed25519" (RFC 9864), which go-jose
+// v4.1.8 does not know: go-jose has no view there, and the tests check
+// that it accepts the same key and payload under "EdDSA" and that the
+// RFC 8037 A.1 key signs and verifies the testdata vector. It ignores
+// (where go-jose validates) the jwk, x5c and nonce header members. ECDSA signatures remain malleable, (r, s) and
 // (r, n-s) both verify, as in every ECDSA verifier: key caches by token
 // bytes, never by signature uniqueness.
 //

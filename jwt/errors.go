@@ -28,6 +28,10 @@ var (
 	// kid, no key fits the alg). The key set may be stale: the caller may
 	// refetch the JWKS, rate limited, since anyone can send such a token.
 	ErrUnknownKey = errors.New("jwt: unknown signing key")
+	// ErrType: the header's typ is not the one the caller expects (RFC 8725
+	// 3.11 explicit typing), for example an access token (typ at+jwt)
+	// presented as an ID token. See TypeIs and Header.CheckType.
+	ErrType = errors.New("jwt: unexpected typ")
 	// ErrSignature: a key was found and the signature does not verify.
 	ErrSignature = errors.New("jwt: invalid signature")
 

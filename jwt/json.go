@@ -8,10 +8,22 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// maxJSONDepth bounds nesting in every JSON document this package reads
-// (headers, claims, JWKS). gjson does not validate and its validator
-// recurses without a limit, so untrusted input passes validJSON first.
-const maxJSONDepth = 32
+// MaxJSONDepth bounds nesting in every JSON document this package reads
+// (headers, claims, JWKS), and in every provider body oidc reads through
+// ValidObject. gjson does not validate and its validator recurses without
+// a limit (a 1 MB body nested 500,000 deep grows the stack by 64 MiB), so
+// untrusted input passes validJSON first. validJSON recurses at most this
+// deep, so its stack is bounded whatever the input.
+const MaxJSONDepth = 32
+
+const maxJSONDepth = MaxJSONDepth
+
+// ValidObject reports whether data is exactly one JSON value per RFC 8259
+// whose top-level value is an object, with valid UTF-8 inside strings and
+// nesting no deeper than MaxJSONDepth. It scans data once, in time linear
+// in its length and with bounded stack, so it is safe on any untrusted
+// body before gjson reads it.
+func ValidObject(data []byte) bool { return isJSONObject(data) }
 
 // validJSON reports whether data is exactly one JSON value per RFC 8259,
 // with valid UTF-8 inside strings and nesting no deeper than maxJSONDepth.

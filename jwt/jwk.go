@@ -301,7 +301,7 @@ func (f *jwkFields) okpKey(a *algInfo) (ed25519.PublicKey, error) {
 		return nil, algMismatch(a, "OKP")
 	}
 	if f.crv != "Ed25519" {
-		return nil, fmt.Errorf("%w: crv %s is not supported for OKP", ErrInvalidKey, quote(f.crv))
+		return nil, fmt.Errorf("%w: crv %s is not supported for OKP (only Ed25519)", ErrInvalidKey, quote(f.crv))
 	}
 	x, err := decodeField("x", f.x)
 	if err != nil {

@@ -32,7 +32,7 @@ type Key struct {
 // usable reports whether k may verify a signature made with alg a:
 // key use and key alg allow it, and the key type, curve and size fit.
 func (k *Key) usable(a *algInfo) bool {
-	if k == nil || (k.Use != "" && k.Use != "sig") || (k.Algorithm != "" && k.Algorithm != a.name) {
+	if k == nil || (k.Use != "" && k.Use != "sig") || (k.Algorithm != "" && !sameAlg(k.Algorithm, a)) {
 		return false
 	}
 	switch a.family {

@@ -22,8 +22,9 @@ const maxCandidates = 4
 // Options configures a Verifier.
 type Options struct {
 	// Algorithms is the allowlist of header alg values. Empty means every
-	// asymmetric algorithm (RS*, PS*, ES*, EdDSA), plus HS* if AllowHMAC.
-	// HS* entries are ignored unless AllowHMAC is set.
+	// asymmetric algorithm (RS*, PS*, ES*, EdDSA and Ed25519), plus HS* if
+	// AllowHMAC. HS* entries are ignored unless AllowHMAC is set. EdDSA and
+	// Ed25519 (its RFC 9864 fully-specified name) allow each other.
 	Algorithms []Algorithm
 	// AllowHMAC enables HS256/384/512 with []byte keys. It MUST NOT be set
 	// for a public client, or for a key set that anyone else knows: whoever
@@ -62,6 +63,9 @@ func NewVerifier(keys *KeySet, opts Options) *Verifier {
 	for _, name := range opts.Algorithms {
 		if a := lookupAlg(name); a != nil && (a.family != famHMAC || opts.AllowHMAC) {
 			v.allowed |= a.bit
+			if a.family == famEdDSA {
+				v.allowed |= algBits(EdDSA, Ed25519)
+			}
 		}
 	}
 	return v
@@ -107,7 +111,10 @@ func (v *Verifier) algorithm(name Algorithm) (*algInfo, error) {
 		return nil, ErrAlgNone
 	}
 	a := lookupAlg(name)
-	if a == nil || v.allowed&a.bit == 0 {
+	switch {
+	case name == ed448:
+		return nil, fmt.Errorf("%w: %s: Ed448 is not supported", ErrAlgNotAllowed, quote(string(name)))
+	case a == nil || v.allowed&a.bit == 0:
 		return nil, fmt.Errorf("%w: %s", ErrAlgNotAllowed, quote(string(name)))
 	}
 	return a, nil

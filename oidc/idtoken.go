@@ -20,7 +20,8 @@ type IDTokenValidator struct {
 
 // Validate applies OIDC Core 3.1.3.7 to an ID token from a code exchange and
 // returns its claims: the signature (alg allowlist and keys of the
-// Verifier), iss equal to Issuer, aud containing ClientID, azp equal to
+// Verifier), typ absent or JWT (application/jwt, any case; anything else
+// wraps jwt.ErrType, RFC 8725 3.11), iss equal to Issuer, aud containing ClientID, azp equal to
 // ClientID when present and required when aud has several values, sub
 // present, exp required and not passed, iat required and not in the future
 // (both with Leeway), nonce equal to nonce when nonce is not empty (pass the
@@ -83,6 +84,12 @@ func (v *IDTokenValidator) verify(raw, nonce string) (*jwt.Token, *jwt.Claims, e
 	}
 	tok, err := v.Verifier.Verify(raw)
 	if err != nil {
+		return nil, nil, idTokenError(err)
+	}
+	// RFC 8725 3.11: a token explicitly typed as something else (an RFC 9068
+	// access token, a logout token) is never an ID token, even when its
+	// claims would pass. ID tokens carry typ JWT or none.
+	if err := tok.Header.CheckType(false, jwt.TypeJWT); err != nil {
 		return nil, nil, idTokenError(err)
 	}
 	claims, err := tok.Claims()

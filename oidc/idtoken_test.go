@@ -83,6 +83,21 @@ func (k signingKey) sign(t testing.TB, claims map[string]any) string {
 	return k.signRaw(t, string(h), string(p))
 }
 
+// signTyp signs claims with the header typ given ("" leaves it out).
+func (k signingKey) signTyp(t testing.TB, typ string, claims map[string]any) string {
+	t.Helper()
+	h := map[string]any{"alg": k.alg, "kid": k.kid}
+	if typ != "" {
+		h["typ"] = typ
+	}
+	hb, _ := json.Marshal(h)
+	p, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.signRaw(t, string(hb), string(p))
+}
+
 func atHash(accessToken string) string {
 	sum := sha256.Sum256([]byte(accessToken))
 	return base64.RawURLEncoding.EncodeToString(sum[:16])
@@ -157,6 +172,13 @@ func TestIDTokenValidate(t *testing.T) {
 		{"aud array with azp", v, rsaKey.sign(t, claimsWith(func(m map[string]any) { m["aud"] = []string{testClientID, "api"}; m["azp"] = testClientID })), testNonce, "", nil},
 		{"single aud array", v, rsaKey.sign(t, claimsWith(func(m map[string]any) { m["aud"] = []string{testClientID} })), testNonce, "", nil},
 		{"no nonce expected", v, good, "", "", nil},
+		{"no typ", v, rsaKey.signTyp(t, "", baseClaims()), testNonce, "", nil},
+		{"typ jwt", v, rsaKey.signTyp(t, "jwt", baseClaims()), testNonce, "", nil},
+		{"typ application/JWT", v, rsaKey.signTyp(t, "application/JWT", baseClaims()), testNonce, "", nil},
+		{"typ at+jwt", v, rsaKey.signTyp(t, "at+jwt", baseClaims()), testNonce, "", []error{jwt.ErrType}},
+		{"typ application/at+jwt", v, rsaKey.signTyp(t, "application/at+jwt", baseClaims()), testNonce, "", []error{jwt.ErrType}},
+		{"typ logout+jwt", v, rsaKey.signTyp(t, "logout+jwt", baseClaims()), testNonce, "", []error{jwt.ErrType}},
+		{"typ text/jwt", v, rsaKey.signTyp(t, "text/jwt", baseClaims()), testNonce, "", []error{jwt.ErrType}},
 		{"expired within leeway", v, rsaKey.sign(t, claimsWith(func(m map[string]any) { m["exp"] = testNow.Add(-10 * time.Second).Unix() })), testNonce, "", nil},
 		{"iat ahead within leeway", v, rsaKey.sign(t, claimsWith(func(m map[string]any) { m["iat"] = testNow.Add(10 * time.Second).Unix() })), testNonce, "", nil},
 
@@ -261,6 +283,8 @@ func TestIDTokenValidateRefreshed(t *testing.T) {
 		{"missing iat", refreshed(func(m map[string]any) { delete(m, "iat") }), "", prev, jwt.ErrMissingClaim},
 		{"at_hash mismatch", refreshed(func(m map[string]any) { m["at_hash"] = atHash("x") }), testAccess, prev, jwt.ErrAtHash},
 		{"no previous claims", refreshed(func(m map[string]any) {}), "", nil, ErrNoPreviousIDToken},
+		{"typ at+jwt", key.signTyp(t, "AT+JWT", claimsWith(func(m map[string]any) { delete(m, "nonce"); m["iat"] = testNow.Unix() })), "", prev, jwt.ErrType},
+		{"typ JWT", key.signTyp(t, "JWT", claimsWith(func(m map[string]any) { delete(m, "nonce"); m["iat"] = testNow.Unix() })), "", prev, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

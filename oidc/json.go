@@ -2,17 +2,18 @@ package oidc
 
 import (
 	"github.com/tidwall/gjson"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
 
 // jsonObject checks that body is exactly one valid JSON object and returns
-// it parsed. Anything else (HTML, a bare string, trailing garbage) is
-// [ErrNotJSON].
+// it parsed. Anything else (HTML, a bare string, trailing garbage, invalid
+// UTF-8, nesting deeper than [jwt.MaxJSONDepth]) is [ErrNotJSON]. Every
+// provider body (token, exchange, discovery, userinfo, revocation) passes
+// here; JWKS documents pass the same scanner in jwt.ParseJWKS. Validation
+// never recurses deeper than the limit, whatever the body.
 func jsonObject(body []byte) (gjson.Result, error) {
-	i := 0
-	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
-		i++
-	}
-	if i == len(body) || body[i] != '{' || !gjson.ValidBytes(body) {
+	if !jwt.ValidObject(body) {
 		return gjson.Result{}, ErrNotJSON
 	}
 	return gjson.ParseBytes(body), nil
