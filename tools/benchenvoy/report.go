@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
+)
+
+type report struct {
+	opts         options
+	rig          *rig
+	res          results
+	rows         []row
+	load0, load1 string
+	took         time.Duration
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)) }
+
+func signed(d time.Duration) string {
+	if d >= 0 {
+		return "+" + us(d)
+	}
+	return us(d)
+}
+
+func ratio(f float64) string {
+	if math.IsNaN(f) {
+		return ""
+	}
+	return fmt.Sprintf("%.2fx", f)
+}
+
+func (p report) String() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("## In Envoy: the cost of a request, side by side (make bench-envoy)\n\n")
+	w("Envoy CPU is the process's CPU time over the run divided by the requests (oauth2-proxy's row:\n")
+	w("Envoy's plus oauth2-proxy's); \"added\" is the row minus the \"no filter\" row of the same run;\n")
+	w("latencies are the load generator's, request written to answer read. Medians over %d runs,\n", p.opts.runs)
+	w("interleaved row by row. %d requests per run (%d for the rows marked *), %d warm-up requests before each.\n\n",
+		p.opts.n, p.opts.nSlow, p.opts.warmup)
+	byName := map[string]row{}
+	for _, r := range p.rows {
+		byName[r.name] = r
+	}
+	for _, c := range p.opts.concs {
+		w("### %d connection%s\n\n", c, map[bool]string{true: "s"}[c > 1])
+		w("| row | Envoy CPU µs/req | added | p50 µs | added | p99 µs | added | req/s | vs none | peer | added CPU ÷ peer's |\n")
+		w("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
+		for _, r := range p.rows {
+			s, ok := p.res.summary(r.name, c, r.peer, alsoVersus[r.name])
+			if !ok {
+				continue
+			}
+			title := r.title
+			if r.slow {
+				title += " *"
+			}
+			add := func(d time.Duration) string {
+				if !s.hasAdded {
+					return ""
+				}
+				return signed(d)
+			}
+			vs := ""
+			if s.hasAdded {
+				vs = fmt.Sprintf("%.0f%%", 100*s.rpsVsNone)
+			}
+			peer := ""
+			if r.peer != "" {
+				peer = byName[r.peer].title
+				if peer == "" {
+					peer = r.peer
+				}
+			}
+			pr := ratio(s.peerRatio)
+			if s.versusName != "" && !math.IsNaN(s.versusRatio) {
+				pr += fmt.Sprintf("; %s ÷ oauth2-proxy's", ratio(s.versusRatio))
+			}
+			w("| %s | %s | %s | %s | %s | %s | %s | %.0f | %s | %s | %s |\n", title, us(s.cpu), add(s.addCPU),
+				us(s.p50), add(s.addP50), us(s.p99), add(s.addP99), s.rps, vs, peer, pr)
+		}
+		w("\n")
+	}
+	p.targets(w)
+	p.environment(w)
+	return b.String()
+}
+
+// targets reports issue 15's targets, each met or missed and by how much.
+func (p report) targets(w func(string, ...any)) {
+	w("### Targets\n\n")
+	w("| target | connections | measured | verdict |\n|---|--:|---|---|\n")
+	verdict := func(got, limit float64) string {
+		if math.IsNaN(got) {
+			return "not measured"
+		}
+		if got <= limit {
+			return fmt.Sprintf("met (%.2f of the limit)", got/limit)
+		}
+		return fmt.Sprintf("MISSED by %.1fx", got/limit)
+	}
+	for _, c := range p.opts.concs {
+		if s, ok := p.res.summary("warm", c, "oauth2", "oauth2-proxy"); ok {
+			w("| warm session added CPU ≤ 1.5x Envoy oauth2's | %d | %s | %s |\n", c, ratio(s.peerRatio), verdict(s.peerRatio, 1.5))
+			w("| warm session added CPU < oauth2-proxy's | %d | %s | %s |\n", c, ratio(s.versusRatio), verdict(s.versusRatio, 1))
+		}
+		if s, ok := p.res.summary("bearer-hit", c, "jwt-cached", "oauth2-proxy"); ok {
+			w("| bearer hit added CPU ≤ 1.5x jwt_authn's (cached) | %d | %s | %s |\n", c, ratio(s.peerRatio), verdict(s.peerRatio, 1.5))
+			w("| bearer hit added CPU < oauth2-proxy's | %d | %s | %s |\n", c, ratio(s.versusRatio), verdict(s.versusRatio, 1))
+		}
+	}
+	for _, c := range p.opts.concs {
+		if c != 16 {
+			continue
+		}
+		if s, ok := p.res.summary("warm", c, "", ""); ok {
+			got := float64(s.addP99) / float64(time.Microsecond)
+			w("| warm session p99 added latency ≤ 100 µs | %d | %s µs | %s |\n", c, signed(s.addP99), verdict(got, 100))
+		}
+	}
+	if len(p.rig.ready) > 0 {
+		got := median(p.rig.ready)
+		w("| plugin serving ≤ 2 s after Envoy starts | | %v (median of %d starts; %v of Envoy CPU) | %s |\n",
+			got.Round(time.Millisecond), len(p.rig.ready), median(p.rig.startCPU).Round(time.Millisecond),
+			verdict(got.Seconds(), 2))
+	}
+	w("\nA ratio is (this row's CPU minus no filter's) ÷ (the peer's minus no filter's), the median of the\n")
+	w("runs' ratios. The start is from Envoy's exec to a protected navigation answered 302 to the\n")
+	w("provider and then a bearer token accepted (the plugin has loaded the provider's metadata and keys).\n\n")
+}
+
+func (p report) environment(w func(string, ...any)) {
+	w("### Machine and load\n\n")
+	w("- %s, %d CPUs (%s/%s); load average (1, 5, 15 min) at the start %s, at the end %s; %v in all\n",
+		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, p.load0, p.load1, p.took.Round(time.Second))
+	if bin, err := envoy.Binary(); err == nil {
+		if out, err := exec.Command(bin, "--version").Output(); err == nil {
+			w("- %s\n", strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), bin)))
+		}
+	}
+	if fi, err := os.Stat(p.opts.wasm); err == nil {
+		w("- plugin.wasm %d bytes (%s), V8; %s\n", fi.Size(), p.opts.wasm, runtime.Version())
+	}
+	if p.opts.oauth2Proxy != "" {
+		w("- oauth2-proxy v7.15.6 (%s)\n", p.opts.oauth2Proxy)
+	}
+	r := p.rig
+	w("- Cookie header bytes (with the 2 unrelated cookies, %d bytes): plugin %d, Envoy oauth2 %d, oauth2-proxy %d; bearer token %d bytes\n",
+		len(otherCookies), len(r.pluginCookie)+len(otherCookies)+2, len(r.oauth2Cookie)+len(otherCookies)+2,
+		len(r.o2pCookie)+len(otherCookies)+2, len(r.token))
+	w("- the load generator, the app, the provider and the issuer share this process and the machine's cores with Envoy\n")
+	w("  (and with whatever else runs): their CPU is not counted, but it slows latency and req/s, the same for every row\n\n")
+}
