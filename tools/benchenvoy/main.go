@@ -32,9 +32,9 @@ import (
 var errSkip = errors.New("skipped")
 
 type options struct {
-	wasm, oauth2Proxy, out, rows, logPath string
-	runs, n, nSlow, warmup, starts      int
-	concs                               []int
+	wasm, oauth2Proxy, noopWasm, out, rows, logPath string
+	runs, n, nSlow, warmup, starts                  int
+	concs                                           []int
 }
 
 func main() {
@@ -43,12 +43,13 @@ func main() {
 	var concs string
 	flag.StringVar(&o.wasm, "wasm", filepath.Join(root, "plugin.wasm"), "plugin.wasm")
 	flag.StringVar(&o.oauth2Proxy, "oauth2-proxy", filepath.Join(root, ".cache/bin/oauth2-proxy"), "the oauth2-proxy binary (its row is skipped when missing)")
+	flag.StringVar(&o.noopWasm, "noop-wasm", filepath.Join(root, ".cache/bench-envoy/noop.wasm"), "e2e/bench/noop built for wasip1 (the floor rows are skipped when missing)")
 	flag.StringVar(&o.out, "out", filepath.Join(root, ".cache/bench-envoy/report.md"), "where to write the report (also printed)")
 	flag.StringVar(&o.rows, "rows", ".", "regexp on row names (none is always run)")
 	flag.StringVar(&o.logPath, "envoy-log", "", "a file for the Envoy processes' logs")
 	flag.IntVar(&o.runs, "runs", 5, "runs; each runs every row at every concurrency once, row by row")
-	flag.IntVar(&o.n, "n", 10000, "requests per row and run")
-	flag.IntVar(&o.nSlow, "n-slow", 3000, "requests per run of the rows that do asymmetric crypto or open a session on every request")
+	flag.IntVar(&o.n, "n", 5000, "requests per row and run")
+	flag.IntVar(&o.nSlow, "n-slow", 1500, "requests per run of the rows that do asymmetric crypto or open a session on every request")
 	flag.IntVar(&o.warmup, "warmup", 200, "requests before each measured run (not measured)")
 	flag.IntVar(&o.starts, "starts", 3, "starts of the plugin's Envoy to time (the median is reported)")
 	flag.StringVar(&concs, "c", "1,16", "connections (closed-loop concurrency), comma-separated")
@@ -90,6 +91,10 @@ func run(o options) error {
 		logf("no oauth2-proxy at %s: its row is skipped", o.oauth2Proxy)
 		o.oauth2Proxy = ""
 	}
+	if _, err := os.Stat(o.noopWasm); err != nil {
+		logf("no no-op plugin at %s: the floor rows are skipped", o.noopWasm)
+		o.noopWasm = ""
+	}
 	var logw io.Writer
 	if o.logPath != "" {
 		f, err := os.Create(o.logPath)
@@ -102,9 +107,9 @@ func run(o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	load0 := loadavg()
-	logf("starting the provider, the app, %d Envoy processes and oauth2-proxy; logging in through each", 5)
+	logf("starting the provider, the app, the Envoy processes and oauth2-proxy; logging in through each")
 	setup, cancelSetup := context.WithTimeout(ctx, 3*time.Minute)
-	r, err := newRig(setup, rigOptions{wasm: o.wasm, oauth2Proxy: o.oauth2Proxy, starts: o.starts, log: logw})
+	r, err := newRig(setup, rigOptions{wasm: o.wasm, oauth2Proxy: o.oauth2Proxy, noopWasm: o.noopWasm, starts: o.starts, log: logw})
 	cancelSetup()
 	if err != nil {
 		return err
@@ -113,6 +118,15 @@ func run(o options) error {
 	logf("setup %v; plugin serving %v after Envoy's exec (median of %d starts)", time.Since(t0).Round(time.Millisecond),
 		median(r.ready).Round(time.Millisecond), len(r.ready))
 
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	raw, err := os.Create(strings.TrimSuffix(o.out, ".md") + ".tsv")
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	fmt.Fprintf(raw, "run\tconns\trow\tcpu_ns_per_req\tp50_ns\tp99_ns\trps\n")
 	res := results{}
 	for run := 1; run <= o.runs; run++ {
 		tr := time.Now()
@@ -140,6 +154,7 @@ func run(o options) error {
 					return fmt.Errorf("row %s, %d connections, run %d: %w", rw.name, c, run, err)
 				}
 				res.add(rw.name, c, s)
+				fmt.Fprintf(raw, "%d\t%d\t%s\t%d\t%d\t%d\t%.0f\n", run, c, rw.name, s.cpu.Nanoseconds(), s.p50.Nanoseconds(), s.p99.Nanoseconds(), s.rps)
 			}
 		}
 		logf("run %d/%d: %v (load average %s)", run, o.runs, time.Since(tr).Round(time.Millisecond), loadavg())
@@ -147,9 +162,6 @@ func run(o options) error {
 	rep := report{opts: o, rig: r, res: res, rows: selected, load0: load0, load1: loadavg(), took: time.Since(t0)}
 	text := rep.String()
 	fmt.Print(text)
-	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
-		return err
-	}
 	return os.WriteFile(o.out, []byte(text), 0o644)
 }
 

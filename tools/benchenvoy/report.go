@@ -81,7 +81,7 @@ func (p report) String() string {
 				}
 			}
 			pr := ratio(s.peerRatio)
-			if s.versusName != "" && !math.IsNaN(s.versusRatio) {
+			if !math.IsNaN(s.versusRatio) {
 				pr += fmt.Sprintf("; %s ÷ oauth2-proxy's", ratio(s.versusRatio))
 			}
 			w("| %s | %s | %s | %s | %s | %s | %s | %.0f | %s | %s | %s |\n", title, us(s.cpu), add(s.addCPU),

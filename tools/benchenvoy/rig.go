@@ -28,6 +28,7 @@ type rig struct {
 	key      stack.Key
 
 	none, plugin, oauth2, jwt, o2pEdge *envoy.Envoy
+	noop, shim                         *envoy.Envoy // the floor rows (nil without -noop-wasm)
 	o2p                                *oauth2Proxy
 
 	pluginCookie, oauth2Cookie, o2pCookie string // Cookie headers from real logins
@@ -41,9 +42,9 @@ type rig struct {
 }
 
 type rigOptions struct {
-	wasm, oauth2Proxy string
-	starts            int
-	log               io.Writer
+	wasm, oauth2Proxy, noopWasm string
+	starts                      int
+	log                         io.Writer
 }
 
 func newRig(ctx context.Context, o rigOptions) (*rig, error) {
@@ -117,6 +118,19 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 		return nil, fmt.Errorf("envoy's oauth2 filter: %w", err)
 	}
 
+	if o.noopWasm != "" {
+		if r.noop, err = start("no-op plugin", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: []byte("{}")}); err != nil {
+			return nil, err
+		}
+		shim, err := json.Marshal(r.warmShim())
+		if err != nil {
+			return nil, err
+		}
+		if r.shim, err = start("shim plugin", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: shim}); err != nil {
+			return nil, err
+		}
+	}
+
 	if r.jwt, err = start("jwt_authn", envoy.Bootstrap{Edit: withFilters(jwtAuthnFilter(r.iss.URL()))}); err != nil {
 		return nil, err
 	}
@@ -145,6 +159,21 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 	}
 	ok = true
 	return r, nil
+}
+
+// warmShim configures e2e/bench/noopplugin to make the host calls the plugin makes for a warm
+// session, with nothing between them: read all request headers, increment a counter, and set
+// the six headers it forwards (four claim headers as in internal/filterbench, and this
+// session's own access and ID tokens).
+func (r *rig) warmShim() map[string]any {
+	return map[string]any{"metric": "oidc_proxy.session.cache_hit", "set": [][2]string{
+		{"x-auth-request-user", "5f3c1a2b-9d8e-4f70-a1b2-c3d4e5f60718"},
+		{"x-auth-request-email", "demo@example.com"},
+		{"x-auth-request-groups", "engineering,oncall,grafana-editors"},
+		{"x-auth-request-preferred-username", "demo"},
+		{"x-forwarded-access-token", r.minter.template.AccessToken},
+		{"x-forwarded-id-token", r.minter.template.IDToken},
+	}}
 }
 
 // pluginConfig is `make run`'s configuration (stack.PluginConfig: the embedded provider,

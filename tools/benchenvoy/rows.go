@@ -69,6 +69,20 @@ var rows = []row{
 		target: func(r *rig, _ *variants, _, _ int) (target, error) {
 			return fixed(r.none, browserHead(host(r.none), "/app/page", r.pluginCookie)), nil
 		}},
+	{name: "noop", title: "no-op Go plugin, same SDK (floor)",
+		target: func(r *rig, _ *variants, _, _ int) (target, error) {
+			if r.noop == nil {
+				return target{}, errSkip
+			}
+			return fixed(r.noop, browserHead(host(r.noop), "/app/page", r.pluginCookie)), nil
+		}},
+	{name: "shim", title: "no-op plugin making a warm session's host calls", forwarded: "X-Forwarded-Access-Token",
+		target: func(r *rig, _ *variants, _, _ int) (target, error) {
+			if r.shim == nil {
+				return target{}, errSkip
+			}
+			return fixed(r.shim, browserHead(host(r.shim), "/app/page", r.pluginCookie)), nil
+		}},
 	{name: "pass", title: "plugin, pass-through path",
 		target: func(r *rig, _ *variants, _, _ int) (target, error) {
 			return fixed(r.plugin, browserHead(host(r.plugin), "/healthz", r.pluginCookie)), nil

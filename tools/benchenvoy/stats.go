@@ -29,19 +29,13 @@ func (r results) add(row string, conc int, s sample) {
 // summary is a row at one concurrency over the runs: medians of the values, and medians of
 // the per-run differences to "none" and ratios to the peer's per-run difference.
 type summary struct {
-	runs                           int
-	cpu, p50, p99                  time.Duration
-	rps                            float64
-	addCPU, addP50, addP99         time.Duration
-	rpsVsNone                      float64 // median of rps / none's rps
-	peerRatio                      float64 // median of addCPU / peer's addCPU (NaN: no peer)
-	hasAdded                       bool
-	peerRuns                       int
-	versusName                     string
-	versusRatio                    float64
-	versusRuns                     int
-	addP99Samples, addCPUSamples   []time.Duration
-	peerRatioSamples, versusRatios []float64
+	cpu, p50, p99          time.Duration
+	rps                    float64
+	hasAdded               bool // the row is not "none", and "none" ran
+	addCPU, addP50, addP99 time.Duration
+	rpsVsNone              float64 // median of rps / none's rps
+	peerRatio              float64 // added CPU / the peer's (NaN: no peer)
+	versusRatio            float64 // added CPU / the versus row's (oauth2-proxy)
 }
 
 func (r results) summary(row string, conc int, peer, versus string) (summary, bool) {
@@ -50,7 +44,6 @@ func (r results) summary(row string, conc int, peer, versus string) (summary, bo
 		return summary{}, false
 	}
 	var s summary
-	s.runs = len(ss)
 	var cpu, p50, p99 []time.Duration
 	var rps []float64
 	for _, x := range ss {
@@ -69,37 +62,35 @@ func (r results) summary(row string, conc int, peer, versus string) (summary, bo
 		}
 		s.hasAdded = true
 		s.addCPU, s.addP50, s.addP99, s.rpsVsNone = median(dc), median(d50), median(d99), medianF(rr)
-		s.addCPUSamples, s.addP99Samples = dc, d99
 	}
-	s.peerRatio, s.peerRatioSamples = r.ratio(row, peer, conc)
-	s.peerRuns = len(s.peerRatioSamples)
-	if versus != "" {
-		s.versusName = versus
-		s.versusRatio, s.versusRatios = r.ratio(row, versus, conc)
-		s.versusRuns = len(s.versusRatios)
-	}
+	s.peerRatio, s.versusRatio = r.ratio(row, peer, conc), r.ratio(row, versus, conc)
 	return s, true
 }
 
 // ratio is the median over runs of row's added CPU divided by peer's, both over the same
-// run's "none"; NaN when there is no peer or no pair.
-func (r results) ratio(row, peer string, conc int) (float64, []float64) {
+// run's "none". When the peer's added CPU is within the noise (zero or below in some run),
+// it is the ratio of the medians instead; NaN when there is no peer, or its median added CPU
+// is not above zero either.
+func (r results) ratio(row, peer string, conc int) float64 {
 	a, b, none := r[key{row, conc}], r[key{peer, conc}], r[key{"none", conc}]
-	if peer == "" || len(a) == 0 || len(b) == 0 || len(none) == 0 {
-		return math.NaN(), nil
+	if peer == "" {
+		return math.NaN()
 	}
 	var q []float64
+	var pa, pb []time.Duration
 	for i := 0; i < len(a) && i < len(b) && i < len(none); i++ {
-		pa, pb := a[i].cpu-none[i].cpu, b[i].cpu-none[i].cpu
-		if pb <= 0 {
-			continue
+		pa, pb = append(pa, a[i].cpu-none[i].cpu), append(pb, b[i].cpu-none[i].cpu)
+		if pb[i] > 0 {
+			q = append(q, float64(pa[i])/float64(pb[i]))
 		}
-		q = append(q, float64(pa)/float64(pb))
 	}
-	if len(q) == 0 {
-		return math.NaN(), nil
+	switch {
+	case len(q) > 0 && len(q) == len(pb):
+		return medianF(q)
+	case len(pb) > 0 && median(pb) > 0:
+		return float64(median(pa)) / float64(median(pb))
 	}
-	return medianF(q), q
+	return math.NaN()
 }
 
 func median(d []time.Duration) time.Duration {
