@@ -35,6 +35,8 @@ type options struct {
 	wasm, oauth2Proxy, noopWasm, out, rows, logPath string
 	runs, n, nSlow, warmup, starts                  int
 	concs                                           []int
+	profile                                         string // rows to profile with perf after the runs
+	profileN, profileC                              int
 }
 
 func main() {
@@ -52,6 +54,9 @@ func main() {
 	flag.IntVar(&o.nSlow, "n-slow", 1500, "requests per run of the rows that do asymmetric crypto or open a session on every request")
 	flag.IntVar(&o.warmup, "warmup", 200, "requests before each measured run (not measured)")
 	flag.IntVar(&o.starts, "starts", 3, "starts of the plugin's Envoy to time (the median is reported)")
+	flag.StringVar(&o.profile, "profile", "", "comma-separated rows to sample with Linux perf after the runs (-runs 0: only that)")
+	flag.IntVar(&o.profileN, "profile-n", 20000, "requests per profiled row")
+	flag.IntVar(&o.profileC, "profile-c", 1, "connections of the profiled rows")
 	flag.StringVar(&concs, "c", "1,16", "connections (closed-loop concurrency), comma-separated")
 	flag.Parse()
 	for _, s := range strings.Split(concs, ",") {
@@ -159,10 +164,52 @@ func run(o options) error {
 		}
 		logf("run %d/%d: %v (load average %s)", run, o.runs, time.Since(tr).Round(time.Millisecond), loadavg())
 	}
-	rep := report{opts: o, rig: r, res: res, rows: selected, load0: load0, load1: loadavg(), took: time.Since(t0)}
+	profiles, err := profileRows(r, o)
+	if err != nil {
+		return err
+	}
+	rep := report{opts: o, rig: r, res: res, rows: selected, load0: load0, load1: loadavg(), took: time.Since(t0), profiles: profiles}
 	text := rep.String()
 	fmt.Print(text)
 	return os.WriteFile(o.out, []byte(text), 0o644)
+}
+
+// profileRows samples the -profile rows with perf, one after the other.
+func profileRows(r *rig, o options) ([]profile, error) {
+	var out []profile
+	for _, name := range strings.Split(o.profile, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		var rw *row
+		for i := range rows {
+			if rows[i].name == name {
+				rw = &rows[i]
+			}
+		}
+		if rw == nil {
+			return nil, fmt.Errorf("-profile: no row %q", name)
+		}
+		v := &variants{run: 1000, memo: map[string][]string{}}
+		t, err := rw.target(r, v, o.profileC, o.profileN+o.warmup)
+		if err != nil {
+			return nil, fmt.Errorf("-profile %s: %w", name, err)
+		}
+		if _, err := measure(t, o.profileN, o.profileC, o.warmup); err != nil { // warm up, and tier up
+			return nil, fmt.Errorf("-profile %s: %w", name, err)
+		}
+		v = &variants{run: 1001, memo: map[string][]string{}}
+		if t, err = rw.target(r, v, o.profileC, o.profileN); err != nil {
+			return nil, err
+		}
+		logf("profiling %s: %d requests, %d connections", name, o.profileN, o.profileC)
+		rep, err := profileRow(t, name, o.profileN, o.profileC, filepath.Dir(o.out))
+		if err != nil {
+			return nil, fmt.Errorf("-profile %s: %w", name, err)
+		}
+		out = append(out, profile{rw.title, rep})
+	}
+	return out, nil
 }
 
 // measure runs warm-up requests (indices n..n+warmup-1 of the row's variants), then n

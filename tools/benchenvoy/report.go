@@ -19,6 +19,13 @@ type report struct {
 	rows         []row
 	load0, load1 string
 	took         time.Duration
+	profiles     []profile
+}
+
+// profile is a row's CPU time per request by shared object, from perf.
+type profile struct {
+	title string
+	dso   map[string]time.Duration
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond)) }
@@ -90,6 +97,22 @@ func (p report) String() string {
 		w("\n")
 	}
 	p.targets(w)
+	if len(p.profiles) > 0 {
+		w("### Where Envoy's CPU goes (perf, %d requests per row, %d connection(s); µs per request)\n\n", p.opts.profileN, p.opts.profileC)
+		w("| row | Envoy's code (with V8's runtime and the Wasm host) | V8-generated code (the wasm) | kernel | libc | other | total |\n")
+		w("|---|--:|--:|--:|--:|--:|--:|\n")
+		for _, pr := range p.profiles {
+			w("| %s |", pr.title)
+			var sum time.Duration
+			for _, d := range dsoOrder {
+				w(" %s |", us(pr.dso[d]))
+				sum += pr.dso[d]
+			}
+			w(" %s |\n", us(sum))
+		}
+		w("\nperf samples Envoy's threads on the CPU clock at %d Hz while the row runs; the release binary is\n", perfHz)
+		w("stripped, so Envoy's own code, V8's runtime and the proxy-wasm host functions are one column.\n\n")
+	}
 	p.environment(w)
 	return b.String()
 }
