@@ -12,6 +12,8 @@
 #   PLUGIN_WASM            the plugin (default ./plugin.wasm; `make bench-envoy` builds it)
 #   BENCH_ENVOY_ARGS       more flags for tools/benchenvoy, e.g. "-runs 3 -n 2000" or "-rows warm|oauth2"
 #   OAUTH2_PROXY_VERSION   v7.15.6
+#   BENCH_ENVOY_PROFILE    1: when Linux perf can sample the CPU clock (perf stat -e cpu-clock),
+#                          also profile each row with perf afterwards (about 2 minutes); 0: not
 # The report: .cache/bench-envoy/report.md (raw samples: report.tsv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +49,14 @@ o2p=$root/.cache/bin/oauth2-proxy
   fi
 ) 9>"$root/.cache/bin/.oauth2-proxy.lock"
 
+profile=()
+if [ "${BENCH_ENVOY_PROFILE:-1}" != 0 ] && perf stat -e cpu-clock true >/dev/null 2>&1; then
+  profile=(-profile none,noop,shim,pass,warm,cold,oauth2,bearer-hit,jwt-cached,bearer-miss,jwt-uncached -profile-n 3000)
+else
+  echo "bench-envoy: no perf profile (perf missing or not allowed to sample: apt-get install linux-perf)" >&2
+fi
+
 echo "== plugin.wasm in Envoy, side by side (tools/benchenvoy; load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 # shellcheck disable=SC2086 # BENCH_ENVOY_ARGS is a list of flags
 "$out/bin/benchenvoy" -wasm "$plugin" -noop-wasm "$out/noop.wasm" -oauth2-proxy "$o2p" \
-  -out "$out/report.md" ${BENCH_ENVOY_ARGS:-}
+  -out "$out/report.md" ${profile[@]+"${profile[@]}"} ${BENCH_ENVOY_ARGS:-}

@@ -192,6 +192,9 @@ func profileRows(r *rig, o options) ([]profile, error) {
 		}
 		v := &variants{run: 1000, memo: map[string][]string{}}
 		t, err := rw.target(r, v, o.profileC, o.profileN+o.warmup)
+		if errors.Is(err, errSkip) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("-profile %s: %w", name, err)
 		}

@@ -179,6 +179,28 @@ func (p report) environment(w func(string, ...any)) {
 	w("- Cookie header bytes (with the 2 unrelated cookies, %d bytes): plugin %d, Envoy oauth2 %d, oauth2-proxy %d; bearer token %d bytes\n",
 		len(otherCookies), len(r.pluginCookie)+len(otherCookies)+2, len(r.oauth2Cookie)+len(otherCookies)+2,
 		len(r.o2pCookie)+len(otherCookies)+2, len(r.token))
+	w("- session cookies: plugin %s; Envoy oauth2 %s; oauth2-proxy %s\n",
+		cookieSummary(r.pluginCookie), cookieSummary(r.oauth2Cookie), cookieSummary(r.o2pCookie))
 	w("- the load generator, the app, the provider and the issuer share this process and the machine's cores with Envoy\n")
 	w("  (and with whatever else runs): their CPU is not counted, but it slows latency and req/s, the same for every row\n\n")
+}
+
+// cookieSummary lists a Cookie header's cookie names and value sizes (never the values), and
+// whether a value is a plain JWT (starts like one) or opaque (sealed or encrypted).
+func cookieSummary(header string) string {
+	if header == "" {
+		return "none"
+	}
+	var parts []string
+	for _, kv := range strings.Split(header, "; ") {
+		n, v, _ := strings.Cut(kv, "=")
+		kind := "opaque"
+		if strings.HasPrefix(v, "eyJ") {
+			kind = "JWT"
+		} else if len(v) < 40 {
+			kind = "short"
+		}
+		parts = append(parts, fmt.Sprintf("%s (%d B, %s)", n, len(v), kind))
+	}
+	return strings.Join(parts, ", ")
 }
