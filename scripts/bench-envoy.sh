@@ -51,7 +51,7 @@ o2p=$root/.cache/bin/oauth2-proxy
 
 profile=()
 if [ "${BENCH_ENVOY_PROFILE:-1}" != 0 ] && perf stat -e cpu-clock true >/dev/null 2>&1; then
-  profile=(-profile none,noop,shim,pass,warm,cold,oauth2,bearer-hit,jwt-cached,bearer-miss,jwt-uncached -profile-n 3000)
+  profile=(-profile none,noop,shim,shim-get,shim-read,pass,warm,cold,oauth2,bearer-hit,jwt-cached,bearer-miss,jwt-uncached -profile-n 3000)
 else
   echo "bench-envoy: no perf profile (perf missing or not allowed to sample: apt-get install linux-perf)" >&2
 fi

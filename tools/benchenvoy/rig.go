@@ -28,7 +28,7 @@ type rig struct {
 	key      stack.Key
 
 	none, plugin, oauth2, jwt, o2pEdge *envoy.Envoy
-	noop, shim                         *envoy.Envoy // the floor rows (nil without -noop-wasm)
+	noop, shim, shimGet, shimRead      *envoy.Envoy // the floor rows (nil without -noop-wasm)
 	o2p                                *oauth2Proxy
 
 	pluginCookie, oauth2Cookie, o2pCookie string // Cookie headers from real logins
@@ -129,6 +129,22 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 		if r.shim, err = start("shim plugin", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: shim}); err != nil {
 			return nil, err
 		}
+		sg := r.warmShim()
+		sg["get"] = selectedHeaders
+		if shim, err = json.Marshal(sg); err != nil {
+			return nil, err
+		}
+		if r.shimGet, err = start("shim plugin, selected headers", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: shim}); err != nil {
+			return nil, err
+		}
+		sr := r.warmShim()
+		sr["set"] = [][2]string{{"x-auth-request-user", "5f3c1a2b-9d8e-4f70-a1b2-c3d4e5f60718"}}
+		if shim, err = json.Marshal(sr); err != nil {
+			return nil, err
+		}
+		if r.shimRead, err = start("shim plugin, one header set", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: shim}); err != nil {
+			return nil, err
+		}
 	}
 
 	if r.jwt, err = start("jwt_authn", envoy.Bootstrap{Edit: withFilters(jwtAuthnFilter(r.iss.URL()))}); err != nil {
@@ -175,6 +191,12 @@ func (r *rig) warmShim() map[string]any {
 		{"x-forwarded-id-token", r.minter.template.IDToken},
 	}}
 }
+
+// selectedHeaders are the request headers a warm session needs, read one by one in the
+// "selected headers" shim row: the pseudo-headers routing uses, the cookie, and what tells an
+// API call from a navigation.
+var selectedHeaders = []string{":method", ":path", ":authority", "cookie", "authorization",
+	"accept", "sec-fetch-mode", "x-requested-with"}
 
 // pluginConfig is `make run`'s configuration (stack.PluginConfig: the embedded provider,
 // tokens forwarded as X-Forwarded-Access-Token and X-Forwarded-Id-Token, /healthz passed

@@ -83,6 +83,20 @@ var rows = []row{
 			}
 			return fixed(r.shim, browserHead(host(r.shim), "/app/page", r.pluginCookie)), nil
 		}},
+	{name: "shim-get", title: "the same, reading 8 selected headers one by one instead of all", forwarded: "X-Forwarded-Access-Token",
+		target: func(r *rig, _ *variants, _, _ int) (target, error) {
+			if r.shimGet == nil {
+				return target{}, errSkip
+			}
+			return fixed(r.shimGet, browserHead(host(r.shimGet), "/app/page", r.pluginCookie)), nil
+		}},
+	{name: "shim-read", title: "the same, all headers read but one short header set instead of six",
+		target: func(r *rig, _ *variants, _, _ int) (target, error) {
+			if r.shimRead == nil {
+				return target{}, errSkip
+			}
+			return fixed(r.shimRead, browserHead(host(r.shimRead), "/app/page", r.pluginCookie)), nil
+		}},
 	{name: "pass", title: "plugin, pass-through path",
 		target: func(r *rig, _ *variants, _, _ int) (target, error) {
 			return fixed(r.plugin, browserHead(host(r.plugin), "/healthz", r.pluginCookie)), nil
