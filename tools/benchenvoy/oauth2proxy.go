@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -18,10 +18,10 @@ import (
 // of the app, itself behind an Envoy with no filter: the way it is deployed in front of an
 // app when Envoy is the edge. Its flags (oauth2ProxyArgs) are in BENCHMARKS.md.
 type oauth2Proxy struct {
-	cmd  *exec.Cmd
-	url  string
-	log  bytes.Buffer
-	done chan struct{}
+	cmd     *exec.Cmd
+	url     string
+	logPath string // its standard output and error
+	done    chan struct{}
 }
 
 // oauth2ProxyArgs: OIDC provider with discovery, PKCE S256, the session in the cookie (the
@@ -58,22 +58,31 @@ func startOAuth2Proxy(ctx context.Context, bin, issuer, clientID, clientSecret, 
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	p := &oauth2Proxy{url: "http://" + listen, done: make(chan struct{})}
+	log, err := os.CreateTemp("", "oauth2-proxy-*.log")
+	if err != nil {
+		return nil, err
+	}
+	defer log.Close()
+	p := &oauth2Proxy{url: "http://" + listen, logPath: log.Name(), done: make(chan struct{})}
 	p.cmd = exec.Command(bin, oauth2ProxyArgs(listen, issuer, clientID, clientSecret, redirect, upstream,
 		base64.RawURLEncoding.EncodeToString(secret))...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
+	p.cmd.Stdout, p.cmd.Stderr = log, log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
+		os.Remove(p.logPath)
 		return nil, err
 	}
 	go func() { p.cmd.Wait(); close(p.done) }()
 	for {
 		select {
 		case <-p.done:
-			return nil, fmt.Errorf("oauth2-proxy exited: %s", p.log.String())
+			b, _ := os.ReadFile(p.logPath)
+			os.Remove(p.logPath)
+			return nil, fmt.Errorf("oauth2-proxy exited: %s", b)
 		case <-ctx.Done():
+			b, _ := os.ReadFile(p.logPath)
 			p.Close()
-			return nil, fmt.Errorf("oauth2-proxy did not answer /ping: %w; its log: %s", ctx.Err(), p.log.String())
+			return nil, fmt.Errorf("oauth2-proxy did not answer /ping: %w; its log: %s", ctx.Err(), b)
 		case <-time.After(50 * time.Millisecond):
 		}
 		resp, err := http.Get(p.url + "/ping")
@@ -91,6 +100,7 @@ func (p *oauth2Proxy) PID() int { return p.cmd.Process.Pid }
 func (p *oauth2Proxy) Close() {
 	p.cmd.Process.Kill()
 	<-p.done
+	os.Remove(p.logPath)
 }
 
 // freeAddr is a free loopback address (listened on and closed).
