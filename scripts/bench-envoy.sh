@@ -11,6 +11,7 @@
 #
 #   PLUGIN_WASM            the plugin (default ./plugin.wasm; `make bench-envoy` builds it)
 #   BENCH_ENVOY_ARGS       more flags for tools/benchenvoy, e.g. "-runs 3 -n 2000" or "-rows warm|oauth2"
+#                          (split on spaces, no shell quoting inside)
 #   OAUTH2_PROXY_VERSION   v7.15.6
 #   BENCH_ENVOY_PROFILE    1: when Linux perf can sample the CPU clock (perf stat -e cpu-clock),
 #                          also profile each row with perf afterwards (about 2 minutes); 0: not
@@ -50,7 +51,9 @@ o2p=$root/.cache/bin/oauth2-proxy
 ) 9>"$root/.cache/bin/.oauth2-proxy.lock"
 
 profile=()
-if [ "${BENCH_ENVOY_PROFILE:-1}" != 0 ] && perf stat -e cpu-clock true >/dev/null 2>&1; then
+if [ "${BENCH_ENVOY_PROFILE:-1}" = 0 ]; then
+  echo "bench-envoy: no perf profile (BENCH_ENVOY_PROFILE=0)" >&2
+elif perf stat -e cpu-clock true >/dev/null 2>&1; then
   profile=(-profile none,noop,shim,shim-get,shim-read,pass,warm,cold,oauth2,bearer-hit,jwt-cached,bearer-miss,jwt-uncached -profile-n 3000)
 else
   echo "bench-envoy: no perf profile (perf missing or not allowed to sample: apt-get install linux-perf)" >&2
