@@ -292,13 +292,13 @@ func (r *rig) waitServing(ctx context.Context, base string) error {
 	return nil
 }
 
-// verify sends one request of a row through Envoy with net/http and checks that the app
+// verify sends one request of a row (variant i) through Envoy with net/http and checks that the app
 // received it with the header the row's filter forwards (the proof that a peer's session or
 // token was accepted, not answered with a redirect or 401).
-func (r *rig) verify(ctx context.Context, base string, head []byte, vary func([]byte, int) []byte, forwarded string) error {
+func (r *rig) verify(ctx context.Context, base string, head []byte, vary func([]byte, int) []byte, i int, forwarded string) error {
 	raw := append([]byte(nil), head...)
 	if vary != nil {
-		raw = vary(raw, 0)
+		raw = vary(raw, i)
 	}
 	lines := strings.Split(strings.TrimRight(string(raw), "\r\n"), "\r\n")
 	method, target, _ := strings.Cut(lines[0], " ")
