@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -166,11 +167,20 @@ func run(o options) error {
 		}
 		logf("run %d/%d: %v (load average %s)", run, o.runs, time.Since(tr).Round(time.Millisecond), loadavg())
 	}
+	var counters []string
+	if st, err := r.plugin.Stats("oidc_proxy"); err == nil {
+		for k, v := range st {
+			if strings.Contains(k, "cache_") {
+				counters = append(counters, fmt.Sprintf("%s %d", k, v))
+			}
+		}
+		sort.Strings(counters)
+	}
 	profiles, err := profileRows(r, o)
 	if err != nil {
 		return err
 	}
-	rep := report{opts: o, rig: r, res: res, rows: selected, load0: load0, load1: loadavg(), took: time.Since(t0), profiles: profiles}
+	rep := report{opts: o, rig: r, res: res, rows: selected, load0: load0, load1: loadavg(), took: time.Since(t0), profiles: profiles, counters: counters}
 	text := rep.String()
 	fmt.Print(text)
 	return os.WriteFile(o.out, []byte(text), 0o644)

@@ -20,6 +20,7 @@ type report struct {
 	load0, load1 string
 	took         time.Duration
 	profiles     []profile
+	counters     []string // the plugin's cache counters after the runs
 }
 
 // profile is a row's CPU time per request by shared object, from perf.
@@ -211,6 +212,16 @@ func (p report) environment(w func(string, ...any)) {
 		len(r.o2pCookie)+len(otherCookies)+2, len(r.token))
 	w("- session cookies: plugin %s; Envoy oauth2 %s; oauth2-proxy %s\n",
 		cookieSummary(r.pluginCookie), cookieSummary(r.oauth2Cookie), cookieSummary(r.o2pCookie))
+	if len(p.counters) > 0 {
+		cold := 0
+		for _, rw := range p.rows {
+			if rw.name == "cold" || rw.name == "bearer-miss" {
+				cold += p.opts.runs * len(p.opts.concs) * (p.opts.nSlow + p.opts.warmup)
+			}
+		}
+		w("- the plugin's cache counters after the runs (before the profiles): %s; the cold session and new token rows sent %d sessions and tokens it had not seen\n",
+			strings.Join(p.counters, ", "), cold)
+	}
 	w("- the load generator, the app, the provider and the issuer share this process and the machine's cores with Envoy\n")
 	w("  (and with whatever else runs): their CPU is not counted, but it slows latency and req/s, the same for every row\n\n")
 }
