@@ -6,7 +6,7 @@ STATICCHECK_VERSION ?= v0.8.2
 
 export GOFLAGS := -buildvcs=false
 
-.PHONY: all build test check fuzz bench run release deps clean
+.PHONY: all build test check fuzz bench bench-envoy run release deps clean
 
 all: build
 
@@ -36,6 +36,14 @@ bench: build
 	@bash scripts/ensure-envoy.sh
 	@bash scripts/bench.sh
 	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/envoy-figures.sh
+	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/bench-envoy.sh
+
+# bench-envoy: a request's cost in Envoy 1.40 (one worker) with plugin.wasm, next to Envoy's
+# oauth2 and jwt_authn filters and oauth2-proxy: CPU per request, p50/p99, req/s, each minus
+# no filter, ratios to the native peers (BENCHMARKS.md). About 5 minutes; BENCH_ENVOY_ARGS
+# passes flags to tools/benchenvoy.
+bench-envoy: build
+	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/bench-envoy.sh
 
 run: build
 	@bash scripts/ensure-envoy.sh

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
+)
+
+// rig is everything the rows run on: the embedded provider, the bearer issuer, the app, the
+// Envoy processes (each with one worker) and oauth2-proxy, with one logged-in session for
+// each of them.
+type rig struct {
+	provider *op.Server
+	iss      *issuer
+	app      *upstream
+	key      stack.Key
+
+	none, plugin, oauth2, jwt, o2pEdge *envoy.Envoy
+	noop, shim, shimGet, shimRead      *envoy.Envoy // the floor rows (nil without -noop-wasm)
+	o2p                                *oauth2Proxy
+
+	pluginCookie, oauth2Cookie, o2pCookie string // Cookie headers from real logins
+	minter                                *minter
+	token                                 string // the bearer token of the "hit" rows
+
+	// ready are the plugin's start times (Envoy's exec to the first protected navigation
+	// answered 302 to the provider), one per start; startCPU Envoy's CPU time by then.
+	ready, startCPU []time.Duration
+	closers         []func()
+}
+
+type rigOptions struct {
+	wasm, oauth2Proxy, noopWasm string
+	starts                      int
+	log                         io.Writer
+}
+
+func newRig(ctx context.Context, o rigOptions) (*rig, error) {
+	r := &rig{}
+	ok := false
+	defer func() {
+		if !ok {
+			r.Close()
+		}
+	}()
+	var err error
+	if r.provider, err = op.Start(op.Config{ClientID: stack.ClientID, ClientSecret: stack.ClientSecret,
+		AccessTokenLifetime: time.Hour, IDTokenLifetime: time.Hour}); err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, func() { r.provider.Close() })
+	if r.iss, err = newIssuer(); err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, r.iss.Close)
+	if r.app, err = startUpstream(); err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, r.app.Close)
+	if r.key, err = stack.NewKey("k1"); err != nil {
+		return nil, err
+	}
+	if r.token, err = r.iss.token("hit"); err != nil {
+		return nil, err
+	}
+	clusters := map[string]string{"oidc": r.provider.Issuer(), "issuers": r.iss.URL()}
+	start := func(name string, b envoy.Bootstrap) (*envoy.Envoy, error) {
+		b.Clusters, b.Upstream = clusters, r.app.url
+		if b.WasmPath == "" {
+			b.WasmPath = o.wasm // replaced or removed by b.Edit, but the renderer wants a path
+		}
+		e, err := envoy.Start(ctx, envoy.Config{Bootstrap: b, Concurrency: 1, LogWriter: o.log,
+			StatsFlushInterval: "5s", BaseLogLevel: "warning", LogLevel: "warning"})
+		if err != nil {
+			return nil, fmt.Errorf("envoy (%s): %w", name, err)
+		}
+		r.closers = append(r.closers, func() { e.Close() })
+		return e, nil
+	}
+
+	if r.none, err = start("no filter", envoy.Bootstrap{Edit: withFilters()}); err != nil {
+		return nil, err
+	}
+	if err := r.startPlugin(ctx, o, start); err != nil {
+		return nil, err
+	}
+	if r.pluginCookie, err = browserLogin(ctx, r.provider, r.plugin.URL, "/app/page"); err != nil {
+		return nil, err
+	}
+	if r.minter, err = newMinter(r.key, r.pluginCookie); err != nil {
+		return nil, err
+	}
+
+	ep := r.provider.Endpoints()
+	oauth2 := envoy.Bootstrap{Edit: func(doc map[string]any) error {
+		hmac := make([]byte, 32)
+		rand.Read(hmac)
+		addSecrets(doc, map[string]string{"oauth2-token": stack.ClientSecret,
+			"oauth2-hmac": base64.StdEncoding.EncodeToString(hmac)})
+		return withFilters(oauth2Filter(ep.Authorize, ep.Token, stack.ClientID))(doc)
+	}}
+	if r.oauth2, err = start("oauth2", oauth2); err != nil {
+		return nil, err
+	}
+	if r.oauth2Cookie, err = browserLogin(ctx, r.provider, r.oauth2.URL, "/app/page"); err != nil {
+		return nil, fmt.Errorf("envoy's oauth2 filter: %w", err)
+	}
+
+	if o.noopWasm != "" {
+		if r.noop, err = start("no-op plugin", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: []byte("{}")}); err != nil {
+			return nil, err
+		}
+		shim, err := json.Marshal(r.warmShim())
+		if err != nil {
+			return nil, err
+		}
+		if r.shim, err = start("shim plugin", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: shim}); err != nil {
+			return nil, err
+		}
+		sg := r.warmShim()
+		sg["get"] = selectedHeaders
+		if shim, err = json.Marshal(sg); err != nil {
+			return nil, err
+		}
+		if r.shimGet, err = start("shim plugin, selected headers", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: shim}); err != nil {
+			return nil, err
+		}
+		sr := r.warmShim()
+		sr["set"] = [][2]string{{"x-auth-request-user", "5f3c1a2b-9d8e-4f70-a1b2-c3d4e5f60718"}}
+		if shim, err = json.Marshal(sr); err != nil {
+			return nil, err
+		}
+		if r.shimRead, err = start("shim plugin, one header set", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: shim}); err != nil {
+			return nil, err
+		}
+	}
+
+	if r.jwt, err = start("jwt_authn", envoy.Bootstrap{Edit: withFilters(jwtAuthnFilter(r.iss.URL()))}); err != nil {
+		return nil, err
+	}
+
+	if o.oauth2Proxy != "" {
+		edge, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		if r.o2p, err = startOAuth2Proxy(ctx, o.oauth2Proxy, r.provider.Issuer(), stack.ClientID, stack.ClientSecret,
+			"http://"+edge+"/oauth2/callback", r.app.url); err != nil {
+			return nil, err
+		}
+		r.closers = append(r.closers, r.o2p.Close)
+		e, err := envoy.Start(ctx, envoy.Config{Bootstrap: envoy.Bootstrap{Listen: edge, WasmPath: o.wasm,
+			Clusters: clusters, Upstream: r.o2p.url, Edit: withFilters()}, Concurrency: 1, LogWriter: o.log,
+			StatsFlushInterval: "5s", LogLevel: "warning"})
+		if err != nil {
+			return nil, fmt.Errorf("envoy (in front of oauth2-proxy): %w", err)
+		}
+		r.closers = append(r.closers, func() { e.Close() })
+		r.o2pEdge = e
+		if r.o2pCookie, err = browserLogin(ctx, r.provider, e.URL, "/app/page"); err != nil {
+			return nil, fmt.Errorf("oauth2-proxy: %w", err)
+		}
+	}
+	ok = true
+	return r, nil
+}
+
+// warmShim configures e2e/bench/noopplugin to make the host calls the plugin makes for a warm
+// session, with nothing between them: read all request headers, increment a counter, and set
+// the six headers it forwards (four claim headers as in internal/filterbench, and this
+// session's own access and ID tokens).
+func (r *rig) warmShim() map[string]any {
+	return map[string]any{"metric": "oidc_proxy.session.cache_hit", "set": [][2]string{
+		{"x-auth-request-user", "5f3c1a2b-9d8e-4f70-a1b2-c3d4e5f60718"},
+		{"x-auth-request-email", "demo@example.com"},
+		{"x-auth-request-groups", "engineering,oncall,grafana-editors"},
+		{"x-auth-request-preferred-username", "demo"},
+		{"x-forwarded-access-token", r.minter.template.AccessToken},
+		{"x-forwarded-id-token", r.minter.template.IDToken},
+	}}
+}
+
+// selectedHeaders are the request headers a warm session needs, read one by one in the
+// "selected headers" shim row: the pseudo-headers routing uses, the cookie, and what tells an
+// API call from a navigation.
+var selectedHeaders = []string{":method", ":path", ":authority", "cookie", "authorization",
+	"accept", "sec-fetch-mode", "x-requested-with"}
+
+// pluginConfig is `make run`'s configuration (stack.PluginConfig: the embedded provider,
+// tokens forwarded as X-Forwarded-Access-Token and X-Forwarded-Id-Token, /healthz passed
+// through) plus a bearer route for /api/ accepting the issuer's RS256 tokens for bearerAudience.
+func (r *rig) pluginConfig() ([]byte, error) {
+	cfg := stack.PluginConfig(r.provider.Issuer(), []stack.Key{r.key})
+	cfg["bearer_issuers"] = []any{map[string]any{
+		"name": "bench", "issuer": r.iss.URL(), "insecure_allow_http": true, "discovery": false,
+		"jwks_uri": r.iss.URL() + "/jwks", "cluster": "issuers", "audiences": []any{bearerAudience},
+	}}
+	cfg["routes"] = []any{map[string]any{"name": "api", "match": map[string]any{"prefix": "/api/"},
+		"auth": "bearer", "bearer_issuers": []any{"bench"}}}
+	return json.Marshal(cfg)
+}
+
+// startPlugin starts the plugin's Envoy o.starts times (keeping the last), each time timing
+// Envoy's exec to the plugin serving: a protected navigation answered 302 to the provider,
+// then a bearer token accepted.
+func (r *rig) startPlugin(ctx context.Context, o rigOptions, start func(string, envoy.Bootstrap) (*envoy.Envoy, error)) error {
+	cfg, err := r.pluginConfig()
+	if err != nil {
+		return err
+	}
+	for i := range max(o.starts, 1) {
+		t0 := time.Now()
+		e, err := start("plugin", envoy.Bootstrap{WasmPath: o.wasm, PluginConfig: cfg})
+		if err != nil {
+			return err
+		}
+		if err := r.waitServing(ctx, e.URL); err != nil {
+			return err
+		}
+		r.ready = append(r.ready, time.Since(t0))
+		if cpu, err := processCPU(e.PID()); err == nil {
+			r.startCPU = append(r.startCPU, cpu)
+		}
+		if i < max(o.starts, 1)-1 {
+			e.Close()
+			r.closers = r.closers[:len(r.closers)-1]
+			continue
+		}
+		r.plugin = e
+	}
+	return nil
+}
+
+func (r *rig) waitServing(ctx context.Context, base string) error {
+	c := &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	try := func(path, header, value string, want int, loc string) (bool, error) {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		if header != "" {
+			req.Header.Set(header, value)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == want && strings.HasPrefix(resp.Header.Get("Location"), loc):
+			return true, nil
+		case resp.StatusCode == http.StatusServiceUnavailable:
+			return false, nil
+		}
+		return false, fmt.Errorf("plugin at %s: %s answered %d %q while starting", base, path, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, step := range []struct {
+		path, header, value string
+		want                int
+		loc                 string
+	}{
+		{"/app/page", "", "", http.StatusFound, r.provider.Endpoints().Authorize},
+		{"/api/data", "Authorization", "Bearer " + r.token, http.StatusOK, ""},
+	} {
+		for {
+			done, err := try(step.path, step.header, step.value, step.want, step.loc)
+			if err != nil {
+				return err
+			}
+			if done {
+				break
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("plugin at %s did not serve %s: %w", base, step.path, ctx.Err())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// verify sends one request of a row (variant i) through Envoy with net/http and checks that the app
+// received it with the header the row's filter forwards (the proof that a peer's session or
+// token was accepted, not answered with a redirect or 401).
+func (r *rig) verify(ctx context.Context, base string, head []byte, vary func([]byte, int) []byte, i int, forwarded string) error {
+	raw := append([]byte(nil), head...)
+	if vary != nil {
+		raw = vary(raw, i)
+	}
+	lines := strings.Split(strings.TrimRight(string(raw), "\r\n"), "\r\n")
+	method, target, _ := strings.Cut(lines[0], " ")
+	target, _, _ = strings.Cut(target, " ")
+	u, err := url.Parse(base + target)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines[1:] {
+		k, v, _ := strings.Cut(l, ": ")
+		if strings.EqualFold(k, "Host") {
+			continue
+		}
+		req.Header.Add(k, v)
+	}
+	c := &http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s%s answered %d %q, not 200 from the app", base, target, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if forwarded != "" && r.app.lastHeader().Get(forwarded) == "" {
+		var got []string
+		for k := range r.app.lastHeader() {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		return fmt.Errorf("%s%s reached the app without %s (it got %v)", base, target, forwarded, got)
+	}
+	return nil
+}
+
+// Close stops everything, last started first.
+func (r *rig) Close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+	r.closers = nil
+}
