@@ -4,6 +4,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
 
@@ -33,7 +34,7 @@ func (h *httpContext) authorize(route *config.Route, ls *liveSession) (f failure
 // sessionScopes returns the scopes granted with a session's access token.
 func sessionScopes(accessToken string, requested []string) []string {
 	if t, err := jwt.Parse(accessToken); err == nil {
-		if s := tokenScopes(t.Payload); s != nil {
+		if s := engine.TokenScopes(t.Payload); s != nil {
 			return s
 		}
 	}

@@ -54,7 +54,7 @@ func (h *httpContext) bearer(route *config.Route) (action types.Action, handled 
 		return h.bearerRespond(bearerFailure{status: 400, code: "invalid_request",
 			desc: "The request has more than one Authorization header.", err: errBearerDuplicate}), true
 	}
-	token, present, ok := bearerToken(h.req.authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
+	token, present, ok := engine.BearerToken(h.req.authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
 	switch {
 	case !present && route.Auth == config.AuthSessionOrBearer:
 		return types.ActionContinue, false
@@ -73,50 +73,6 @@ var (
 	errBearerSyntax    = errors.New("filter: malformed Authorization header")
 	errBearerDuplicate = errors.New("filter: more than one Authorization header")
 )
-
-// bearerToken reads "Bearer <token68>" (RFC 6750 2.1; the scheme in any case). present is
-// false when there is no Authorization header or it uses another scheme; ok is false when
-// it is a Bearer credential that is oversized or not a single token68.
-func bearerToken(header string, maxLen int) (token string, present, ok bool) {
-	const scheme = "bearer"
-	if len(header) < len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
-		return "", false, false
-	}
-	rest := header[len(scheme):]
-	if rest != "" && rest[0] != ' ' {
-		return "", false, false // "Bearerx ...": another scheme
-	}
-	if len(header) > maxLen {
-		return "", true, false
-	}
-	token = strings.Trim(rest, " ")
-	if !isToken68(token) {
-		return "", true, false
-	}
-	return token, true, true
-}
-
-// isToken68 reports whether s is an RFC 7235 token68: 1*( ALPHA / DIGIT / "-" / "." / "_" /
-// "~" / "+" / "/" ) *"=".
-func isToken68(s string) bool {
-	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
-	}
-	if i == 0 {
-		return false
-	}
-	for ; i < len(s); i++ {
-		if s[i] != '=' {
-			return false
-		}
-	}
-	return true
-}
 
 // checkBearer verifies a token (or finds it in the cache) and forwards or rejects the
 // request. retried is set after a JWKS refetch for an unknown kid, which happens once.
@@ -225,7 +181,7 @@ func verifyBearer(it *issuer, token string, now time.Time, leeway time.Duration)
 	if err != nil {
 		return nil, err
 	}
-	return &verifiedToken{token: token, issuer: it.bi, expiry: c.Expiry, claims: c.Raw, scopes: tokenScopes(c.Raw),
+	return &verifiedToken{token: token, issuer: it.bi, expiry: c.Expiry, claims: c.Raw, scopes: engine.TokenScopes(c.Raw),
 		typ: t.Header.Type, idToken: oidc.IsIDToken(t.Header.Type, c.Raw)}, nil
 }
 
@@ -250,28 +206,6 @@ func tokenKindAllowed(route *config.Route, v *verifiedToken) error {
 		return errIDTokenAsBearer
 	}
 	return nil
-}
-
-// tokenScopes reads the granted scopes of an access token: "scope", a space-separated string
-// (RFC 8693, RFC 9068), or "scp", a string or an array of strings (Entra ID, Okta).
-func tokenScopes(claims []byte) []string {
-	var out []string
-	if s := gjson.GetBytes(claims, "scope"); s.Type == gjson.String {
-		out = append(out, strings.Fields(s.Str)...)
-	}
-	scp := gjson.GetBytes(claims, "scp")
-	switch {
-	case scp.Type == gjson.String:
-		out = append(out, strings.Fields(scp.Str)...)
-	case scp.IsArray():
-		scp.ForEach(func(_, e gjson.Result) bool {
-			if e.Type == gjson.String {
-				out = append(out, e.Str)
-			}
-			return true
-		})
-	}
-	return out
 }
 
 func acceptsIssuer(route *config.Route, bi *config.BearerIssuer) bool {

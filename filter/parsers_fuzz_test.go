@@ -8,7 +8,7 @@ import (
 )
 
 // Fuzz targets for the filter's own readers of untrusted input (the Authorization header has
-// FuzzBearerToken): the Cookie header and claim values that become request headers.
+// engine.FuzzBearerToken): the Cookie header and claim values that become request headers.
 
 func FuzzClaimValue(f *testing.F) {
 	f.Add(`{"c":"alice"}`)
