@@ -15,6 +15,47 @@ import (
 	"time"
 )
 
+// What a registry client reads, declared here so that the test reads the layout
+// independently of the library that writes it: the media types Istio accepts for a compat
+// image, and the JSON of the index, manifest and config.
+const (
+	mediaTypeManifest = "application/vnd.oci.image.manifest.v1+json"
+	mediaTypeConfig   = "application/vnd.oci.image.config.v1+json"
+	mediaTypeLayer    = "application/vnd.oci.image.layer.v1.tar+gzip"
+)
+
+type descriptor struct {
+	MediaType   string            `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int               `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+type manifest struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     string            `json:"mediaType"`
+	Config        descriptor        `json:"config"`
+	Layers        []descriptor      `json:"layers"`
+	Annotations   map[string]string `json:"annotations"`
+}
+
+type index struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	MediaType     string       `json:"mediaType"`
+	Manifests     []descriptor `json:"manifests"`
+}
+
+type imageConfig struct {
+	Created      string   `json:"created,omitempty"`
+	Architecture string   `json:"architecture"`
+	OS           string   `json:"os"`
+	Config       struct{} `json:"config"`
+	RootFS       struct {
+		Type    string   `json:"type"`
+		DiffIDs []string `json:"diff_ids"`
+	} `json:"rootfs"`
+}
+
 // fakeWasm is a module header and some bytes: enough for the image, which never runs it.
 var fakeWasm = append(append([]byte(nil), wasmMagic...), bytes.Repeat([]byte("oidc-proxy"), 1000)...)
 
