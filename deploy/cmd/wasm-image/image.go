@@ -81,12 +81,12 @@ func Build(wasm []byte, o Options) (*Image, error) {
 // image is the compat-variant image as a go-containerregistry image: the empty image, one
 // layer, an OCI manifest and config, and the compat annotations.
 func image(wasm []byte, created time.Time) (v1.Image, error) {
-	tarball0, err := layerTar(wasm, created)
+	layerBytes, err := layerTar(wasm, created)
 	if err != nil {
 		return nil, err
 	}
 	layer, err := tarball.LayerFromOpener(
-		func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(tarball0)), nil },
+		func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerBytes)), nil },
 		tarball.WithCompressionLevel(gzip.BestCompression),
 		tarball.WithMediaType(types.OCILayer),
 	)
