@@ -4,24 +4,26 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Media types and annotations of the OCI image specification and of the compat variant of
-// the Wasm image specification.
+// Annotations of the OCI image specification and of the compat variant of the Wasm image
+// specification. The media types are go-containerregistry's: an OCI manifest, an OCI config
+// and one application/vnd.oci.image.layer.v1.tar+gzip layer, which is what the compat
+// variant asks for and what Istio's image fetcher reads as a compat image.
 const (
-	mediaTypeIndex    = "application/vnd.oci.image.index.v1+json"
-	mediaTypeManifest = "application/vnd.oci.image.manifest.v1+json"
-	mediaTypeConfig   = "application/vnd.oci.image.config.v1+json"
-	mediaTypeLayer    = "application/vnd.oci.image.layer.v1.tar+gzip"
-
 	annotationVariant = "module.wasm.image/variant"
 	annotationRefName = "org.opencontainers.image.ref.name"
 	annotationCreated = "org.opencontainers.image.created"
@@ -29,6 +31,10 @@ const (
 
 	// wasmFile is the name Istio looks for in the layer.
 	wasmFile = "plugin.wasm"
+
+	// ociLayout is the layout's oci-layout file, compact (go-containerregistry writes the same
+	// JSON indented; this keeps the file as the command has always written it).
+	ociLayout = `{"imageLayoutVersion":"1.0.0"}`
 )
 
 // Options are the variable parts of an image.
@@ -36,49 +42,22 @@ type Options struct {
 	// Tag names the image in the layout's index.
 	Tag string
 	// Created is stamped on the file in the layer and in the config; the zero time leaves
-	// the stamps out of the config and puts 1970-01-01 on the file.
+	// the manifest's created annotation out, puts 1970-01-01 on the file and leaves the
+	// config's created at its zero value (0001-01-01T00:00:00Z: the config cannot omit it).
 	Created time.Time
 }
 
-// Image is a built image: its blobs by digest, and the digests a user needs.
+// Image is a built image: its three blobs and the digests a user needs. It is plain data
+// (two builds of one module compare equal) and is written out by WriteLayout.
 type Image struct {
-	Index          []byte
-	Blobs          map[string][]byte // "sha256:hex" -> content
+	Tag            string
+	Manifest       []byte // the manifest blob
+	Config         []byte // the config blob
+	Layer          []byte // the gzip'd layer blob
 	ManifestDigest string
+	ConfigDigest   string
 	LayerDigest    string
 	LayerSize      int
-}
-
-type descriptor struct {
-	MediaType   string            `json:"mediaType"`
-	Digest      string            `json:"digest"`
-	Size        int               `json:"size"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
-type manifest struct {
-	SchemaVersion int               `json:"schemaVersion"`
-	MediaType     string            `json:"mediaType"`
-	Config        descriptor        `json:"config"`
-	Layers        []descriptor      `json:"layers"`
-	Annotations   map[string]string `json:"annotations"`
-}
-
-type index struct {
-	SchemaVersion int          `json:"schemaVersion"`
-	MediaType     string       `json:"mediaType"`
-	Manifests     []descriptor `json:"manifests"`
-}
-
-type imageConfig struct {
-	Created      string   `json:"created,omitempty"`
-	Architecture string   `json:"architecture"`
-	OS           string   `json:"os"`
-	Config       struct{} `json:"config"`
-	RootFS       struct {
-		Type    string   `json:"type"`
-		DiffIDs []string `json:"diff_ids"`
-	} `json:"rootfs"`
 }
 
 // wasmMagic starts every WebAssembly binary module: "\0asm" and version 1.
@@ -92,57 +71,100 @@ func Build(wasm []byte, o Options) (*Image, error) {
 	if o.Tag == "" {
 		return nil, errors.New("empty tag")
 	}
-	img := &Image{Blobs: map[string][]byte{}}
-	tarball, err := layerTar(wasm, o.Created)
+	img, err := image(wasm, o.Created)
 	if err != nil {
 		return nil, err
 	}
-	layer, err := gzipped(tarball)
-	if err != nil {
-		return nil, err
-	}
-	var cfg imageConfig
-	cfg.Architecture, cfg.OS = "wasm", "wasip1"
-	cfg.RootFS.Type = "layers"
-	cfg.RootFS.DiffIDs = []string{digest(tarball)}
-	if !o.Created.IsZero() {
-		cfg.Created = o.Created.UTC().Format(time.RFC3339)
-	}
-	cfgJSON, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, err
-	}
-	m := manifest{
-		SchemaVersion: 2,
-		MediaType:     mediaTypeManifest,
-		Config:        img.add(mediaTypeConfig, cfgJSON),
-		Layers:        []descriptor{img.add(mediaTypeLayer, layer)},
-		Annotations:   map[string]string{annotationVariant: "compat", annotationTitle: wasmFile},
-	}
-	if !o.Created.IsZero() {
-		m.Annotations[annotationCreated] = cfg.Created
-	}
-	img.LayerDigest, img.LayerSize = m.Layers[0].Digest, m.Layers[0].Size
-	mJSON, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	md := img.add(mediaTypeManifest, mJSON)
-	img.ManifestDigest = md.Digest
-	md.Annotations = map[string]string{annotationRefName: o.Tag}
-	img.Index, err = json.Marshal(index{SchemaVersion: 2, MediaType: mediaTypeIndex, Manifests: []descriptor{md}})
-	return img, err
+	return materialize(img, o.Tag)
 }
 
-func (img *Image) add(mediaType string, b []byte) descriptor {
-	d := digest(b)
-	img.Blobs[d] = b
-	return descriptor{MediaType: mediaType, Digest: d, Size: len(b)}
+// image is the compat-variant image as a go-containerregistry image: the empty image, one
+// layer, an OCI manifest and config, and the compat annotations.
+func image(wasm []byte, created time.Time) (v1.Image, error) {
+	layerBytes, err := layerTar(wasm, created)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := tarball.LayerFromOpener(
+		func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(layerBytes)), nil },
+		tarball.WithCompressionLevel(gzip.BestCompression),
+		tarball.WithMediaType(types.OCILayer),
+	)
+	if err != nil {
+		return nil, err
+	}
+	diffID, err := layer.DiffID()
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		return nil, err
+	}
+	// The whole config, set last: AppendLayers would add an empty history entry, which the
+	// image has never had.
+	cfg := &v1.ConfigFile{
+		Architecture: "wasm",
+		OS:           "wasip1",
+		RootFS:       v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{diffID}},
+	}
+	annotations := map[string]string{annotationVariant: "compat", annotationTitle: wasmFile}
+	if !created.IsZero() {
+		cfg.Created = v1.Time{Time: created.UTC().Truncate(time.Second)}
+		annotations[annotationCreated] = created.UTC().Format(time.RFC3339)
+	}
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		return nil, err
+	}
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	annotated, ok := mutate.Annotations(img, annotations).(v1.Image)
+	if !ok {
+		return nil, errors.New("annotating the manifest did not give an image")
+	}
+	return annotated, nil
 }
 
-func digest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
+// materialize reads the image's blobs and digests into an Image.
+func materialize(img v1.Image, tag string) (*Image, error) {
+	out := &Image{Tag: tag}
+	var err error
+	if out.Manifest, err = img.RawManifest(); err != nil {
+		return nil, err
+	}
+	if out.Config, err = img.RawConfigFile(); err != nil {
+		return nil, err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Layers) != 1 {
+		return nil, fmt.Errorf("%d layers, the compat variant has exactly one", len(m.Layers))
+	}
+	layer, err := img.LayerByDigest(m.Layers[0].Digest)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	if out.Layer, err = io.ReadAll(rc); err != nil {
+		return nil, err
+	}
+	md, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	out.ManifestDigest = md.String()
+	out.ConfigDigest = m.Config.Digest.String()
+	out.LayerDigest, out.LayerSize = m.Layers[0].Digest.String(), len(out.Layer)
+	if int64(out.LayerSize) != m.Layers[0].Size {
+		return nil, errors.New("the layer's size does not match its descriptor")
+	}
+	return out, nil
 }
 
 // layerTar is a tar archive with one regular file, plugin.wasm, owned by root, mode 0644.
@@ -169,41 +191,56 @@ func layerTar(wasm []byte, created time.Time) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// gzipped compresses b with no name and no time in the gzip header.
-func gzipped(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
+// WriteLayout writes the image as an OCI image layout in dir, replacing what was there: the
+// blobs under blobs/sha256, index.json naming the manifest by the tag, and oci-layout. Every
+// file is mode 0644.
+func (img *Image) WriteLayout(dir string) error {
+	if err := img.writeLayout(dir); err != nil {
+		return fmt.Errorf("writing the image layout: %w", err)
 	}
-	if _, err := zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return nil
 }
 
-// WriteLayout writes the image as an OCI image layout in dir, replacing what was there.
-func (img *Image) WriteLayout(dir string) error {
+func (img *Image) writeLayout(dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	blobs := filepath.Join(dir, "blobs", "sha256")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
 		return err
 	}
-	files := map[string][]byte{
-		filepath.Join(dir, "oci-layout"): []byte(`{"imageLayoutVersion":"1.0.0"}`),
-		filepath.Join(dir, "index.json"): img.Index,
+	for _, blob := range []struct {
+		digest string
+		b      []byte
+	}{{img.ConfigDigest, img.Config}, {img.LayerDigest, img.Layer}, {img.ManifestDigest, img.Manifest}} {
+		h, err := v1.NewHash(blob.digest)
+		if err != nil {
+			return err
+		}
+		if err := p.WriteBlob(h, io.NopCloser(bytes.NewReader(blob.b))); err != nil {
+			return err
+		}
 	}
-	for d, b := range img.Blobs {
-		files[filepath.Join(blobs, d[len("sha256:"):])] = b
+	h, err := v1.NewHash(img.ManifestDigest)
+	if err != nil {
+		return err
 	}
-	for path, b := range files {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			return fmt.Errorf("writing the image layout: %w", err)
+	err = p.AppendDescriptor(v1.Descriptor{
+		MediaType:   types.OCIManifestSchema1,
+		Size:        int64(len(img.Manifest)),
+		Digest:      h,
+		Annotations: map[string]string{annotationRefName: img.Tag},
+	})
+	if err != nil {
+		return err
+	}
+	if err := p.WriteFile("oci-layout", []byte(ociLayout), 0o644); err != nil {
+		return err
+	}
+	// go-containerregistry creates index.json and oci-layout with mode 0777 less the umask.
+	for _, name := range []string{"index.json", "oci-layout"} {
+		if err := os.Chmod(filepath.Join(dir, name), 0o644); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -13,7 +13,53 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
+
+// What a registry client reads, declared here so that the test reads the layout
+// independently of the library that writes it: the media types Istio accepts for a compat
+// image, and the JSON of the index, manifest and config.
+const (
+	mediaTypeManifest = "application/vnd.oci.image.manifest.v1+json"
+	mediaTypeConfig   = "application/vnd.oci.image.config.v1+json"
+	mediaTypeLayer    = "application/vnd.oci.image.layer.v1.tar+gzip"
+)
+
+type descriptor struct {
+	MediaType   string            `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int               `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+type manifest struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     string            `json:"mediaType"`
+	Config        descriptor        `json:"config"`
+	Layers        []descriptor      `json:"layers"`
+	Annotations   map[string]string `json:"annotations"`
+}
+
+type index struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	MediaType     string       `json:"mediaType"`
+	Manifests     []descriptor `json:"manifests"`
+}
+
+type imageConfig struct {
+	Created      string   `json:"created,omitempty"`
+	Architecture string   `json:"architecture"`
+	OS           string   `json:"os"`
+	Config       struct{} `json:"config"`
+	RootFS       struct {
+		Type    string   `json:"type"`
+		DiffIDs []string `json:"diff_ids"`
+	} `json:"rootfs"`
+}
 
 // fakeWasm is a module header and some bytes: enough for the image, which never runs it.
 var fakeWasm = append(append([]byte(nil), wasmMagic...), bytes.Repeat([]byte("oidc-proxy"), 1000)...)
@@ -147,5 +193,54 @@ func TestImageRejects(t *testing.T) {
 				t.Error("built an image")
 			}
 		})
+	}
+}
+
+// TestLayoutReadsBackAsCompat reads the written layout with go-containerregistry, as Istio's
+// image fetcher does once the image is pushed: every digest and diff_id checks out
+// (validate.Image), and the image is the compat variant Istio accepts (exactly one layer of
+// media type application/vnd.oci.image.layer.v1.tar+gzip, holding plugin.wasm).
+func TestLayoutReadsBackAsCompat(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "oci")
+	img, err := Build(fakeWasm, Options{Tag: "0.1.0", Created: time.Unix(1767225600, 0).UTC()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := img.WriteLayout(dir); err != nil {
+		t.Fatal(err)
+	}
+	ii, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := v1.NewHash(img.ManifestDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := ii.Image(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(read); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	layers, err := read.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("layers %d, %v: want exactly one", len(layers), err)
+	}
+	if mt, err := layers[0].MediaType(); err != nil || mt != types.OCILayer {
+		t.Errorf("layer media type %q, %v: want %q", mt, err, types.OCILayer)
+	}
+	cfg, err := read.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Created.Equal(time.Unix(1767225600, 0)) || cfg.OS != "wasip1" || cfg.Architecture != "wasm" {
+		t.Errorf("config %+v", cfg)
+	}
+	for _, name := range []string{"index.json", "oci-layout"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s: %v %v, want mode 0644", name, fi.Mode(), err)
+		}
 	}
 }
