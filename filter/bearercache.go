@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 )
 
 // Bounds of the per-VM cache of verified bearer tokens. A VM holds at most this many tokens,
@@ -27,33 +28,21 @@ type verifiedToken struct {
 	size    int
 }
 
-// bearerCache maps exact token bytes to verified tokens, so that repeated calls with one
-// token cost a map lookup instead of a signature check. It never returns an entry at or after
-// the token's exp. It is bounded in entries and in bytes and evicts in insertion order (a
-// queue), which needs no bookkeeping on hits.
+// bearerCache maps exact token bytes to verified tokens (engine.Cache), so that repeated
+// calls with one token cost a lookup instead of a signature check. It never returns an entry
+// at or after the token's exp, and is bounded in entries and in bytes.
 type bearerCache struct {
-	maxEntries, maxBytes int
-	items                map[string]*verifiedToken
-	queue                []*verifiedToken // insertion order; queue[head:] is live
-	head                 int
-	bytes                int // size of the entries in queue[head:]
+	c *engine.Cache[*verifiedToken]
 }
 
 func newBearerCache(maxEntries, maxBytes int) *bearerCache {
-	return &bearerCache{maxEntries: maxEntries, maxBytes: maxBytes, items: map[string]*verifiedToken{}}
+	return &bearerCache{c: engine.NewCache[*verifiedToken](maxEntries, maxBytes)}
 }
 
 // get returns the verified token for these exact bytes, or nil when it is unknown or has
-// expired (an expired entry is dropped).
+// expired.
 func (c *bearerCache) get(token string, now time.Time) *verifiedToken {
-	v := c.items[token]
-	if v == nil {
-		return nil
-	}
-	if !now.Before(v.expiry) {
-		delete(c.items, token)
-		return nil
-	}
+	v, _ := c.c.Get(token, now)
 	return v
 }
 
@@ -61,40 +50,10 @@ func (c *bearerCache) get(token string, now time.Time) *verifiedToken {
 // whole budget is not cached.
 func (c *bearerCache) put(v *verifiedToken) {
 	v.size = entrySize(v)
-	if c.maxEntries <= 0 || v.size > c.maxBytes {
-		return
-	}
-	for len(c.queue)-c.head >= c.maxEntries || c.bytes+v.size > c.maxBytes {
-		c.evict()
-	}
-	if old := c.items[v.token]; old != nil {
-		// Re-verified after expiry or a race: the old entry leaves the map now and the
-		// queue when its turn comes.
-		delete(c.items, v.token)
-	}
-	c.items[v.token] = v
-	c.queue = append(c.queue, v)
-	c.bytes += v.size
+	c.c.Put(v.token, v, v.expiry, v.size)
 }
 
-func (c *bearerCache) evict() {
-	v := c.queue[c.head]
-	c.queue[c.head] = nil
-	c.head++
-	c.bytes -= v.size
-	if c.items[v.token] == v {
-		delete(c.items, v.token)
-	}
-	if c.head > len(c.queue)/2 {
-		// Compact so the queue's array does not grow without bound.
-		n := copy(c.queue, c.queue[c.head:])
-		clear(c.queue[n:])
-		c.queue = c.queue[:n]
-		c.head = 0
-	}
-}
-
-func (c *bearerCache) len() int { return len(c.items) }
+func (c *bearerCache) len() int { return c.c.Len() }
 
 // entrySize estimates an entry's memory: its strings and slices plus fixed overhead.
 func entrySize(v *verifiedToken) int {

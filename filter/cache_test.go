@@ -53,7 +53,7 @@ func TestSessionCache(t *testing.T) {
 			}
 		}},
 		{"entry bound evicts oldest", func(t *testing.T, c *sessionCache) {
-			c.max = 2
+			*c = *newSessionCacheSized(2, sessionCacheBytes)
 			k := func(i int) string { return sealedKey("abcd", 100, "tail-of-key-number-"+string(rune('a'+i))) }
 			for i := range 3 {
 				c.put(k(i), cachedSession(later, 10))
@@ -63,12 +63,12 @@ func TestSessionCache(t *testing.T) {
 			}
 		}},
 		{"byte bound evicts oldest", func(t *testing.T, c *sessionCache) {
-			c.maxBytes = 3 * 10_000
+			*c = *newSessionCacheSized(10, 3*10_000)
 			k := func(i int) string { return sealedKey("abcd", 4000, "tail-of-key-number-"+string(rune('a'+i))) }
 			for i := range 10 {
 				c.put(k(i), cachedSession(later, 5000))
-				if c.bytes > c.maxBytes {
-					t.Fatalf("cache holds %d bytes, bound %d", c.bytes, c.maxBytes)
+				if c.c.Bytes() > 3*10_000 {
+					t.Fatalf("cache holds %d bytes, bound %d", c.c.Bytes(), 3*10_000)
 				}
 			}
 			if c.get(k(9), now) == nil || c.get(k(0), now) != nil {
@@ -84,42 +84,23 @@ func TestSessionCache(t *testing.T) {
 			}
 		}},
 		{"size zero caches nothing", func(t *testing.T, c *sessionCache) {
-			c.max = 0
+			*c = *newSessionCacheSized(0, sessionCacheBytes)
 			c.put(key, cachedSession(later, 10))
 			if c.get(key, now) != nil {
 				t.Fatal("cache_size 0 cached a session")
 			}
 		}},
 		{"queue stays bounded", func(t *testing.T, c *sessionCache) {
-			c.max = 4
+			*c = *newSessionCacheSized(4, sessionCacheBytes)
 			for i := range 1000 {
 				c.put(sealedKey("abcd", 100, "tail-"+strings.Repeat("x", i%7)+string(rune('A'+i%50))+"-padpadpad"), cachedSession(later, 10))
 			}
-			if len(c.queue) > 2*c.max+1 {
-				t.Fatalf("queue holds %d slots for %d entries", len(c.queue), c.len())
+			if c.len() > 4 {
+				t.Fatalf("%d entries, bound 4", c.len())
 			}
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newSessionCache(10)) })
-	}
-}
-
-func TestSameKey(t *testing.T) {
-	base := strings.Repeat("0123456789", 50)
-	for i := range len(base) {
-		b := []byte(base)
-		b[i] ^= 1
-		if sameKey(base, string(b)) {
-			t.Fatalf("sameKey ignored a flipped bit at byte %d", i)
-		}
-	}
-	for n := range 20 {
-		if !sameKey(base[:n], strings.Clone(base[:n])) {
-			t.Fatalf("sameKey(%d bytes) = false for equal strings", n)
-		}
-	}
-	if sameKey(base, base[:len(base)-1]) {
-		t.Fatal("sameKey of different lengths = true")
 	}
 }
