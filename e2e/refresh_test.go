@@ -16,6 +16,7 @@ import (
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
 
@@ -582,23 +583,9 @@ func rfVerify(s *stack.Stack, raw string) error {
 // refreshes them, and the first then serves the refreshed session it never saw.
 func TestTwoReplicasShareSessions(t *testing.T) {
 	s := start(t, stack.Options{AccessTTL: rfTTL, IDTTL: rfTTL, RefreshTTL: time.Hour, Configure: rfConfigure()})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	// The replica starts first: the tokens of the login below live only rfTTL.
-	replica, err := s.StartReplica(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for probe := newBrowser(t); probe.get(replica.URL+"/").status != http.StatusFound; time.Sleep(100 * time.Millisecond) {
-		if ctx.Err() != nil {
-			t.Fatalf("the replica did not become ready\n%s", replica.LogText())
-		}
-	}
-	b := newBrowser(t)
-	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
-		t.Fatalf("login: %d %.300s\n%s", final.status, final.body, logText(s))
-	}
-	w := rfWhoAmI(t, b, s, "/app1/api/whoami")
+	replica := rfReplica(t, s)
+	b, w := rfLogin(t, s)
 	// Browsers send cookies by host, not port: the replica gets the first one's cookies, as
 	// two replicas behind one load balancer would.
 	other := func(path string) demoapp.WhoAmI {
@@ -636,4 +623,31 @@ func TestTwoReplicasShareSessions(t *testing.T) {
 	if got := s.OP.Counts().Refresh - refreshesBefore; got != 1 {
 		t.Errorf("%d refreshes after returning to the first proxy, want still 1", got)
 	}
+}
+
+// rfReplica starts another proxy with s's configuration and waits until it serves.
+func rfReplica(t *testing.T, s *stack.Stack) *proxy.Proxy {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	replica, err := s.StartReplica(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for probe := newBrowser(t); probe.get(replica.URL+"/").status != http.StatusFound; time.Sleep(100 * time.Millisecond) {
+		if ctx.Err() != nil {
+			t.Fatalf("the replica did not become ready\n%s", replica.LogText())
+		}
+	}
+	return replica
+}
+
+// rfLogin logs a new browser in at /app1/ and returns it with what app 1 saw.
+func rfLogin(t *testing.T, s *stack.Stack) (*browser, demoapp.WhoAmI) {
+	t.Helper()
+	b := newBrowser(t)
+	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
+		t.Fatalf("login: %d %.300s\n%s", final.status, final.body, logText(s))
+	}
+	return b, rfWhoAmI(t, b, s, "/app1/api/whoami")
 }

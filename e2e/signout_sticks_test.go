@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"testing"
@@ -15,22 +14,8 @@ import (
 // access token's expiry (the refresh token was revoked, so its refresh fails).
 func TestSignOutSticks(t *testing.T) {
 	s := start(t, stack.Options{VMs: 2, AccessTTL: rfTTL, IDTTL: rfTTL, RefreshTTL: time.Hour, Configure: rfConfigure()})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	replica, err := s.StartReplica(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for probe := newBrowser(t); probe.get(replica.URL+"/").status != http.StatusFound; time.Sleep(100 * time.Millisecond) {
-		if ctx.Err() != nil {
-			t.Fatalf("the replica did not become ready\n%s", replica.LogText())
-		}
-	}
-	b := newBrowser(t)
-	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
-		t.Fatalf("login: %d %.300s\n%s", final.status, final.body, logText(s))
-	}
-	w := rfWhoAmI(t, b, s, "/app1/api/whoami")
+	replica := rfReplica(t, s)
+	b, w := rfLogin(t, s)
 	u, _ := url.Parse(s.URL)
 	thief := newBrowser(t)
 	thief.jar.SetCookies(u, b.jar.Cookies(u)) // the cookies, copied before sign-out
