@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 )
 
 // broker is one VM's token broker: it refreshes sessions before their tokens expire and
@@ -18,28 +17,6 @@ type broker struct {
 	lease         time.Duration // a flight's lease: the provider timeout and a second
 	m             brokerMetrics
 }
-
-// brokerMetrics count refreshes, exchanges, the token endpoint and the ID token policy by
-// outcome (closed sets, so cardinality is bounded):
-//
-//	oidc_proxy.refresh.<outcome>         ok, invalid_grant, id_token_rejected, failed, transient
-//	                                     (one per refresh sent), waited, waited_remote (requests
-//	                                     that waited for one in this VM or another), reused
-//	                                     (requests that picked up a parked result)
-//	oidc_proxy.exchange.<outcome>        ok, denied, failed, transient (one per exchange sent),
-//	                                     cache_hit, waited, waited_remote
-//	oidc_proxy.token_endpoint.<outcome>  served, refused (not same-origin)
-//	oidc_proxy.id_token.<outcome>        omitted (expired, left out), reauthenticate (silent login)
-type brokerMetrics struct {
-	refresh, exchange, tokenEndpoint, idToken map[string]proxywasm.MetricCounter
-}
-
-var (
-	refreshOutcomes       = []string{"ok", "invalid_grant", "id_token_rejected", "failed", "transient", "waited", "waited_remote", "reused"}
-	exchangeOutcomes      = []string{"ok", "cache_hit", "denied", "failed", "transient", "waited", "waited_remote"}
-	tokenEndpointOutcomes = []string{"served", "refused"}
-	idTokenOutcomes       = []string{"omitted", "reauthenticate"}
-)
 
 func newBroker(p *pluginContext) *broker {
 	cfg := p.cfg
@@ -61,36 +38,8 @@ func newBroker(p *pluginContext) *broker {
 	return b
 }
 
-func defineCounters(prefix string, names []string) map[string]proxywasm.MetricCounter {
-	m := make(map[string]proxywasm.MetricCounter, len(names))
-	for _, n := range names {
-		m[n] = proxywasm.DefineCounterMetric(prefix + n)
-	}
-	return m
-}
-
-func count(m map[string]proxywasm.MetricCounter, outcome string) {
-	if c, ok := m[outcome]; ok {
-		c.Increment(1)
-	}
-}
-
 // tick polls the flights other VMs lead; see flights.tick.
 func (b *broker) tick(now time.Time) { b.flights.tick(now) }
-
-// OnQueueReady runs flights queued by this VM's requests in the root context.
-func (p *pluginContext) OnQueueReady(queueID uint32) {
-	if p.broker != nil {
-		p.broker.flights.onQueueReady(queueID)
-	}
-}
-
-// OnHttpStreamDone forgets a request that was waiting for a flight.
-func (h *httpContext) OnHttpStreamDone() {
-	if b := h.p.broker; b != nil {
-		b.flights.unwait(h.contextID)
-	}
-}
 
 // parkName is the sealing name of a parked result: bound to its kind and flight, and not a
 // possible cookie name, so a parked value opens for nothing else.

@@ -105,3 +105,10 @@ func (h *httpContext) stripIdentityHeaders() {
 		auditInfo("identity_header_stripped", "count", len(h.req.present), "path", h.req.pathOnly)
 	}
 }
+
+// OnHttpStreamDone forgets a request that was waiting for a flight.
+func (h *httpContext) OnHttpStreamDone() {
+	if b := h.p.broker; b != nil {
+		b.flights.unwait(h.contextID)
+	}
+}

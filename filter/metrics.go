@@ -108,3 +108,96 @@ func calloutOutcome(err error, r *calloutResponse) string {
 	}
 	return outcomeOK
 }
+
+// brokerMetrics count refreshes, exchanges, the token endpoint and the ID token policy by
+// outcome (closed sets, so cardinality is bounded):
+//
+//	oidc_proxy.refresh.<outcome>         ok, invalid_grant, id_token_rejected, failed, transient
+//	                                     (one per refresh sent), waited, waited_remote (requests
+//	                                     that waited for one in this VM or another), reused
+//	                                     (requests that picked up a parked result)
+//	oidc_proxy.exchange.<outcome>        ok, denied, failed, transient (one per exchange sent),
+//	                                     cache_hit, waited, waited_remote
+//	oidc_proxy.token_endpoint.<outcome>  served, refused (not same-origin)
+//	oidc_proxy.id_token.<outcome>        omitted (expired, left out), reauthenticate (silent login)
+type brokerMetrics struct {
+	refresh, exchange, tokenEndpoint, idToken map[string]proxywasm.MetricCounter
+}
+
+var (
+	refreshOutcomes       = []string{"ok", "invalid_grant", "id_token_rejected", "failed", "transient", "waited", "waited_remote", "reused"}
+	exchangeOutcomes      = []string{"ok", "cache_hit", "denied", "failed", "transient", "waited", "waited_remote"}
+	tokenEndpointOutcomes = []string{"served", "refused"}
+	idTokenOutcomes       = []string{"omitted", "reauthenticate"}
+)
+
+func defineCounters(prefix string, names []string) map[string]proxywasm.MetricCounter {
+	m := make(map[string]proxywasm.MetricCounter, len(names))
+	for _, n := range names {
+		m[n] = proxywasm.DefineCounterMetric(prefix + n)
+	}
+	return m
+}
+
+func count(m map[string]proxywasm.MetricCounter, outcome string) {
+	if c, ok := m[outcome]; ok {
+		c.Increment(1)
+	}
+}
+
+// bearerMetrics count bearer requests and the issuers' key fetches. Names are fixed at
+// start-up and reasons come from a closed set, so cardinality is bounded.
+//
+//	oidc_proxy.bearer.accepted                 tokens accepted (and authorized)
+//	oidc_proxy.bearer.cache_hit|cache_miss     per-VM cache of verified tokens
+//	oidc_proxy.bearer.reject_cache_hit         refusals answered from the per-VM cache of refused tokens
+//	oidc_proxy.bearer.rejected.<reason>        tokens refused, by bearerRejectReasons
+//	oidc_proxy.bearer.denied                   verified tokens refused by authorization rules
+//	oidc_proxy.bearer.jwks.refetch_limited     unknown-kid refetches refused by the rate limit
+//	oidc_proxy.bearer.<kind>.<outcome>         discovery and JWKS fetches, by calloutOutcomes
+type bearerMetrics struct {
+	accepted, hit, miss, denied proxywasm.MetricCounter
+	rejectHit                   proxywasm.MetricCounter
+	rejected                    map[string]proxywasm.MetricCounter
+	refetchLimited              proxywasm.MetricCounter
+	fetches                     map[string]map[string]proxywasm.MetricCounter
+}
+
+var bearerRejectReasons = []string{"missing", "malformed", "issuer", "signature", "algorithm",
+	"expired", "not_yet_valid", "audience", "claims", "not_ready", "type"}
+
+func newBearerMetrics() *bearerMetrics {
+	m := &bearerMetrics{
+		accepted:       proxywasm.DefineCounterMetric("oidc_proxy.bearer.accepted"),
+		hit:            proxywasm.DefineCounterMetric("oidc_proxy.bearer.cache_hit"),
+		miss:           proxywasm.DefineCounterMetric("oidc_proxy.bearer.cache_miss"),
+		rejectHit:      proxywasm.DefineCounterMetric("oidc_proxy.bearer.reject_cache_hit"),
+		denied:         proxywasm.DefineCounterMetric("oidc_proxy.bearer.denied"),
+		rejected:       map[string]proxywasm.MetricCounter{},
+		refetchLimited: proxywasm.DefineCounterMetric("oidc_proxy.bearer.jwks.refetch_limited"),
+		fetches:        map[string]map[string]proxywasm.MetricCounter{},
+	}
+	for _, r := range bearerRejectReasons {
+		m.rejected[r] = proxywasm.DefineCounterMetric("oidc_proxy.bearer.rejected." + r)
+	}
+	for _, k := range []string{"discovery", "jwks"} {
+		m.fetches[k] = map[string]proxywasm.MetricCounter{}
+		for _, o := range calloutOutcomes {
+			m.fetches[k][o] = proxywasm.DefineCounterMetric("oidc_proxy.bearer." + k + "." + o)
+		}
+	}
+	return m
+}
+
+func (m *bearerMetrics) reject(reason string) {
+	if c, ok := m.rejected[reason]; ok {
+		c.Increment(1)
+	}
+}
+
+// fetch counts one key fetch by its outcome (see metrics.callout).
+func (m *bearerMetrics) fetch(kind string, err error, r *calloutResponse) {
+	if byOutcome, ok := m.fetches[kind]; ok {
+		byOutcome[calloutOutcome(err, r)].Increment(1)
+	}
+}

@@ -142,3 +142,10 @@ func (p *pluginContext) OnTick() {
 func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 	return &httpContext{p: p, contextID: contextID}
 }
+
+// OnQueueReady runs flights queued by this VM's requests in the root context.
+func (p *pluginContext) OnQueueReady(queueID uint32) {
+	if p.broker != nil {
+		p.broker.flights.onQueueReady(queueID)
+	}
+}

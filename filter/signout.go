@@ -80,13 +80,3 @@ func (h *httpContext) signedOut() types.Action {
 	return h.sendLocal(200, [][2]string{{"cache-control", "no-store"}, {"content-type", "text/html; charset=utf-8"}},
 		engine.SignedOutPage(h.p.cfg.SignInPath()+"?rd=%2F"))
 }
-
-// userinfo serves {prefix}/userinfo: the session's claims as JSON, or 401.
-func (h *httpContext) userinfo() types.Action {
-	ls, err := h.loadSession()
-	if err != nil {
-		h.api = 1
-		return h.respond(failure{status: 401, code: "unauthorized", msg: "Authentication required."})
-	}
-	return h.sendJSON(ls.s.Claims)
-}
