@@ -51,8 +51,8 @@ func (h *httpContext) bearer(route *config.Route) (action types.Action, handled 
 		// Which one would count is up to each hop (the first, the last, all joined): a
 		// credential that two parsers may read differently is refused (RFC 6750 3.1).
 		h.p.bearer.m.reject("malformed")
-		return h.bearerRespond(bearerFailure{status: 400, code: "invalid_request",
-			desc: "The request has more than one Authorization header.", err: errBearerDuplicate}), true
+		return h.respond(failure{challenge: true, status: 400, code: "invalid_request",
+			msg: "The request has more than one Authorization header.", err: errBearerDuplicate}), true
 	}
 	token, present, ok := engine.BearerToken(h.req.authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
 	switch {
@@ -60,11 +60,11 @@ func (h *httpContext) bearer(route *config.Route) (action types.Action, handled 
 		return types.ActionContinue, false
 	case !present:
 		h.p.bearer.m.reject("missing")
-		return h.bearerRespond(bearerFailure{status: 401}), true
+		return h.respond(failure{challenge: true, status: 401}), true
 	case !ok:
 		h.p.bearer.m.reject("malformed")
-		return h.bearerRespond(bearerFailure{status: 400, code: "invalid_request",
-			desc: "The Authorization header is not a well-formed Bearer token.", err: errBearerSyntax}), true
+		return h.respond(failure{challenge: true, status: 400, code: "invalid_request",
+			msg: "The Authorization header is not a well-formed Bearer token.", err: errBearerSyntax}), true
 	}
 	return h.checkBearer(route, token, false), true
 }
@@ -83,7 +83,7 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 		p.bearer.m.hit.Increment(1)
 		if !acceptsIssuer(route, v.issuer) {
 			p.bearer.m.reject("issuer")
-			return h.bearerRespond(invalidToken(errForeignIssuer))
+			return h.respond(invalidToken(errForeignIssuer))
 		}
 		return h.acceptBearer(route, v)
 	}
@@ -93,19 +93,19 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 	it, err := p.bearer.issuerFor(route, token)
 	if err != nil {
 		p.bearer.m.reject(rejectReason(err))
-		return h.bearerRespond(invalidToken(err))
+		return h.respond(invalidToken(err))
 	}
 	if !it.ready() {
 		p.bearer.m.reject("not_ready")
-		return h.bearerRespond(bearerFailure{status: 503, code: "temporarily_unavailable", retryAfter: 2,
-			desc: "The token issuer's keys are not available yet. Try again in a moment.", err: it.notReadyReason()})
+		return h.respond(failure{challenge: true, status: 503, code: "temporarily_unavailable", retryAfter: 2,
+			msg: "The token issuer's keys are not available yet. Try again in a moment.", err: it.notReadyReason()})
 	}
 	key := rejectKey(token)
 	if err := p.bearer.rejects.get(key, it.verifier, now); err != nil {
 		// Refused less than a minute ago with these keys: the same answer, without the crypto.
 		p.bearer.m.rejectHit.Increment(1)
 		p.bearer.m.reject(rejectReason(err))
-		return h.bearerRespond(invalidToken(err))
+		return h.respond(invalidToken(err))
 	}
 	v, err := verifyBearer(it, token, now, p.cfg.JWT.Leeway)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
@@ -122,7 +122,7 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 	if err != nil {
 		p.bearer.rejects.put(key, it.verifier, err, now)
 		p.bearer.m.reject(rejectReason(err))
-		return h.bearerRespond(invalidToken(err))
+		return h.respond(invalidToken(err))
 	}
 	v.headers = p.claimHeaders(v.claims)
 	if now.Before(v.expiry) { // a token accepted within the leeway after its exp is not kept
@@ -223,18 +223,18 @@ func (h *httpContext) acceptBearer(route *config.Route, v *verifiedToken) types.
 	p := h.p
 	if err := tokenKindAllowed(route, v); err != nil {
 		p.bearer.m.reject("type")
-		return h.bearerRespond(invalidToken(err))
+		return h.respond(invalidToken(err))
 	}
 	if a := route.Authorization; a != nil {
 		if missing := missingScopes(a, v.scopes); len(missing) > 0 {
 			p.bearer.m.denied.Increment(1)
-			return h.bearerRespond(bearerFailure{status: 403, code: "insufficient_scope", scope: strings.Join(a.Scopes, " "),
-				desc: "The token lacks a scope this resource requires.", err: errInsufficientScope})
+			return h.respond(failure{challenge: true, status: 403, code: "insufficient_scope", scope: strings.Join(a.Scopes, " "),
+				msg: "The token lacks a scope this resource requires.", err: errInsufficientScope})
 		}
 		if !a.Allows(v.scopes, jsonClaims(v.claims)) {
 			p.bearer.m.denied.Increment(1)
-			return h.bearerRespond(bearerFailure{status: 403, code: "access_denied",
-				desc: "The token's claims do not allow access to this resource.", err: errClaimsDenied})
+			return h.respond(failure{challenge: true, status: 403, code: "access_denied",
+				msg: "The token's claims do not allow access to this resource.", err: errClaimsDenied})
 		}
 	}
 	p.bearer.m.accepted.Increment(1)
@@ -247,72 +247,52 @@ func (h *httpContext) acceptBearer(route *config.Route, v *verifiedToken) types.
 	return types.ActionContinue
 }
 
-// bearerFailure is an RFC 6750 error response.
-type bearerFailure struct {
-	status     int
-	code       string // RFC 6750 error code; "" for a bare challenge (no token was sent)
-	desc       string // fixed text: never reflects the token or anything in it
-	scope      string // scopes the resource needs, for insufficient_scope
-	err        error  // for the log; never holds a token
-	retryAfter int
+// invalidToken maps a verification error to a 401 invalid_token with a fixed description
+// (tokenErrors): an RFC 6750 answer.
+func invalidToken(err error) failure {
+	_, desc := classifyTokenError(err)
+	return failure{challenge: true, status: 401, code: "invalid_token", msg: desc, err: err}
 }
 
-// invalidToken maps a verification error to a 401 invalid_token with a fixed description.
-func invalidToken(err error) bearerFailure {
-	return bearerFailure{status: 401, code: "invalid_token", desc: describeTokenError(err), err: err}
+// tokenErrors is the one table from a bearer token's verification error to the metric reason
+// it is counted under (bearer.rejected.<reason>, a closed set) and the fixed description the
+// client is told (never anything from the token). The first row whose errors match wins;
+// anything else is "malformed".
+var tokenErrors = []struct {
+	errs         []error
+	reason, desc string
+}{
+	{[]error{jwt.ErrExpired}, "expired", "The token has expired."},
+	{[]error{jwt.ErrNotYetValid, jwt.ErrIssuedInFuture}, "not_yet_valid", "The token is not valid yet."},
+	{[]error{jwt.ErrAudience}, "audience", "The token is not meant for this resource."},
+	{[]error{jwt.ErrIssuer, errForeignIssuer, errNoIssuer}, "issuer", "The token's issuer is not accepted here."},
+	{[]error{jwt.ErrAlgNone, jwt.ErrAlgNotAllowed}, "algorithm", "The token's signing algorithm is not accepted."},
+	{[]error{jwt.ErrSignature, jwt.ErrUnknownKey, jwt.ErrKeyMismatch}, "signature", "The token's signature could not be verified."},
+	{[]error{jwt.ErrMissingClaim}, "claims", "The token lacks a required claim."},
+	{[]error{jwt.ErrTooLarge}, "malformed", "The token is too large."},
+	{[]error{jwt.ErrType, errIDTokenAsBearer}, "type", "The token is not an access token for this resource."},
 }
 
-func describeTokenError(err error) string {
-	switch {
-	case errors.Is(err, jwt.ErrExpired):
-		return "The token has expired."
-	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
-		return "The token is not valid yet."
-	case errors.Is(err, jwt.ErrAudience):
-		return "The token is not meant for this resource."
-	case errors.Is(err, jwt.ErrIssuer), errors.Is(err, errForeignIssuer), errors.Is(err, errNoIssuer):
-		return "The token's issuer is not accepted here."
-	case errors.Is(err, jwt.ErrAlgNone), errors.Is(err, jwt.ErrAlgNotAllowed):
-		return "The token's signing algorithm is not accepted."
-	case errors.Is(err, jwt.ErrSignature), errors.Is(err, jwt.ErrUnknownKey), errors.Is(err, jwt.ErrKeyMismatch):
-		return "The token's signature could not be verified."
-	case errors.Is(err, jwt.ErrMissingClaim):
-		return "The token lacks a required claim."
-	case errors.Is(err, jwt.ErrTooLarge):
-		return "The token is too large."
-	case errors.Is(err, jwt.ErrType), errors.Is(err, errIDTokenAsBearer):
-		return "The token is not an access token for this resource."
+func classifyTokenError(err error) (reason, desc string) {
+	for _, row := range tokenErrors {
+		for _, e := range row.errs {
+			if errors.Is(err, e) {
+				return row.reason, row.desc
+			}
+		}
 	}
-	return "The token is malformed."
+	return "malformed", "The token is malformed."
 }
 
-// rejectReason names a verification error for the metrics, from a closed set.
-func rejectReason(err error) string {
-	switch {
-	case errors.Is(err, jwt.ErrExpired):
-		return "expired"
-	case errors.Is(err, jwt.ErrNotYetValid), errors.Is(err, jwt.ErrIssuedInFuture):
-		return "not_yet_valid"
-	case errors.Is(err, jwt.ErrAudience):
-		return "audience"
-	case errors.Is(err, jwt.ErrIssuer), errors.Is(err, errForeignIssuer), errors.Is(err, errNoIssuer):
-		return "issuer"
-	case errors.Is(err, jwt.ErrAlgNone), errors.Is(err, jwt.ErrAlgNotAllowed):
-		return "algorithm"
-	case errors.Is(err, jwt.ErrSignature), errors.Is(err, jwt.ErrUnknownKey), errors.Is(err, jwt.ErrKeyMismatch):
-		return "signature"
-	case errors.Is(err, jwt.ErrMissingClaim):
-		return "claims"
-	case errors.Is(err, jwt.ErrType), errors.Is(err, errIDTokenAsBearer):
-		return "type"
-	}
-	return "malformed"
-}
+func describeTokenError(err error) string { _, d := classifyTokenError(err); return d }
 
-// bearerRespond sends an RFC 6750 response as JSON: 401 with a challenge (and an error when
+// rejectReason names a verification error for the metrics (tokenErrors).
+func rejectReason(err error) string { r, _ := classifyTokenError(err); return r }
+
+// bearerRespond is respond for a failure with a challenge: an RFC 6750 response as JSON: 401 with a challenge (and an error when
 // a token was sent), 403 insufficient_scope with the scopes needed, or 400 / 503. It logs
 // one audit line with the correlation id; the token is never in it.
-func (h *httpContext) bearerRespond(f bearerFailure) types.Action {
+func (h *httpContext) bearerRespond(f failure) types.Action {
 	corr := h.correlationID()
 	if f.status == 401 || f.status == 403 || f.status == 400 {
 		kv := []any{"status", f.status, "error", orDash(f.code), "corr", corr, "method", h.req.method, "path", h.req.pathOnly}
@@ -325,7 +305,7 @@ func (h *httpContext) bearerRespond(f bearerFailure) types.Action {
 	}
 	headers := [][2]string{{"cache-control", "no-store"}, {"x-correlation-id", corr}, {"content-type", "application/json"}}
 	if f.status == 401 || f.status == 400 || f.status == 403 && f.code == "insufficient_scope" {
-		challenge := oidc.WWWAuthenticate(bearerRealm, f.code, f.desc)
+		challenge := oidc.WWWAuthenticate(bearerRealm, f.code, f.msg)
 		if f.scope != "" {
 			challenge += `, scope="` + f.scope + `"` // scope tokens: no '"' or '\' (config checks)
 		}
@@ -335,7 +315,7 @@ func (h *httpContext) bearerRespond(f bearerFailure) types.Action {
 		headers = append(headers, [2]string{"retry-after", strconv.Itoa(f.retryAfter)})
 	}
 	headers = append(headers, h.setCookies...)
-	code, desc := f.code, f.desc
+	code, desc := f.code, f.msg
 	if code == "" {
 		code, desc = "unauthorized", "A bearer token is required."
 	}

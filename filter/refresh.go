@@ -102,21 +102,8 @@ func (h *httpContext) endSession(res *flightResult) types.Action {
 // retryLater answers 503: the tokens could not be renewed just now and the ones the session
 // has have expired. Browsers get a page that reloads itself.
 func (h *httpContext) retryLater(res *flightResult) types.Action {
-	msg := "The identity provider could not renew your sign-in just now. Trying again in a moment."
-	f := failure{status: 503, code: "refresh_unavailable", msg: msg, retryAfter: retryAfter, err: errString(flightReason(res))}
-	if h.isAPI() {
-		return h.respond(f)
-	}
-	corr := h.correlationID()
-	logAt(levelWarn, f.code, "status", 503, "corr", corr, "method", h.req.method, "path", h.req.pathOnly, "reason", flightReason(res))
-	headers := [][2]string{
-		{"cache-control", "no-store"},
-		{"x-correlation-id", corr},
-		{"retry-after", strconv.Itoa(retryAfter)},
-		{"content-type", "text/html; charset=utf-8"},
-	}
-	headers = append(headers, h.setCookies...)
-	return h.sendLocal(503, headers, engine.RetryPage(msg, corr, retryAfter))
+	return h.respond(failure{status: 503, code: "refresh_unavailable", retryAfter: retryAfter, reload: true, err: errString(flightReason(res)),
+		msg: "The identity provider could not renew your sign-in just now. Trying again in a moment."})
 }
 
 // flightReason describes a failed flight for the log: the provider's code and the error.

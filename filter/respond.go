@@ -19,11 +19,20 @@ type failure struct {
 	reason     string // login failure reason for metrics, when this ends a login
 	err        error  // logged with the correlation id; never holds a token
 	retryAfter int    // seconds, for 429 and 503
+	reload     bool   // a browser's page reloads itself after retryAfter (engine.RetryPage)
+	// challenge makes it an RFC 6750 answer of a bearer route: always JSON, a Bearer
+	// challenge carrying code (none when no token was sent: code "") and scope, and a
+	// bearer_rejected audit line instead of login_failed.
+	challenge bool
+	scope     string // scopes the resource needs, for insufficient_scope
 }
 
 // respond sends f as a local response: JSON for API clients, a small HTML page for browsers.
 // It logs one line with the correlation id shown to the user.
 func (h *httpContext) respond(f failure) types.Action {
+	if f.challenge {
+		return h.bearerRespond(f)
+	}
 	corr := h.correlationID()
 	if f.reason != "" {
 		h.p.metrics.loginFail(f.reason)
@@ -56,7 +65,11 @@ func (h *httpContext) respond(f failure) types.Action {
 		body = engine.ErrorJSON(f.code, f.msg, corr)
 	} else {
 		headers = append(headers, [2]string{"content-type", "text/html; charset=utf-8"})
-		body = engine.ErrorPage(f.status, f.msg, corr, h.p.cfg.SignInPath())
+		if f.reload && f.retryAfter > 0 {
+			body = engine.RetryPage(f.msg, corr, f.retryAfter)
+		} else {
+			body = engine.ErrorPage(f.status, f.msg, corr, h.p.cfg.SignInPath())
+		}
 	}
 	return h.sendLocal(f.status, headers, body)
 }
