@@ -6,7 +6,8 @@
 # native, run 1 wasm, run 2 native, ...) so machine noise hits both sides alike, one thread each
 # (-test.cpu 1: a proxy-wasm VM runs on one Envoy worker thread). Then the plugin.wasm
 # compile/instantiate benchmarks run, and tools/benchtable prints a markdown report of medians and
-# paired wasm/native ratios (also saved to .cache/bench/report.md). Raw outputs are kept in
+# paired wasm/native ratios, with the ratios' 95% confidence intervals from 6 runs on (also saved
+# to .cache/bench/report.md). Raw outputs are kept in
 # .cache/bench/{native,wasm,plugin}.txt for benchstat. See BENCHMARKS.md.
 #
 # Environment (defaults in parentheses):

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+
+	"golang.org/x/perf/benchmath"
 )
 
 const none = "—"
@@ -53,6 +55,17 @@ func fmtRatio(r float64) string {
 		return strconv.FormatFloat(r, 'f', 0, 64) + "x"
 	}
 	return strconv.FormatFloat(r, 'f', 1, 64) + "x"
+}
+
+// fmtCI formats a ratio's confidence interval, "6.1x – 6.5x"; none when it
+// is unbounded (too few runs) or absent.
+func fmtCI(s benchmath.Summary) string {
+	for _, v := range []float64{s.Lo, s.Hi} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return none
+		}
+	}
+	return fmtRatio(s.Lo) + " – " + fmtRatio(s.Hi)
 }
 
 func fmtSpan(s span, f func(float64) string) string {

@@ -1,7 +1,8 @@
 // Command benchtable turns the Go benchmark output of `make bench` (the same
 // benchmarks run natively and in wasm, interleaved) into a markdown report:
 // per package, the median time/op on each side, the median wasm/native ratio
-// of paired runs, B/op and allocs/op; plus plugin.wasm's compile and
+// of paired runs and its confidence interval (golang.org/x/perf/benchmath),
+// B/op and allocs/op; plus plugin.wasm's compile and
 // instantiate costs and a calibration table against the cost model.
 //
 // Usage:
@@ -14,7 +15,6 @@ package main
 import (
 	"flag"
 	"fmt"
-
 	"os"
 	"runtime"
 	"time"
@@ -84,7 +84,8 @@ func meta(r *report, wazero, benchtime, pluginWasm string) []string {
 	if wazero != "" {
 		m = append(m, "wazero: "+wazero+", compiler engine")
 	}
-	run := fmt.Sprintf("runs: %d per side, native and wasm interleaved, one thread each (-test.cpu 1); medians, ± is half the range", runs)
+	run := fmt.Sprintf("runs: %d per side, native and wasm interleaved, one thread each (-test.cpu 1); medians, ± is half the range", runs) +
+		fmt.Sprintf("; CI: distribution-free %.0f%% confidence interval of the median paired wasm/native ratio (golang.org/x/perf/benchmath), — below %d runs", 100*confidence, runsForCI())
 	if benchtime != "" {
 		run += "; benchtime " + benchtime
 	}

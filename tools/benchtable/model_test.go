@@ -1,8 +1,11 @@
 package main
 
 import (
+	"math"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchmath"
 )
 
 func TestParseModel(t *testing.T) {
@@ -68,6 +71,9 @@ func TestFormat(t *testing.T) {
 		{fmtAllocs([]float64{9}, []float64{10}), "9 / 10"},
 		{thousands(2322952), "2,322,952"},
 		{thousands(952), "952"},
+		{fmtCI(benchmath.Summary{Center: 6.3, Lo: 6.1, Hi: 6.52}), "6.1x – 6.5x"},
+		{fmtCI(benchmath.Summary{Center: 20, Lo: math.Inf(-1), Hi: math.Inf(1)}), "—"},
+		{fmtCI(benchmath.Summary{Center: 10, Lo: math.NaN(), Hi: math.NaN()}), "—"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -48,6 +48,8 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseLine keeps the cases of the old hand-written parseLine, now run
+// through parse (benchfmt): ok is "the line is one result".
 func TestParseLine(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -64,9 +66,9 @@ func TestParseLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, ok, err := parseLine(tt.line)
-			if ok != tt.ok || (err != nil) != tt.wantErr {
-				t.Errorf("parseLine(%q) = ok %v, err %v; want ok %v, error %v", tt.line, ok, err, tt.ok, tt.wantErr)
+			rs, err := parse(strings.NewReader(tt.line + "\n"))
+			if ok := len(rs) == 1; ok != tt.ok || (err != nil) != tt.wantErr {
+				t.Errorf("parse(%q) = ok %v, err %v; want ok %v, error %v", tt.line, ok, err, tt.ok, tt.wantErr)
 			}
 		})
 	}
@@ -102,5 +104,29 @@ func TestStats(t *testing.T) {
 				t.Errorf("ratio = %v, want %v", got, tt.ratio)
 			}
 		})
+	}
+}
+
+// benchfmt tidies units (ns/op to sec/op, MB/s to B/s); the report keeps
+// the units the benchmarks printed.
+func TestParseUntidies(t *testing.T) {
+	rs, err := parse(strings.NewReader("BenchmarkX 10 5 ns/op 2.5 MB/s 3 B/op\nBenchmarkY 10 0 ns/op\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 {
+		t.Fatalf("parsed %d results, want 2", len(rs))
+	}
+	want := map[string]float64{"ns/op": 5, "MB/s": 2.5, "B/op": 3}
+	if len(rs[0].metrics) != len(want) {
+		t.Errorf("metrics = %v, want %v", rs[0].metrics, want)
+	}
+	for unit, v := range want {
+		if got, ok := rs[0].metrics[unit]; !ok || got != v {
+			t.Errorf("%s = %v (present %v), want %v", unit, got, ok, v)
+		}
+	}
+	if got, ok := rs[1].metrics["ns/op"]; !ok || got != 0 {
+		t.Errorf("0 ns/op read as %v", rs[1].metrics)
 	}
 }

@@ -60,15 +60,16 @@ func (r *report) writePackages(w io.Writer, native, wasm map[string]*bench, keys
 	}
 	for _, pkg := range pkgs {
 		fmt.Fprintf(w, "\n## %s\n\n", r.shortPkg(pkg))
-		fmt.Fprintln(w, "| benchmark | native time/op | wasm time/op | wasm/native | native B/op | wasm B/op | allocs/op |")
-		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|")
+		fmt.Fprintf(w, "| benchmark | native time/op | wasm time/op | wasm/native | native B/op | wasm B/op | allocs/op | wasm/native %.0f%% CI |\n", 100*confidence)
+		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|")
 		for _, k := range byPkg[pkg] {
 			n, wa := native[k], wasm[k]
 			name := n.nameOr(wa)
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", name,
-				fmtTime(n.values("ns/op")), fmtTime(wa.values("ns/op")), fmtRatio(ratio(n, wa)),
+			rs := ratioSummary(n, wa)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", name,
+				fmtTime(n.values("ns/op")), fmtTime(wa.values("ns/op")), fmtRatio(rs.Center),
 				fmtCount(n.values("B/op")), fmtCount(wa.values("B/op")),
-				fmtAllocs(n.values("allocs/op"), wa.values("allocs/op")))
+				fmtAllocs(n.values("allocs/op"), wa.values("allocs/op")), fmtCI(rs))
 		}
 	}
 }
