@@ -11,7 +11,7 @@
 # .cache/bench/{native,wasm,plugin}.txt for benchstat. See BENCHMARKS.md.
 #
 # Environment (defaults in parentheses):
-#   BENCH_COUNT (5)        runs per benchmark and side
+#   BENCH_COUNT (6)        runs per benchmark and side (6 or more give the 95% CI column)
 #   BENCHTIME (200ms)      -test.benchtime of each run
 #   BENCH_FILTER (.)       extended regexp on benchmark names
 #   BENCH_PKGS (./state ./jwt ./pkce ./oidc ./internal/wasmexec/calib)
@@ -23,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-count=${BENCH_COUNT:-5}
+count=${BENCH_COUNT:-6}
 benchtime=${BENCHTIME:-200ms}
 filter=${BENCH_FILTER:-.}
 pkgs=${BENCH_PKGS:-./state ./jwt ./pkce ./oidc ./internal/wasmexec/calib}
