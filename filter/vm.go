@@ -1,5 +1,5 @@
 // Package filter is the only package that talks to the proxy-wasm host. Its callbacks are
-// thin: they read the request, ask the pure packages (config, oidc, jwt, state, pkce) for a
+// thin: they read the request, ask the pure packages (engine, config, oidc, jwt, state, pkce) for a
 // decision, and apply it (continue with header edits, a local response, or a callout and then
 // resume).
 //
