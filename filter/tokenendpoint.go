@@ -1,12 +1,15 @@
 package filter
 
 import (
+	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/tidwall/gjson"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
@@ -44,7 +47,9 @@ func (h *httpContext) tokenEndpoint() types.Action {
 		}
 		count(p.broker.m.tokenEndpoint, "served")
 		proxywasm.LogInfof("oidc-proxy: audit event=token_endpoint corr=%s sub=%q", h.correlationID(), ls.s.Subject)
-		return h.sendJSON(tokenJSON(ls.s, now, p.cfg.Endpoints.TokenIncludeRefreshToken))
+		withRefresh := p.cfg.Endpoints.TokenIncludeRefreshToken &&
+			(!p.cfg.Endpoints.TokenRefreshOfflineOnly || grantsOffline(ls.s.AccessToken))
+		return h.sendJSON(tokenJSON(ls.s, now, withRefresh))
 	})
 }
 
@@ -61,6 +66,23 @@ func (h *httpContext) sameOrigin() bool {
 		return o != "" && o != "null" && strings.EqualFold(o, h.req.scheme+"://"+h.req.authority)
 	}
 	return false
+}
+
+// grantsOffline reports whether a JWT access token's "scope" claim holds offline_access. The
+// token came from the token endpoint over the provider's cluster, so its payload is read
+// without verifying it; anything else (opaque, malformed, no scope) is false.
+func grantsOffline(accessToken string) bool {
+	_, rest, ok := strings.Cut(accessToken, ".")
+	payload, _, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || len(payload) > 64<<10 {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return false
+	}
+	scope := gjson.GetBytes(raw, "scope")
+	return scope.Type == gjson.String && slices.Contains(strings.Fields(scope.Str), "offline_access")
 }
 
 func tokenJSON(s *state.Session, now time.Time, withRefresh bool) []byte {

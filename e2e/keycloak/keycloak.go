@@ -55,6 +55,7 @@ type Keycloak struct {
 	URL     string // http://127.0.0.1:PORT
 	Issuer  string // URL + /realms/REALM
 	Startup time.Duration
+	realm   string
 	cmd     *exec.Cmd
 	done    chan struct{}
 	log     *syncBuffer
@@ -153,10 +154,11 @@ func Start(ctx context.Context, c Config) (*Keycloak, error) {
 		return nil, err
 	}
 	k := &Keycloak{
-		URL:  "http://127.0.0.1:" + strconv.Itoa(port),
-		done: make(chan struct{}),
-		log:  &syncBuffer{},
-		lock: lock,
+		URL:   "http://127.0.0.1:" + strconv.Itoa(port),
+		done:  make(chan struct{}),
+		log:   &syncBuffer{},
+		lock:  lock,
+		realm: c.RealmName,
 	}
 	k.Issuer = k.URL + "/realms/" + c.RealmName
 	var out io.Writer = k.log
