@@ -44,7 +44,7 @@ func TestRealmServed(t *testing.T) {
 // lands on the exact URL; the app receives the groups, the realm roles and the client roles
 // (nested claims) in headers; the admin route's rule on a realm role lets alice in.
 func TestBrowserLoginDeepLink(t *testing.T) {
-	p := sharedEnvoy(t)
+	p := suite.shared
 	b := newTab(t, p)
 	const deep = "/app1/some/page?x=1&y=%C3%A9"
 	b.navigate(deep)
@@ -84,7 +84,7 @@ func TestBrowserLoginDeepLink(t *testing.T) {
 // TestRealmRoleRule: bob, without the realm role app-admin, gets 403 at the admin route, and
 // his headers carry only his own roles.
 func TestRealmRoleRule(t *testing.T) {
-	p := sharedEnvoy(t)
+	p := suite.shared
 	u := newUser(t, p, "bob")
 	if pg := u.login("/app2/"); pg.url != p.URL+"/app2/" {
 		t.Fatalf("bob landed on %s", pg.url)
@@ -111,7 +111,7 @@ func TestRealmRoleRule(t *testing.T) {
 // the downstream client reports-api, active at Keycloak's introspection endpoint.
 func TestSeedRefreshAndExchange(t *testing.T) {
 	ctx := context.Background()
-	p := sharedEnvoy(t)
+	p := suite.shared
 	u := newUser(t, p, "alice")
 	u.login("/app1/")
 	w1, _ := u.whoami("/app1/api/whoami")
@@ -175,7 +175,7 @@ func TestSeedRefreshAndExchange(t *testing.T) {
 // fresh connections (so both Envoy workers serve them): Keycloak sees exactly one refresh of
 // the session and no refresh-token reuse (its rotation would revoke the session on reuse).
 func TestRefreshSingleFlight(t *testing.T) {
-	p := sharedEnvoy(t)
+	p := suite.shared
 	u := newUser(t, p, "bob")
 	u.login("/app1/")
 	w, _ := u.whoami("/app1/api/whoami")
@@ -244,7 +244,7 @@ func withCookies(req *http.Request, u *user) *http.Request {
 // through RP-initiated logout, so the next visit shows the password form again.
 func TestSignOut(t *testing.T) {
 	ctx := context.Background()
-	p := sharedEnvoy(t)
+	p := suite.shared
 	b := newTab(t, p)
 	b.navigate("/app2/")
 	b.login("alice")
@@ -370,22 +370,13 @@ func jwtPayload(t testing.TB, raw string) map[string]any {
 	return c
 }
 
-// TestOfflineAccess: with offline_access requested and the plugin's token endpoint on (its
-// refresh token only for offline grants), alice (who holds the offline_access role) gets an
-// offline token that Keycloak keeps as an offline session; bob (without the role) is
-// granted no offline_access, and the endpoint gives him no refresh token.
+// TestOfflineAccess: where offline_access is asked for and granted, the plugin's token
+// endpoint (refresh token for offline grants only) gives the app alice's offline token, which
+// Keycloak keeps as an offline session; where it is not asked for, the session's (online)
+// refresh token stays with the plugin. Keycloak refuses the login of a user without the
+// offline_access role when it is asked for (bob): a 502 with its error, no token.
 func TestOfflineAccess(t *testing.T) {
 	ctx := context.Background()
-	extra := map[string]any{
-		"scopes":                                     []string{"openid", "profile", "email", "offline_access"},
-		"endpoints.token":                            true,
-		"endpoints.token_include_refresh_token":      true,
-		"endpoints.token_refresh_token_offline_only": true,
-	}
-	for k, v := range testOnly {
-		extra[k] = v
-	}
-	p := startEnvoy(t, suite.offlineAddr, exampleConfig(t, suite.offlineAddr, extra))
 	type tokens struct {
 		AccessToken  string `json:"access_token"`
 		IDToken      string `json:"id_token"`
@@ -397,15 +388,19 @@ func TestOfflineAccess(t *testing.T) {
 		pg := u.api("/oauth2/token")
 		var tk tokens
 		if pg.status != 200 || json.Unmarshal([]byte(pg.body), &tk) != nil || tk.AccessToken == "" {
-			t.Fatalf("%s: {prefix}/token: %d %.200s", u.name, pg.status, pg.body)
+			t.Fatalf("%s: {prefix}/token: %d at %s via %v: %.2000s", u.name, pg.status, pg.url, u.hops, pg.body)
 		}
 		if pg.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("{prefix}/token Cache-Control %q", pg.header.Get("Cache-Control"))
 		}
 		return tk
 	}
+	scopes := func(tk tokens) []string {
+		s, _ := jwtPayload(t, tk.AccessToken)["scope"].(string)
+		return strings.Fields(s)
+	}
 
-	alice := newUser(t, p, "alice")
+	alice := newUser(t, suite.offline, "alice")
 	alice.login("/app1/")
 	ta := get(alice)
 	if ta.RefreshToken == "" {
@@ -414,34 +409,42 @@ func TestOfflineAccess(t *testing.T) {
 	if typ := jwtPayload(t, ta.RefreshToken)["typ"]; typ != "Offline" {
 		t.Errorf("alice's refresh token typ %v, want Offline", typ)
 	}
-	if scope, _ := jwtPayload(t, ta.AccessToken)["scope"].(string); !slices.Contains(strings.Fields(scope), "offline_access") {
-		t.Errorf("alice's access token scope %q lacks offline_access", scope)
+	if s := scopes(ta); !slices.Contains(s, "offline_access") {
+		t.Errorf("alice's access token scope %q lacks offline_access", s)
 	}
 	if ss, err := suite.kc.OfflineSessions(ctx, "alice", "apps-gateway"); err != nil || len(ss) == 0 {
 		t.Errorf("Keycloak's offline sessions of alice: %d (%v), want at least 1", len(ss), err)
 	}
-	in, err := suite.kc.Introspect(ctx, "apps-gateway", suite.gatewaySecret, ta.RefreshToken)
-	if err != nil || in["active"] != true {
-		t.Errorf("alice's offline token at introspection: %v (%v)", in["active"], err)
+
+	online := newUser(t, suite.shared, "alice")
+	online.login("/app1/")
+	to := get(online)
+	if to.RefreshToken != "" {
+		t.Errorf("without offline_access the token endpoint gave the app a refresh token (typ %v)", jwtPayload(t, to.RefreshToken)["typ"])
+	}
+	if s := scopes(to); slices.Contains(s, "offline_access") {
+		t.Errorf("the online session's access token scope %q has offline_access", s)
 	}
 
-	bob := newUser(t, p, "bob")
-	bob.login("/app1/")
-	tb := get(bob)
-	if tb.RefreshToken != "" {
-		t.Errorf("bob, not granted offline_access, got a refresh token (typ %v)", jwtPayload(t, tb.RefreshToken)["typ"])
+	bob := newUser(t, suite.offline, "bob")
+	pg := bob.get(suite.offline.URL + "/app1/")
+	if !isLoginForm(pg) {
+		t.Fatalf("bob: no login form (%d at %s)", pg.status, pg.url)
 	}
-	if scope, _ := jwtPayload(t, tb.AccessToken)["scope"].(string); slices.Contains(strings.Fields(scope), "offline_access") {
-		t.Errorf("bob's access token scope %q has offline_access", scope)
+	bob.expectStatus = http.StatusBadGateway
+	if pg := bob.submit(pg); !strings.Contains(pg.body, "not_allowed") && !strings.Contains(pg.body, "Offline tokens not allowed") {
+		t.Logf("bob's failed login page: %.400s", pg.body)
 	}
+
 	// Cross-site pages never get tokens.
-	req, _ := http.NewRequest("GET", p.URL+"/oauth2/token", nil)
+	req, _ := http.NewRequest("GET", suite.offline.URL+"/oauth2/token", nil)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	if pg := alice.do(req); pg.status != http.StatusForbidden || strings.Contains(pg.body, ta.AccessToken) {
 		t.Errorf("cross-site {prefix}/token: %d", pg.status)
 	}
-	assertNoSecrets(t, p.LogText(), ta.AccessToken, ta.RefreshToken, ta.IDToken, tb.AccessToken)
+	assertNoSecrets(t, suite.offline.LogText(), ta.AccessToken, ta.RefreshToken, ta.IDToken)
+	assertNoSecrets(t, suite.shared.LogText(), to.AccessToken, to.IDToken)
 }
 
 // TestKeyRotation: a new realm key (an rsa-generated provider of higher priority, through the
@@ -449,7 +452,7 @@ func TestOfflineAccess(t *testing.T) {
 // on tokens signed with the new key, after exactly one JWKS refetch by the plugin.
 func TestKeyRotation(t *testing.T) {
 	ctx := context.Background()
-	p := sharedEnvoy(t)
+	p := suite.shared
 	alice := newUser(t, p, "alice")
 	alice.login("/app1/")
 	w1, _ := alice.whoami("/app1/api/whoami")

@@ -6,20 +6,20 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/keycloak"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/testplugin"
 )
 
 // The Keycloak suite: one Keycloak for the package (TestMain), shared by every scenario, and
@@ -30,12 +30,17 @@ import (
 // suite is what TestMain started.
 var suite struct {
 	kc *keycloak.Keycloak
+	// kcURL and issuer are Keycloak's, known before it starts (the Envoys start meanwhile).
+	kcURL, issuer string
 	// gatewaySecret and reportsSecret are the realm's client secrets.
 	gatewaySecret, reportsSecret string
-	// proxyAddr is the Envoy listener, known before Keycloak starts (its redirect URI).
+	// proxyAddr and offlineAddr are the Envoy listeners, known before Keycloak starts
+	// (its redirect URIs).
 	proxyAddr, offlineAddr string
 	upstream               *httptest.Server
-	wasm                   string
+	// shared is the Envoy most scenarios use (the example config plus testOnly), offline
+	// the one that also asks for offline_access and serves {prefix}/token.
+	shared, offline *proxy.Proxy
 }
 
 func TestMain(m *testing.M) {
@@ -46,10 +51,20 @@ func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
 }
 
-func runSuite(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+func runSuite(m *testing.M) (code int) {
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	var err error
+	wasm := os.Getenv("PLUGIN_WASM")
+	if wasm == "" {
+		return fail(fmt.Errorf("PLUGIN_WASM is not set (make build, then PLUGIN_WASM=$PWD/plugin.wasm)"))
+	}
+	kcPort, err := keycloak.FreePort()
+	if err != nil {
+		return fail(err)
+	}
+	suite.kcURL = "http://127.0.0.1:" + strconv.Itoa(kcPort)
+	suite.issuer = suite.kcURL + "/realms/" + keycloak.RealmName
 	if suite.proxyAddr, err = proxy.FreeAddr(); err != nil {
 		return fail(err)
 	}
@@ -57,6 +72,36 @@ func runSuite(m *testing.M) int {
 		return fail(err)
 	}
 	suite.gatewaySecret, suite.reportsSecret = randomSecret(), randomSecret()
+
+	demo := demoapp.Handler(demoapp.Config{Issuer: suite.issuer, JWKSURL: suite.issuer + "/protocol/openid-connect/certs"})
+	mux := http.NewServeMux()
+	mux.Handle("/admin/", http.StripPrefix("/admin", demo))
+	mux.Handle("/reports/", http.StripPrefix("/reports", demo))
+	mux.Handle("/", demo)
+	suite.upstream = httptest.NewServer(mux)
+	defer suite.upstream.Close()
+
+	// Both Envoys start (V8 compiles plugin.wasm) while Keycloak starts.
+	type started struct {
+		p   *proxy.Proxy
+		err error
+	}
+	envoys := make(chan started, 2)
+	for _, e := range []struct {
+		addr  string
+		extra map[string]any
+	}{{suite.proxyAddr, testOnly}, {suite.offlineAddr, offlineSettings()}} {
+		go func() {
+			var s started
+			cfg, err := exampleConfig(e.addr, e.extra)
+			if err == nil {
+				s.p, err = startProxy(ctx, wasm, e.addr, cfg)
+			}
+			s.err = err
+			envoys <- s
+		}()
+	}
+
 	var redirects []string
 	for _, a := range []string{suite.proxyAddr, suite.offlineAddr} {
 		redirects = append(redirects, "http://"+a+"/oauth2/callback")
@@ -67,59 +112,50 @@ func runSuite(m *testing.M) int {
 		PostLogoutURI:        "http://" + suite.proxyAddr + "/*##http://" + suite.offlineAddr + "/*",
 		BackchannelLogoutURI: "http://" + suite.proxyAddr + "/oauth2/backchannel_logout",
 	})
-	var logw *os.File
+	cfg := keycloak.Config{Realm: realm, RealmName: keycloak.RealmName, Port: kcPort}
 	if p := os.Getenv("KEYCLOAK_LOG"); p != "" {
-		if logw, err = os.Create(p); err != nil {
+		logw, err := os.Create(p)
+		if err != nil {
 			return fail(err)
 		}
 		defer logw.Close()
-	}
-	cfg := keycloak.Config{Realm: realm, RealmName: keycloak.RealmName}
-	if logw != nil {
 		cfg.LogWriter = logw
 	}
 	suite.kc, err = keycloak.Start(ctx, cfg)
+	var envErr error
+	for range 2 {
+		s := <-envoys
+		if s.err != nil {
+			envErr = errors.Join(envErr, s.err)
+			continue
+		}
+		defer func() {
+			if err := s.p.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "keycloak: Envoy:", err)
+				code = 1
+			}
+		}()
+		if s.p.URL == "http://"+suite.proxyAddr {
+			suite.shared = s.p
+		} else {
+			suite.offline = s.p
+		}
+	}
 	if err != nil {
 		return fail(err)
 	}
 	defer suite.kc.Close()
 	fmt.Printf("keycloak: Keycloak %s started in %s\n", keycloak.Version, suite.kc.Startup.Round(100*time.Millisecond))
-
-	demo := demoapp.Handler(demoapp.Config{Issuer: suite.kc.Issuer, JWKSURL: suite.kc.JWKSURL()})
-	mux := http.NewServeMux()
-	mux.Handle("/admin/", http.StripPrefix("/admin", demo))
-	mux.Handle("/reports/", http.StripPrefix("/reports", demo))
-	mux.Handle("/", demo)
-	suite.upstream = httptest.NewServer(mux)
-	defer suite.upstream.Close()
-	code := m.Run()
-	if shared.p != nil {
-		if err := shared.p.Close(); err != nil {
-			fmt.Fprintln(os.Stderr, "keycloak: Envoy:", err)
-			code = 1
+	if envErr != nil {
+		return fail(envErr)
+	}
+	for _, p := range []*proxy.Proxy{suite.shared, suite.offline} {
+		if err := waitReady(ctx, p); err != nil {
+			return fail(err)
 		}
 	}
-	return code
-}
-
-// shared is the Envoy most scenarios use: the example config plus testOnly.
-var shared struct {
-	once sync.Once
-	p    *proxy.Proxy
-	err  error
-}
-
-// sharedEnvoy starts the shared Envoy on first use.
-func sharedEnvoy(t testing.TB) *proxy.Proxy {
-	t.Helper()
-	shared.once.Do(func() {
-		cfg := exampleConfig(t, suite.proxyAddr, testOnly)
-		shared.p, shared.err = startProxy(testplugin.Path(t), suite.proxyAddr, cfg)
-	})
-	if shared.err != nil {
-		t.Fatalf("starting Envoy: %v", shared.err)
-	}
-	return shared.p
+	fmt.Printf("keycloak: Keycloak and both Envoys ready %s after the start\n", time.Since(began).Round(100*time.Millisecond))
+	return m.Run()
 }
 
 func fail(err error) int {
@@ -134,45 +170,40 @@ func randomSecret() string {
 }
 
 // exampleConfig is docs/examples/keycloak.json with only its URLs and secrets replaced, and
-// then the test-only settings in extra (plain http on loopback, seconds-long tokens): merged
-// into the object at each dotted key.
-func exampleConfig(t testing.TB, addr string, extra map[string]any) []byte {
-	t.Helper()
+// then the test-only settings in extra (plain http on loopback, seconds-long tokens): each
+// dotted key set in the config, objects made as needed.
+func exampleConfig(addr string, extra map[string]any) ([]byte, error) {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", "keycloak.json"))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	var c map[string]any
 	if err := json.Unmarshal(raw, &c); err != nil {
-		t.Fatalf("docs/examples/keycloak.json: %v", err)
+		return nil, fmt.Errorf("docs/examples/keycloak.json: %w", err)
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
 	set := map[string]any{
-		"provider.issuer":          suite.kc.Issuer,
-		"provider.authority":       strings.TrimPrefix(suite.kc.URL, "http://"),
+		"provider.issuer":          suite.issuer,
+		"provider.authority":       strings.TrimPrefix(suite.kcURL, "http://"),
 		"client.secret":            suite.gatewaySecret,
 		"redirect_url":             "http://" + addr + "/oauth2/callback",
 		"post_logout_redirect_url": "http://" + addr + "/",
 	}
 	for k, v := range set {
 		if !setPath(c, k, v, false) {
-			t.Fatalf("docs/examples/keycloak.json has no %s to substitute", k)
+			return nil, fmt.Errorf("docs/examples/keycloak.json has no %s to substitute", k)
 		}
 	}
 	keys, _ := c["keys"].([]any)
 	if len(keys) != 1 {
-		t.Fatalf("docs/examples/keycloak.json: %d keys, want 1", len(keys))
+		return nil, fmt.Errorf("docs/examples/keycloak.json: %d keys, want 1", len(keys))
 	}
 	keys[0].(map[string]any)["secret"] = base64.StdEncoding.EncodeToString(key)
 	for k, v := range extra {
 		setPath(c, k, v, true)
 	}
-	out, err := json.Marshal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return json.Marshal(c)
 }
 
 // setPath sets the value at a dotted path; create makes missing objects, else a missing key
@@ -199,58 +230,67 @@ func setPath(c map[string]any, path string, v any, create bool) bool {
 }
 
 // testOnly are the settings the suite adds to the example: Keycloak and Envoy speak plain
-// http on loopback, and the realm's tokens live 10 s, so a 2 s margin refreshes them 8 s in.
+// http on loopback, the realm's tokens live 10 s, so a 2 s margin refreshes them 8 s in, and
+// {prefix}/token serves apps the refresh token of offline grants only.
 var testOnly = map[string]any{
-	"provider.insecure_allow_http": true,
-	"cookie.secure":                false,
-	"session.refresh_margin":       "2s",
+	"provider.insecure_allow_http":               true,
+	"cookie.secure":                              false,
+	"session.refresh_margin":                     "2s",
+	"endpoints.token":                            true,
+	"endpoints.token_include_refresh_token":      true,
+	"endpoints.token_refresh_token_offline_only": true,
 }
 
-// startEnvoy starts the plugin in real Envoy (two workers) at addr with the plugin config.
-func startEnvoy(t testing.TB, addr string, cfg []byte) *proxy.Proxy {
-	t.Helper()
-	p, err := startProxy(testplugin.Path(t), addr, cfg)
-	if err != nil {
-		t.Fatalf("starting Envoy: %v", err)
+// offlineSettings are testOnly with offline_access asked for.
+func offlineSettings() map[string]any {
+	extra := map[string]any{"scopes": []string{"openid", "profile", "email", "offline_access"}}
+	for k, v := range testOnly {
+		extra[k] = v
 	}
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Errorf("Envoy: %v", err)
-		}
-	})
-	return p
+	return extra
 }
 
-func startProxy(wasm, addr string, cfg []byte) (*proxy.Proxy, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
+// startProxy starts the plugin in real Envoy (two workers) at addr with the plugin config.
+func startProxy(ctx context.Context, wasm, addr string, cfg []byte) (*proxy.Proxy, error) {
 	began := time.Now()
 	p, err := proxy.Start(ctx, proxy.Envoy, proxy.Config{
 		WasmPath: wasm, PluginConfig: cfg, VMs: 2, Listen: addr,
-		Clusters: map[string]string{"oidc": suite.kc.URL},
+		Clusters: map[string]string{"oidc": suite.kcURL},
 		Upstream: suite.upstream.URL,
 	})
 	if err != nil {
 		return nil, err
 	}
-	// The plugin answers 503 until it has Keycloak's discovery document and keys.
-	for {
+	fmt.Printf("keycloak: Envoy at %s started in %s\n", p.URL, time.Since(began).Round(100*time.Millisecond))
+	return p, nil
+}
+
+// waitReady waits until each worker's plugin has Keycloak's discovery document: until then
+// it answers navigations with 503. It wants a run of login redirects over fresh connections.
+func waitReady(ctx context.Context, p *proxy.Proxy) error {
+	noFollow := &http.Client{Transport: &http.Transport{DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	last := ""
+	for ok := 0; ok < 6; {
 		req, _ := http.NewRequestWithContext(ctx, "GET", p.URL+"/", nil)
-		req.Header.Set("Accept", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		req.Header.Set("Accept", "text/html")
+		resp, err := noFollow.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized {
-				break
+			last = resp.Status
+			if resp.StatusCode == http.StatusFound {
+				ok++
+				continue
 			}
+		} else {
+			last = err.Error()
 		}
+		ok = 0
 		select {
 		case <-ctx.Done():
-			p.Close()
-			return nil, fmt.Errorf("the plugin did not get ready (last: %v %v)\n%s", resp, err, p.LogText())
+			return fmt.Errorf("the plugin at %s did not get ready (last answer: %s)\n%s", p.URL, last, p.LogText())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	fmt.Printf("keycloak: Envoy at %s serving the plugin %s after start\n", p.URL, time.Since(began).Round(100*time.Millisecond))
-	return p, nil
+	return nil
 }
