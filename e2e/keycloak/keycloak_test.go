@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -269,6 +270,11 @@ func TestSignOut(t *testing.T) {
 	if n := countEvents(t, "REVOKE_GRANT", sid, began); n != 1 {
 		t.Errorf("Keycloak logged %d revocations for the session, want 1", n)
 	}
+	// The revocation ended Keycloak's session already: the logout request that follows finds
+	// none (docs/providers.md says so; this notices when Keycloak changes).
+	if n, m := countEvents(t, "LOGOUT", sid, began), countEvents(t, "LOGOUT_ERROR", "", began); n != 0 || m != 1 {
+		t.Errorf("Keycloak logged %d logouts and %d failed logouts, want 0 and 1 (session_expired)", n, m)
+	}
 	b.login("alice")
 	if st := b.fetchJSON("/app2/api/whoami", nil); st != 200 {
 		t.Errorf("after logging in again: %d", st)
@@ -444,6 +450,27 @@ func TestOfflineAccess(t *testing.T) {
 		t.Errorf("cross-site {prefix}/token: %d", pg.status)
 	}
 	assertNoSecrets(t, suite.offline.LogText(), ta.AccessToken, ta.RefreshToken, ta.IDToken)
+
+	// Keycloak's rotation with no reuse, which the single-flight refresh exists for: the
+	// refresh token works once, its second use is invalid_grant.
+	refresh := func() (int, string) {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ta.RefreshToken},
+			"client_id": {"apps-gateway"}, "client_secret": {suite.gatewaySecret}}
+		resp, err := http.PostForm(suite.kc.Issuer+"/protocol/openid-connect/token", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e.Error
+	}
+	if st, e := refresh(); st != 200 {
+		t.Fatalf("refreshing alice's offline token at Keycloak: %d %s", st, e)
+	}
+	if st, e := refresh(); st != http.StatusBadRequest || e != "invalid_grant" {
+		t.Errorf("reusing a rotated refresh token at Keycloak: %d %q, want 400 invalid_grant", st, e)
+	}
 	assertNoSecrets(t, suite.shared.LogText(), to.AccessToken, to.IDToken)
 }
 
