@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"encoding/base64"
 	"slices"
 	"strconv"
 	"strings"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
-	"github.com/tidwall/gjson"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
@@ -68,21 +66,10 @@ func (h *httpContext) sameOrigin() bool {
 	return false
 }
 
-// grantsOffline reports whether a JWT access token's "scope" claim holds offline_access. The
-// token came from the token endpoint over the provider's cluster, so its payload is read
-// without verifying it; anything else (opaque, malformed, no scope) is false.
+// grantsOffline reports whether the session's access token says offline_access was granted
+// (its "scope" or "scp", as sessionScopes reads them); an opaque access token says nothing.
 func grantsOffline(accessToken string) bool {
-	_, rest, ok := strings.Cut(accessToken, ".")
-	payload, _, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || len(payload) > 64<<10 {
-		return false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
-	if err != nil {
-		return false
-	}
-	scope := gjson.GetBytes(raw, "scope")
-	return scope.Type == gjson.String && slices.Contains(strings.Fields(scope.Str), "offline_access")
+	return slices.Contains(sessionScopes(accessToken, nil), "offline_access")
 }
 
 func tokenJSON(s *state.Session, now time.Time, withRefresh bool) []byte {
