@@ -184,7 +184,11 @@ func TestRefreshSingleFlight(t *testing.T) {
 	sid, _ := id.Claims["sid"].(string)
 	waitPast(claimTime(at, "exp").Add(-2 * time.Second)) // inside the refresh margin
 	began := time.Now()
-	refreshesBefore, _ := p.Metric("oidc_proxy.refresh.ok")
+	names := []string{"oidc_proxy.refresh.ok", "oidc_proxy.refresh.waited", "oidc_proxy.refresh.waited_remote", "oidc_proxy.refresh.reused"}
+	before := map[string]int64{}
+	for _, n := range names {
+		before[n], _ = p.Metric(n)
+	}
 
 	u.c.Transport = &http.Transport{DisableKeepAlives: true}
 	type result struct {
@@ -228,8 +232,17 @@ func TestRefreshSingleFlight(t *testing.T) {
 	if n := countEvents(t, "REFRESH_TOKEN_ERROR", "", began); n != 0 {
 		t.Errorf("Keycloak saw %d failed refreshes (reuse of a rotated refresh token?)", n)
 	}
-	if after, _ := p.Metric("oidc_proxy.refresh.ok"); after-refreshesBefore != 1 {
-		t.Errorf("metric oidc_proxy.refresh.ok went up by %d, want 1", after-refreshesBefore)
+	delta := map[string]int64{}
+	for _, n := range names {
+		v, _ := p.Metric(n)
+		delta[strings.TrimPrefix(n, "oidc_proxy.refresh.")] = v - before[n]
+	}
+	t.Logf("refresh metrics (Envoy, both workers): %v", delta)
+	if delta["ok"] != 1 {
+		t.Errorf("metric oidc_proxy.refresh.ok went up by %d, want 1", delta["ok"])
+	}
+	if n := delta["waited"] + delta["waited_remote"] + delta["reused"]; n != 19 {
+		t.Errorf("requests that waited for or reused the one refresh: %d, want 19", n)
 	}
 }
 
@@ -394,7 +407,7 @@ func TestOfflineAccess(t *testing.T) {
 		pg := u.api("/oauth2/token")
 		var tk tokens
 		if pg.status != 200 || json.Unmarshal([]byte(pg.body), &tk) != nil || tk.AccessToken == "" {
-			t.Fatalf("%s: {prefix}/token: %d at %s via %v: %.2000s", u.name, pg.status, pg.url, u.hops, pg.body)
+			t.Fatalf("%s: {prefix}/token: %d at %s via %v: %.300s", u.name, pg.status, pg.url, u.hops, pg.body)
 		}
 		if pg.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("{prefix}/token Cache-Control %q", pg.header.Get("Cache-Control"))
