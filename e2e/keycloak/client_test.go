@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,4 +161,10 @@ func waitPast(t time.Time) {
 	if d := time.Until(t); d > 0 {
 		time.Sleep(d + 1100*time.Millisecond)
 	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }

@@ -81,27 +81,6 @@ func runSuite(m *testing.M) (code int) {
 	suite.upstream = httptest.NewServer(mux)
 	defer suite.upstream.Close()
 
-	// Both Envoys start (V8 compiles plugin.wasm) while Keycloak starts.
-	type started struct {
-		p   *proxy.Proxy
-		err error
-	}
-	envoys := make(chan started, 2)
-	for _, e := range []struct {
-		addr  string
-		extra map[string]any
-	}{{suite.proxyAddr, testOnly}, {suite.offlineAddr, offlineSettings()}} {
-		go func() {
-			var s started
-			cfg, err := exampleConfig(e.addr, e.extra)
-			if err == nil {
-				s.p, err = startProxy(ctx, wasm, e.addr, cfg)
-			}
-			s.err = err
-			envoys <- s
-		}()
-	}
-
 	var redirects []string
 	for _, a := range []string{suite.proxyAddr, suite.offlineAddr} {
 		redirects = append(redirects, "http://"+a+"/oauth2/callback")
@@ -122,6 +101,35 @@ func runSuite(m *testing.M) (code int) {
 		cfg.LogWriter = logw
 	}
 	suite.kc, err = keycloak.Start(ctx, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	defer suite.kc.Close()
+	fmt.Printf("keycloak: Keycloak %s started in %s\n", keycloak.Version, suite.kc.Startup.Round(100*time.Millisecond))
+
+	// Then both Envoys at once. Not while Keycloak starts: on 2 cores V8's compilation of
+	// plugin.wasm slowed Keycloak's start from about 30 s to 45-80 s, and the plugins, failing
+	// to reach it, backed off for up to 16 s more.
+	type started struct {
+		p   *proxy.Proxy
+		err error
+	}
+	envoys := make(chan started, 2)
+	for _, e := range []struct {
+		addr  string
+		extra map[string]any
+	}{{suite.proxyAddr, testOnly}, {suite.offlineAddr, offlineSettings()}} {
+		go func() {
+			var s started
+			cfg, err := exampleConfig(e.addr, e.extra)
+			if err == nil {
+				s.p, err = startProxy(ctx, wasm, e.addr, cfg)
+			}
+			s.err = err
+			envoys <- s
+		}()
+	}
+
 	var envErr error
 	for range 2 {
 		s := <-envoys
@@ -141,11 +149,6 @@ func runSuite(m *testing.M) (code int) {
 			suite.offline = s.p
 		}
 	}
-	if err != nil {
-		return fail(err)
-	}
-	defer suite.kc.Close()
-	fmt.Printf("keycloak: Keycloak %s started in %s\n", keycloak.Version, suite.kc.Startup.Round(100*time.Millisecond))
 	if envErr != nil {
 		return fail(envErr)
 	}
