@@ -18,6 +18,7 @@ import (
 
 // TestRealmServed: the harness started Keycloak with the test realm imported.
 func TestRealmServed(t *testing.T) {
+	needSuite(t)
 	resp, err := http.Get(suite.kc.Issuer + "/.well-known/openid-configuration")
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,7 @@ func TestRealmServed(t *testing.T) {
 // lands on the exact URL; the app receives the groups, the realm roles and the client roles
 // (nested claims) in headers; the admin route's rule on a realm role lets alice in.
 func TestBrowserLoginDeepLink(t *testing.T) {
+	needSuite(t)
 	p := suite.shared
 	b := newTab(t, p)
 	const deep = "/app1/some/page?x=1&y=%C3%A9"
@@ -87,6 +89,7 @@ func TestBrowserLoginDeepLink(t *testing.T) {
 // TestRealmRoleRule: bob, without the realm role app-admin, gets 403 at the admin route, and
 // his headers carry only his own roles.
 func TestRealmRoleRule(t *testing.T) {
+	needSuite(t)
 	p := suite.shared
 	u := newUser(t, p, "bob")
 	if pg := u.login("/app2/"); pg.url != p.URL+"/app2/" {
@@ -113,6 +116,7 @@ func TestRealmRoleRule(t *testing.T) {
 // Keycloak's JWKS, and a token exchanged (RFC 8693, Keycloak's standard token exchange) for
 // the downstream client reports-api, active at Keycloak's introspection endpoint.
 func TestSeedRefreshAndExchange(t *testing.T) {
+	needSuite(t)
 	ctx := context.Background()
 	p := suite.shared
 	u := newUser(t, p, "alice")
@@ -178,6 +182,7 @@ func TestSeedRefreshAndExchange(t *testing.T) {
 // fresh connections (so both Envoy workers serve them): Keycloak sees exactly one refresh of
 // the session and no refresh-token reuse (its rotation would revoke the session on reuse).
 func TestRefreshSingleFlight(t *testing.T) {
+	needSuite(t)
 	p := suite.shared
 	u := newUser(t, p, "bob")
 	u.login("/app1/")
@@ -259,6 +264,7 @@ func withCookies(req *http.Request, u *user) *http.Request {
 // TestSignOut: sign-out revokes the refresh token at Keycloak and ends Keycloak's session
 // through RP-initiated logout, so the next visit shows the password form again.
 func TestSignOut(t *testing.T) {
+	needSuite(t)
 	ctx := context.Background()
 	p := suite.shared
 	b := newTab(t, p)
@@ -397,6 +403,7 @@ func jwtPayload(t testing.TB, raw string) map[string]any {
 // refresh token stays with the plugin. Keycloak refuses the login of a user without the
 // offline_access role when it is asked for (bob): a 502 with its error, no token.
 func TestOfflineAccess(t *testing.T) {
+	needSuite(t)
 	ctx := context.Background()
 	type tokens struct {
 		AccessToken  string `json:"access_token"`
@@ -493,6 +500,7 @@ func TestOfflineAccess(t *testing.T) {
 // admin API) mid-session. New logins and the refresh of a session from before keep working
 // on tokens signed with the new key, after exactly one JWKS refetch by the plugin.
 func TestKeyRotation(t *testing.T) {
+	needSuite(t)
 	ctx := context.Background()
 	p := suite.shared
 	alice := newUser(t, p, "alice")

@@ -25,10 +25,11 @@ import (
 // The Keycloak suite: one Keycloak for the package (TestMain), shared by every scenario, and
 // the plugin in real Envoy (two workers) configured from docs/examples/keycloak.json. It runs
 // from scripts/keycloak-suite.sh (KEYCLOAK_SUITE=1), which `make test` calls once; a plain
-// `go test ./...` skips it, so Keycloak never starts twice in one `make test`.
+// `go test ./...` skips the scenarios, so Keycloak never starts twice in one `make test`.
 
 // suite is what TestMain started.
 var suite struct {
+	on bool // KEYCLOAK_SUITE=1: Keycloak and the Envoys run
 	kc *keycloak.Keycloak
 	// kcURL and issuer are Keycloak's, known before it starts (the Envoys start meanwhile).
 	kcURL, issuer string
@@ -45,10 +46,18 @@ var suite struct {
 
 func TestMain(m *testing.M) {
 	if os.Getenv("KEYCLOAK_SUITE") != "1" {
-		fmt.Println("keycloak: the Keycloak suite runs from scripts/keycloak-suite.sh (make test); KEYCLOAK_SUITE=1 runs it here")
-		os.Exit(0)
+		os.Exit(m.Run()) // the scenarios skip (needSuite); the harness's own tests run
 	}
+	suite.on = true
 	os.Exit(runSuite(m))
+}
+
+// needSuite skips a scenario outside the Keycloak suite run.
+func needSuite(t *testing.T) {
+	t.Helper()
+	if !suite.on {
+		t.Skip("the Keycloak suite runs from scripts/keycloak-suite.sh (make test); KEYCLOAK_SUITE=1 runs it here")
+	}
 }
 
 func runSuite(m *testing.M) (code int) {
@@ -81,14 +90,10 @@ func runSuite(m *testing.M) (code int) {
 	suite.upstream = httptest.NewServer(mux)
 	defer suite.upstream.Close()
 
-	var redirects []string
-	for _, a := range []string{suite.proxyAddr, suite.offlineAddr} {
-		redirects = append(redirects, "http://"+a+"/oauth2/callback")
-	}
 	realm := keycloak.Realm(keycloak.RealmValues{
 		GatewaySecret: suite.gatewaySecret, ReportsSecret: suite.reportsSecret,
-		RedirectURI:          strings.Join(redirects, `", "`),
-		PostLogoutURI:        "http://" + suite.proxyAddr + "/*##http://" + suite.offlineAddr + "/*",
+		RedirectURIs:         []string{"http://" + suite.proxyAddr + "/oauth2/callback", "http://" + suite.offlineAddr + "/oauth2/callback"},
+		PostLogoutURIs:       []string{"http://" + suite.proxyAddr + "/*", "http://" + suite.offlineAddr + "/*"},
 		BackchannelLogoutURI: "http://" + suite.proxyAddr + "/oauth2/backchannel_logout",
 	})
 	cfg := keycloak.Config{Realm: realm, RealmName: keycloak.RealmName, Port: kcPort}
