@@ -52,15 +52,16 @@ type Config struct {
 
 // Keycloak is a running server.
 type Keycloak struct {
-	URL     string // http://127.0.0.1:PORT
-	Issuer  string // URL + /realms/REALM
-	Startup time.Duration
-	realm   string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	log     *syncBuffer
-	lock    *os.File
-	once    sync.Once
+	URL      string // http://127.0.0.1:PORT
+	Issuer   string // URL + /realms/REALM
+	Startup  time.Duration
+	realm    string
+	imported string // the realm file in data/import, removed at Close
+	cmd      *exec.Cmd
+	done     chan struct{}
+	log      *syncBuffer
+	lock     *os.File
+	once     sync.Once
 }
 
 // Home is the unpacked distribution: $KEYCLOAK_HOME, else .cache/keycloak/keycloak-Version
@@ -149,16 +150,18 @@ func Start(ctx context.Context, c Config) (*Keycloak, error) {
 	for _, f := range old {
 		os.Remove(f)
 	}
-	if err := os.WriteFile(filepath.Join(imports, c.RealmName+"-realm.json"), c.Realm, 0o644); err != nil {
+	importFile := filepath.Join(imports, c.RealmName+"-realm.json")
+	if err := os.WriteFile(importFile, c.Realm, 0o600); err != nil {
 		lock.Close()
 		return nil, err
 	}
 	k := &Keycloak{
-		URL:   "http://127.0.0.1:" + strconv.Itoa(port),
-		done:  make(chan struct{}),
-		log:   &syncBuffer{},
-		lock:  lock,
-		realm: c.RealmName,
+		URL:      "http://127.0.0.1:" + strconv.Itoa(port),
+		done:     make(chan struct{}),
+		log:      &syncBuffer{},
+		lock:     lock,
+		realm:    c.RealmName,
+		imported: importFile,
 	}
 	k.Issuer = k.URL + "/realms/" + c.RealmName
 	var out io.Writer = k.log
@@ -234,6 +237,7 @@ func (k *Keycloak) Close() error {
 	var err error
 	k.once.Do(func() {
 		defer k.lock.Close()
+		defer os.Remove(k.imported) // it holds the run's client secrets
 		pgid := k.cmd.Process.Pid
 		syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
