@@ -259,6 +259,10 @@ type Endpoints struct {
 	// TokenIncludeRefreshToken adds the refresh token to the token
 	// endpoint's response. Only with Token.
 	TokenIncludeRefreshToken bool
+	// TokenRefreshOfflineOnly narrows TokenIncludeRefreshToken to sessions
+	// granted the offline_access scope, as the access token's "scope" claim
+	// says (RFC 9068); an opaque access token never qualifies.
+	TokenRefreshOfflineOnly bool
 }
 
 // JWT configures JWT verification for ID tokens and bearer tokens.

@@ -96,16 +96,33 @@ func (v *validator) login() {
 	}
 }
 
+// checkClaimName checks a claim path (claimpath.go): "email", "realm_access.roles",
+// "https://example\.com/roles".
 func checkClaimName(s string) string {
 	if s == "" {
 		return "must not be empty"
 	}
-	return checkText(s, 256)
+	if msg := checkText(s, 256); msg != "" {
+		return msg
+	}
+	if _, err := ParseClaimPath(s); err != nil {
+		return strings.TrimPrefix(err.Error(), "config: ")
+	}
+	return ""
 }
 
-// keepsClaim reports whether sessions hold claim ("sub" always).
+// keepsClaim reports whether sessions hold claim ("sub" always): login.claims names it or
+// an object that holds it ("realm_access" keeps "realm_access.roles").
 func (v *validator) keepsClaim(claim string) bool {
-	return claim == "sub" || contains(v.c.Login.Claims, claim)
+	if claim == "sub" {
+		return true
+	}
+	for _, kept := range v.c.Login.Claims {
+		if claimPathCovers(kept, claim) {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) limits() {

@@ -48,7 +48,7 @@ func canonicalJSON(t testing.TB, c *Config) []byte {
 		PassThrough: []rawPassThrough{},
 		API:         rawAPI{Prefixes: nonNil(c.API.Prefixes), Detect: c.API.Detect},
 		Endpoints: rawEndpoints{Userinfo: c.Endpoints.Userinfo, Token: c.Endpoints.Token,
-			TokenIncludeRefreshToken: c.Endpoints.TokenIncludeRefreshToken},
+			TokenIncludeRefreshToken: c.Endpoints.TokenIncludeRefreshToken, TokenRefreshOfflineOnly: c.Endpoints.TokenRefreshOfflineOnly},
 		JWT:           rawJWT{Leeway: dur(c.JWT.Leeway), Algorithms: c.JWT.Algorithms, AllowHMAC: c.JWT.AllowHMAC},
 		BearerIssuers: []rawBearerIssuer{},
 		Routes:        []rawRoute{},

@@ -40,4 +40,7 @@ func (v *validator) endpointSwitches() {
 	if r.TokenIncludeRefreshToken && !r.Token {
 		v.add("endpoints.token_include_refresh_token", "requires endpoints.token")
 	}
+	if r.TokenRefreshOfflineOnly && !r.TokenIncludeRefreshToken {
+		v.add("endpoints.token_refresh_token_offline_only", "requires endpoints.token_include_refresh_token")
+	}
 }

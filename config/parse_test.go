@@ -168,6 +168,7 @@ func TestParse(t *testing.T) {
 		{name: "pass-through unnormalized prefix", config: `{"pass_through":[{"prefix":"/public//x"}]}`, expectErr: "pass_through[0].prefix: must be a normalized path"},
 		{name: "api prefix", config: `{"api":{"prefixes":["api/"]}}`, expectErr: "api.prefixes[0]: must start with /"},
 		{name: "refresh token without token endpoint", config: `{"endpoints":{"token_include_refresh_token":true}}`, expectErr: "endpoints.token_include_refresh_token: requires endpoints.token"},
+		{name: "offline only without refresh token", config: `{"endpoints":{"token":true,"token_refresh_token_offline_only":true}}`, expectErr: "endpoints.token_refresh_token_offline_only: requires endpoints.token_include_refresh_token"},
 
 		// jwt
 		{name: "alg none", config: `{"jwt":{"algorithms":["RS256","none"]}}`, expectErr: `jwt.algorithms[1]: "none" is never allowed`},

@@ -114,6 +114,7 @@ type rawEndpoints struct {
 	Userinfo                 bool `json:"userinfo"`
 	Token                    bool `json:"token"`
 	TokenIncludeRefreshToken bool `json:"token_include_refresh_token"`
+	TokenRefreshOfflineOnly  bool `json:"token_refresh_token_offline_only"`
 }
 
 type rawJWT struct {

@@ -1,8 +1,6 @@
 package filter
 
 import (
-	"github.com/tidwall/gjson"
-
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
@@ -59,11 +57,11 @@ func missingScopes(a *config.Authorization, granted []string) []string {
 	return out
 }
 
-// jsonClaims looks claims up in a JSON object for config.Authorization.Allows: decoded values
-// as encoding/json would give them.
+// jsonClaims looks claims up by path (config.LookupClaim) in a JSON object for
+// config.Authorization.Allows: decoded values as encoding/json would give them.
 func jsonClaims(raw []byte) func(name string) (any, bool) {
 	return func(name string) (any, bool) {
-		r := gjson.GetBytes(raw, gjsonPath(name))
+		r := config.LookupClaim(raw, name)
 		if !r.Exists() {
 			return nil, false
 		}

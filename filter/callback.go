@@ -4,14 +4,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 	"github.com/tidwall/gjson"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
@@ -188,41 +186,12 @@ func (h *httpContext) establish(ls *state.LoginState, tr *oidc.TokenResponse, cl
 	h.redirect(ls.ReturnPath)
 }
 
-// selectClaims copies the named claims, and always "sub", into a new JSON object. Each claim
-// is taken from the first source that has it: userinfo, when given, is the fresher view of
-// the user (its sub was checked against the ID token's), then the ID token.
+// selectClaims copies the claims at the configured paths, and always "sub", into a new JSON
+// object with the same nesting (config.SelectClaims). Each claim is taken from the first source
+// that has it: userinfo, when given, is the fresher view of the user (its sub was checked
+// against the ID token's), then the ID token.
 func selectClaims(raw []byte, names []string, userinfo ...[]byte) []byte {
-	sources := append(userinfo[:len(userinfo):len(userinfo)], raw)
-	var b strings.Builder
-	b.WriteByte('{')
-	n := 0
-	add := func(name string) {
-		for _, src := range sources {
-			if len(src) == 0 {
-				continue
-			}
-			r := gjson.GetBytes(src, gjsonPath(name))
-			if !r.Exists() {
-				continue
-			}
-			if n > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(engine.JSONString(name))
-			b.WriteByte(':')
-			b.WriteString(r.Raw)
-			n++
-			return
-		}
-	}
-	if !slices.Contains(names, "sub") {
-		add("sub")
-	}
-	for _, name := range names {
-		add(name)
-	}
-	b.WriteByte('}')
-	return []byte(b.String())
+	return config.SelectClaims(names, append(userinfo[:len(userinfo):len(userinfo)], raw)...)
 }
 
 func unixClaim(raw []byte, name string) time.Time {

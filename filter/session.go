@@ -192,7 +192,7 @@ const maxClaimHeaderLen = 4096
 func (p *pluginContext) claimHeaders(claims []byte) [][2]string {
 	out := make([][2]string, 0, len(p.cfg.Forward.Claims))
 	for header, claim := range p.cfg.Forward.Claims {
-		v := claimValue(gjson.GetBytes(claims, gjsonPath(claim)))
+		v := claimValue(config.LookupClaim(claims, claim))
 		if v == "" {
 			continue
 		}
@@ -229,19 +229,4 @@ func claimValue(r gjson.Result) string {
 		}
 	}
 	return v
-}
-
-// gjsonPath escapes a claim name so gjson reads it as one top-level key.
-func gjsonPath(name string) string {
-	if !strings.ContainsAny(name, ".*?|#@\\") {
-		return name
-	}
-	var b strings.Builder
-	for _, r := range name {
-		if strings.ContainsRune(".*?|#@\\", r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -1,7 +1,10 @@
 package filter
 
 import (
+	"slices"
+
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
+
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
@@ -37,7 +40,9 @@ func (h *httpContext) tokenEndpoint() types.Action {
 		}
 		count(p.broker.m.tokenEndpoint, "served")
 		auditInfo("token_endpoint", "corr", h.correlationID(), "sub", ls.s.Subject)
-		return h.sendJSON(engine.TokenJSON(ls.s, now, p.cfg.Endpoints.TokenIncludeRefreshToken))
+		withRefresh := p.cfg.Endpoints.TokenIncludeRefreshToken &&
+			(!p.cfg.Endpoints.TokenRefreshOfflineOnly || grantsOffline(ls.s.AccessToken))
+		return h.sendJSON(engine.TokenJSON(ls.s, now, withRefresh))
 	})
 }
 
@@ -45,4 +50,10 @@ func (h *httpContext) tokenEndpoint() types.Action {
 // (engine.SameOrigin).
 func (h *httpContext) sameOrigin() bool {
 	return engine.SameOrigin(h.req.secFetchSite, h.req.origin, h.req.scheme, h.req.authority)
+}
+
+// grantsOffline reports whether the session's access token says offline_access was granted
+// (its "scope" or "scp", as sessionScopes reads them); an opaque access token says nothing.
+func grantsOffline(accessToken string) bool {
+	return slices.Contains(sessionScopes(accessToken, nil), "offline_access")
 }

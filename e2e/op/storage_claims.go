@@ -140,7 +140,9 @@ func (s *storage) GetPrivateClaimsFromRequest(_ context.Context, req zop.TokenRe
 
 // ValidateTokenExchangeRequest accepts a subject token this provider issued
 // and still considers active. The requested audience becomes the aud of the
-// issued token; without scope the subject token's scopes carry over.
+// issued token; without scope the subject token's scopes carry over. As in
+// Keycloak's standard token exchange, an access token is only exchanged by a
+// client in its aud: a client that merely holds someone else's token cannot.
 func (s *storage) ValidateTokenExchangeRequest(_ context.Context, req zop.TokenExchangeRequest) error {
 	switch req.GetRequestedTokenType() {
 	case "", oidc.JWTTokenType:
@@ -154,6 +156,9 @@ func (s *storage) ValidateTokenExchangeRequest(_ context.Context, req zop.TokenE
 		at, err := s.activeAccess(req.GetExchangeSubjectTokenIDOrToken())
 		if err != nil {
 			return oidc.ErrInvalidRequest().WithDescription("subject_token is not active").WithParent(err)
+		}
+		if !slices.Contains(at.audience, req.GetClientID()) {
+			return oidc.ErrAccessDenied().WithDescription("the client is not within the subject_token's audience")
 		}
 		if len(req.GetScopes()) == 0 {
 			req.SetCurrentScopes(at.scopes)
