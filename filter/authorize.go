@@ -25,7 +25,7 @@ func (h *httpContext) authorize(route *config.Route, ls *liveSession) (f failure
 	if a.Allows(granted, jsonClaims(ls.s.Claims)) {
 		return failure{}, false
 	}
-	auditInfo("access_denied", "route", route.Name, "sub", ls.s.Subject, "corr", h.correlationID(), "path", h.req.pathOnly)
+	auditInfo("access_denied", "route", route.Name, "sub", ls.s.Subject, "corr", h.correlationID(), "path", h.req.PathOnly)
 	return failure{status: 403, code: "access_denied", msg: "You are signed in, but you do not have access to this page."}, true
 }
 

@@ -47,14 +47,14 @@ func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 // VM by their exact bytes until their exp; refused ones by their hash for a minute
 // (rejectCache), so a forged token in a flood costs one verification a minute.
 func (h *httpContext) bearer(route *config.Route) (action types.Action, handled bool) {
-	if h.req.authorizations > 1 {
+	if h.req.Authorizations > 1 {
 		// Which one would count is up to each hop (the first, the last, all joined): a
 		// credential that two parsers may read differently is refused (RFC 6750 3.1).
 		h.p.bearer.m.reject("malformed")
 		return h.respond(failure{challenge: true, status: 400, code: "invalid_request",
 			msg: "The request has more than one Authorization header.", err: errBearerDuplicate}), true
 	}
-	token, present, ok := engine.BearerToken(h.req.authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
+	token, present, ok := engine.BearerToken(h.req.Authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
 	switch {
 	case !present && route.Auth == config.AuthSessionOrBearer:
 		return types.ActionContinue, false
@@ -295,13 +295,13 @@ func rejectReason(err error) string { r, _ := classifyTokenError(err); return r 
 func (h *httpContext) bearerRespond(f failure) types.Action {
 	corr := h.correlationID()
 	if f.status == 401 || f.status == 403 || f.status == 400 {
-		kv := []any{"status", f.status, "error", orDash(f.code), "corr", corr, "method", h.req.method, "path", h.req.pathOnly}
+		kv := []any{"status", f.status, "error", orDash(f.code), "corr", corr, "method", h.req.Method, "path", h.req.PathOnly}
 		if f.err != nil {
 			kv = append(kv, "reason", f.err)
 		}
 		auditInfo("bearer_rejected", kv...)
 	} else {
-		logAt(levelWarn, f.code, "status", f.status, "corr", corr, "path", h.req.pathOnly, "err", f.err)
+		logAt(levelWarn, f.code, "status", f.status, "corr", corr, "path", h.req.PathOnly, "err", f.err)
 	}
 	headers := [][2]string{{"cache-control", "no-store"}, {"x-correlation-id", corr}, {"content-type", "application/json"}}
 	if f.status == 401 || f.status == 400 || f.status == 403 && f.code == "insufficient_scope" {

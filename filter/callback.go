@@ -24,14 +24,14 @@ func (h *httpContext) callback() types.Action {
 	p := h.p
 	cfg := p.cfg
 	now := p.now()
-	if len(h.req.query) > cfg.Limits.MaxQueryBytes {
+	if len(h.req.Query) > cfg.Limits.MaxQueryBytes {
 		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is too large."})
 	}
 	if !p.provider.readyNow(now) {
 		return h.respond(failure{status: 503, code: "provider_not_ready", reason: "not_ready", retryAfter: 2,
 			msg: "The identity provider's configuration is not loaded yet. Try again in a moment.", err: errString(p.provider.notReadyReason())})
 	}
-	cb, err := oidc.ParseCallback(h.req.query, cfg.Limits.MaxQueryBytes, p.provider.md)
+	cb, err := oidc.ParseCallback(h.req.Query, cfg.Limits.MaxQueryBytes, p.provider.md)
 	if err != nil {
 		var ae *oidc.AuthorizationError
 		if errors.As(err, &ae) {
@@ -64,7 +64,7 @@ func (h *httpContext) callback() types.Action {
 		return h.respond(failure{status: 400, code: "expired_state", reason: "expired_state",
 			err: errors.New("filter: login state issued before login.state_lifetime"), msg: "The sign-in took too long. Please sign in again."})
 	}
-	binding, ok := h.req.cookieValue(bindName)
+	binding, ok := h.req.CookieValue(bindName)
 	if !ok || !state.EqualBindingHash(state.BindingHash(binding), ls.BindingHash) {
 		return h.respond(failure{status: 400, code: "invalid_state", reason: "binding",
 			msg: "This sign-in was started in another browser or its cookie is missing. Please sign in again."})

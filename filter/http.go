@@ -5,6 +5,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 )
 
@@ -14,7 +15,7 @@ type httpContext struct {
 	p         *pluginContext
 	contextID uint32
 
-	req        request
+	req        engine.Request
 	corr       string
 	setCookies [][2]string // Set-Cookie headers for the response (local or upstream)
 	api        int8        // 0 unknown, 1 API, -1 navigation
@@ -28,10 +29,10 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 		return h.respond(failure{status: 500, code: "internal_error", msg: "The request could not be read.", err: err})
 	}
 	cfg := h.p.cfg
-	h.req = readRequest(pairs, h.p.identityHeaders())
+	h.req = engine.ReadRequest(pairs, h.p.identityHeaders())
 	h.stripIdentityHeaders()
 
-	switch h.req.pathOnly {
+	switch h.req.PathOnly {
 	case cfg.CallbackPath():
 		return h.callback()
 	case cfg.SignInPath():
@@ -49,10 +50,10 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 			return h.tokenEndpoint()
 		}
 	}
-	if cfg.IsPassThrough(h.req.method, h.req.pathOnly) {
+	if cfg.IsPassThrough(h.req.Method, h.req.PathOnly) {
 		return types.ActionContinue
 	}
-	h.route = cfg.Route(h.req.authority, h.req.method, h.req.pathOnly)
+	h.route = cfg.Route(h.req.Authority, h.req.Method, h.req.PathOnly)
 	switch h.route.Auth {
 	case config.AuthNone:
 		return types.ActionContinue
@@ -79,8 +80,8 @@ func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
 func (h *httpContext) isAPI() bool {
 	if h.api == 0 {
 		cfg := h.p.cfg
-		info := oidc.RequestInfo{Method: h.req.method, Path: h.req.pathOnly, Accept: h.req.accept,
-			SecFetchMode: h.req.secFetchMode, XRequestedWith: h.req.xRequestedWith, Authorization: h.req.authorization}
+		info := oidc.RequestInfo{Method: h.req.Method, Path: h.req.PathOnly, Accept: h.req.Accept,
+			SecFetchMode: h.req.SecFetchMode, XRequestedWith: h.req.XRequestedWith, Authorization: h.req.Authorization}
 		h.api = -1
 		if oidc.IsAPIRequest(info, cfg.API.Detect, cfg.API.Prefixes) {
 			h.api = 1
@@ -96,13 +97,13 @@ func (h *httpContext) addCookie(v string) {
 
 // stripIdentityHeaders removes every identity header the client sent: only the filter sets them.
 func (h *httpContext) stripIdentityHeaders() {
-	for name := range h.req.present {
+	for name := range h.req.Present {
 		if err := proxywasm.RemoveHttpRequestHeader(name); err != nil {
 			logAt(levelWarn, "removing a header failed", "header", name, "err", err)
 		}
 	}
-	if len(h.req.present) > 0 {
-		auditInfo("identity_header_stripped", "count", len(h.req.present), "path", h.req.pathOnly)
+	if len(h.req.Present) > 0 {
+		auditInfo("identity_header_stripped", "count", len(h.req.Present), "path", h.req.PathOnly)
 	}
 }
 

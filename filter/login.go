@@ -24,7 +24,7 @@ const (
 // signIn serves {prefix}/sign_in?rd=/path: start a login that returns to rd.
 func (h *httpContext) signIn() types.Action {
 	rd := "/"
-	if q, err := url.ParseQuery(h.req.query); err == nil && q.Get("rd") != "" {
+	if q, err := url.ParseQuery(h.req.Query); err == nil && q.Get("rd") != "" {
 		rd = q.Get("rd")
 	}
 	return h.startLogin(rd, "")
@@ -50,10 +50,10 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 	}
 	rp, ok := oidc.SafeReturnPath(returnPath, maxReturnPath)
 	if !ok {
-		auditInfo("return_path_rejected", "path", h.req.pathOnly)
+		auditInfo("return_path_rejected", "path", h.req.PathOnly)
 		rp = "/"
 	}
-	binding, ok := h.req.cookieValue(cfg.BindingCookieName())
+	binding, ok := h.req.CookieValue(cfg.BindingCookieName())
 	if !ok || !validBinding(binding) {
 		var err error
 		if binding, err = randomString(p.rand, 32); err != nil {
@@ -102,7 +102,7 @@ func (h *httpContext) loopGuard(now time.Time) (failure, bool) {
 	}
 	name := cfg.LoopCookieName()
 	count, first := 0, now
-	if v, ok := h.req.cookieValue(name); ok {
+	if v, ok := h.req.CookieValue(name); ok {
 		c, f, _ := strings.Cut(v, ".")
 		n, err1 := strconv.Atoi(c)
 		t, err2 := strconv.ParseInt(f, 10, 64)
@@ -126,7 +126,7 @@ func (h *httpContext) redirectURI() string {
 	if cfg.RedirectURL != "" {
 		return cfg.RedirectURL
 	}
-	return h.req.scheme + "://" + h.req.authority + cfg.CallbackPath()
+	return h.req.Scheme + "://" + h.req.Authority + cfg.CallbackPath()
 }
 
 func validBinding(v string) bool {

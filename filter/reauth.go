@@ -27,7 +27,7 @@ func (h *httpContext) interactiveAfterSilent(ae *oidc.AuthorizationError) (types
 	if ls.UnmarshalBinary(plain) != nil {
 		return types.ActionContinue, false
 	}
-	binding, ok := h.req.cookieValue(bindName)
+	binding, ok := h.req.CookieValue(bindName)
 	if !ok || !state.EqualBindingHash(state.BindingHash(binding), ls.BindingHash) {
 		return types.ActionContinue, false
 	}

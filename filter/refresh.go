@@ -96,7 +96,7 @@ func (h *httpContext) endSession(res *flightResult) types.Action {
 	if h.isAPI() {
 		return h.respond(failure{status: 401, code: "unauthorized", msg: "The session has ended. Sign in again."})
 	}
-	return h.startLogin(h.req.path, "")
+	return h.startLogin(h.req.Path, "")
 }
 
 // retryLater answers 503: the tokens could not be renewed just now and the ones the session

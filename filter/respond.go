@@ -44,9 +44,9 @@ func (h *httpContext) respond(f failure) types.Action {
 	if f.reason != "" {
 		// A login that ends here is a security event: one audit line.
 		auditWarn("login_failed", append([]any{"reason", f.reason, "code", f.code, "status", f.status, "corr", corr,
-			"method", h.req.method, "path", h.req.pathOnly}, detail...)...)
+			"method", h.req.Method, "path", h.req.PathOnly}, detail...)...)
 	} else {
-		logAt(levelWarn, f.code, append([]any{"status", f.status, "corr", corr, "method", h.req.method, "path", h.req.pathOnly}, detail...)...)
+		logAt(levelWarn, f.code, append([]any{"status", f.status, "corr", corr, "method", h.req.Method, "path", h.req.PathOnly}, detail...)...)
 	}
 	headers := [][2]string{
 		{"cache-control", "no-store"},
@@ -110,7 +110,7 @@ func (h *httpContext) correlationID() string {
 	if h.corr != "" {
 		return h.corr
 	}
-	if id := h.req.requestID; id != "" && len(id) <= 64 && isToken(id) {
+	if id := h.req.RequestID; id != "" && len(id) <= 64 && isToken(id) {
 		h.corr = id
 		return id
 	}

@@ -59,7 +59,7 @@ func (h *httpContext) forwardSession(ls *liveSession, route *config.Route) types
 	if h.reauthenticate(ls.s, now) {
 		count(h.p.broker.m.idToken, "reauthenticate")
 		auditInfo("id_token_reauthenticate", "corr", h.correlationID(), "sub", ls.s.Subject)
-		return h.startLogin(h.req.path, "none")
+		return h.startLogin(h.req.Path, "none")
 	}
 	h.forward(ls, now)
 	if route != nil {
@@ -73,7 +73,7 @@ func (h *httpContext) forwardSession(ls *liveSession, route *config.Route) types
 // navigations.
 func (h *httpContext) signInRequired(err error) types.Action {
 	if err != nil && !errors.Is(err, errNoSession) {
-		auditInfo("session_rejected", "reason", err, "path", h.req.pathOnly)
+		auditInfo("session_rejected", "reason", err, "path", h.req.PathOnly)
 	}
 	if h.isAPI() {
 		msg := "Authentication required."
@@ -82,7 +82,7 @@ func (h *httpContext) signInRequired(err error) types.Action {
 		}
 		return h.respond(failure{status: 401, code: "unauthorized", msg: msg})
 	}
-	return h.startLogin(h.req.path, "")
+	return h.startLogin(h.req.Path, "")
 }
 
 // tokensUsable reports whether the session can be forwarded as it is (after any refresh):
@@ -112,13 +112,13 @@ func (h *httpContext) reauthenticate(s *state.Session, now time.Time) bool {
 // cache when these exact cookie bytes were seen before.
 func (h *httpContext) loadSession() (*liveSession, error) {
 	p := h.p
-	if h.req.cookie == "" {
+	if h.req.Cookie == "" {
 		return nil, errNoSession
 	}
-	if len(h.req.cookie) > p.cfg.Limits.MaxCookieBytes {
+	if len(h.req.Cookie) > p.cfg.Limits.MaxCookieBytes {
 		return nil, errors.New("filter: cookie header too large")
 	}
-	sealed, err := p.sessions.Join(h.req.cookieValue)
+	sealed, err := p.sessions.Join(h.req.CookieValue)
 	if err != nil {
 		if errors.Is(err, state.ErrNoCookie) {
 			return nil, errNoSession

@@ -30,7 +30,7 @@ func (h *httpContext) setSessionCookies(s *state.Session) error {
 		set[c.Name] = true
 	}
 	for _, name := range p.sessions.Names() {
-		if _, had := h.req.cookieValue(name); had && !set[name] {
+		if _, had := h.req.CookieValue(name); had && !set[name] {
 			h.addCookie(engine.ClearCookie(p.cfg.Cookie, name))
 		}
 	}
@@ -40,7 +40,7 @@ func (h *httpContext) setSessionCookies(s *state.Session) error {
 // clearSessionCookies expires every session chunk the browser sent.
 func (h *httpContext) clearSessionCookies() {
 	for _, name := range h.p.sessions.Names() {
-		if _, had := h.req.cookieValue(name); had {
+		if _, had := h.req.CookieValue(name); had {
 			h.addCookie(engine.ClearCookie(h.p.cfg.Cookie, name))
 		}
 	}

@@ -18,7 +18,7 @@ func (h *httpContext) signOut() types.Action {
 	ls, _ := h.loadSession()
 	h.clearSessionCookies()
 	h.addCookie(engine.ClearCookie(p.cfg.Cookie, p.cfg.BindingCookieName()))
-	if _, ok := h.req.cookieValue(p.cfg.LoopCookieName()); ok {
+	if _, ok := h.req.CookieValue(p.cfg.LoopCookieName()); ok {
 		h.addCookie(engine.ClearCookie(p.cfg.Cookie, p.cfg.LoopCookieName()))
 	}
 	md := p.provider.md
@@ -52,7 +52,7 @@ func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 	md := p.provider.md
 	post := p.cfg.PostLogoutRedirectURL
 	if strings.HasPrefix(post, "/") {
-		post = h.req.scheme + "://" + h.req.authority + post
+		post = h.req.Scheme + "://" + h.req.Authority + post
 	}
 	if md != nil && md.EndSessionEndpoint != "" {
 		hint := ""

@@ -21,12 +21,12 @@ import (
 func (h *httpContext) tokenEndpoint() types.Action {
 	p := h.p
 	h.api = 1
-	if h.req.method != "GET" {
+	if h.req.Method != "GET" {
 		return h.respond(failure{status: 405, code: "method_not_allowed", msg: "Use GET."})
 	}
 	if !h.sameOrigin() {
 		count(p.broker.m.tokenEndpoint, "refused")
-		auditWarn("token_endpoint_refused", "corr", h.correlationID(), "sec_fetch_site", h.req.secFetchSite, "origin", h.req.origin)
+		auditWarn("token_endpoint_refused", "corr", h.correlationID(), "sec_fetch_site", h.req.SecFetchSite, "origin", h.req.Origin)
 		return h.respond(failure{status: 403, code: "cross_origin", msg: "Tokens are only given to pages of this site."})
 	}
 	ls, err := h.loadSession()
@@ -49,7 +49,7 @@ func (h *httpContext) tokenEndpoint() types.Action {
 // sameOrigin reports whether the request comes from a page of its own origin
 // (engine.SameOrigin).
 func (h *httpContext) sameOrigin() bool {
-	return engine.SameOrigin(h.req.secFetchSite, h.req.origin, h.req.scheme, h.req.authority)
+	return engine.SameOrigin(h.req.SecFetchSite, h.req.Origin, h.req.Scheme, h.req.Authority)
 }
 
 // grantsOffline reports whether the session's access token says offline_access was granted

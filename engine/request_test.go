@@ -1,10 +1,8 @@
-package filter
+package engine
 
 import (
 	"math/rand/v2"
 	"testing"
-
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 )
 
 // TestRequestCookieValue checks that the request's split lookup answers exactly as
@@ -22,13 +20,13 @@ func TestRequestCookieValue(t *testing.T) {
 		headers = append(headers, string(b))
 	}
 	for _, h := range headers {
-		r := &request{cookie: h}
+		r := &Request{Cookie: h}
 		for range 2 { // the second round reads the split parts
 			for _, n := range names {
-				got, gotOK := r.cookieValue(n)
-				want, wantOK := engine.CookieValue(h, n)
+				got, gotOK := r.CookieValue(n)
+				want, wantOK := CookieValue(h, n)
 				if got != want || gotOK != wantOK {
-					t.Fatalf("request{cookie: %q}.cookieValue(%q) = %q, %v; cookieValue gives %q, %v", h, n, got, gotOK, want, wantOK)
+					t.Fatalf("Request{Cookie: %q}.CookieValue(%q) = %q, %v; cookieValue gives %q, %v", h, n, got, gotOK, want, wantOK)
 				}
 			}
 		}
