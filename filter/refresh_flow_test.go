@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -349,5 +350,74 @@ func TestRefreshTooLargeEndsSession(t *testing.T) {
 	}
 	if got := l.counter("oidc_proxy.refresh.ok"); got != 0 {
 		t.Errorf("refresh.ok = %d for a session that could not be stored", got)
+	}
+}
+
+// Concurrent requests of one session share one refresh: one call to the provider.
+func TestRefreshSingleFlightInVM(t *testing.T) {
+	l := newLH(t, nil)
+	l.ready()
+	cookies := l.loginDefault()
+	l.inRequest()
+	l.advance(250 * time.Second)
+	a := l.request("GET", "/api/x", "cookie", cookies)
+	b := l.request("GET", "/api/y", "cookie", cookies)
+	if a.action != types.ActionPause || b.action != types.ActionPause {
+		t.Fatalf("requests not held: %v %v", a.action, b.action)
+	}
+	if n := len(l.host.GetCalloutAttributesFromContext(b.id)); n != 0 {
+		t.Fatalf("the second request sent %d refreshes of its own", n)
+	}
+	if got := l.counter("oidc_proxy.refresh.waited"); got != 1 {
+		t.Errorf("refresh.waited = %d", got)
+	}
+	l.answer(l.requestCallout(a.id, "/token"), "200", "application/json",
+		tokenBody(map[string]any{"access_token": "at-456", "token_type": "Bearer", "expires_in": 300}))
+	// (The emulator runs the second request's continuation in the first's context, so only
+	// the first request's headers can be checked.)
+	if got := l.upstream(a.id, "x-forwarded-access-token"); got != "at-456" {
+		t.Errorf("access token %q", got)
+	}
+	if got := l.counter("oidc_proxy.refresh.ok"); got != 1 {
+		t.Errorf("refresh.ok = %d, want one refresh for both requests", got)
+	}
+}
+
+// A refreshed ID token signed by a key the plugin has not seen waits for one JWKS refetch
+// (the provider rotated its keys) instead of ending the session.
+func TestRefreshUnknownKidRefetchesKeys(t *testing.T) {
+	l := newLH(t, func(c map[string]any) { c["forward"].(map[string]any)["id_token_header"] = "X-Forwarded-Id-Token" })
+	l.ready()
+	cookies := l.loginDefault()
+	l.viaQueue()
+	l.rootCallouts()
+	l.advance(250 * time.Second)
+	a := l.request("GET", "/api/x", "cookie", cookies)
+	c := l.expectCallout("/token")
+	l.host.CompleteHttpContext(a.id)
+
+	oldKey, oldKid := l.key, l.kid
+	var err error
+	if l.key, err = lhRSAKey(); err != nil {
+		t.Fatal(err)
+	}
+	l.kid = "kid-2"
+	now := time.Now().Add(250 * time.Second)
+	idt := l.idToken(map[string]any{"iss": lhIssuer, "aud": lhClient, "sub": "user-1", "iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()})
+	l.answer(c, "200", "application/json", tokenBody(map[string]any{"access_token": "at-456", "token_type": "Bearer", "expires_in": 300, "id_token": idt}))
+	if got := l.counter("oidc_proxy.refresh.ok") + l.counter("oidc_proxy.refresh.id_token_rejected"); got != 0 {
+		t.Fatalf("the refresh ended before the keys were refetched")
+	}
+	l.host.Tick()
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: &oldKey.PublicKey, KeyID: oldKid, Algorithm: "RS256", Use: "sig"},
+		{Key: &l.key.PublicKey, KeyID: l.kid, Algorithm: "RS256", Use: "sig"}}})
+	l.answer(l.expectCallout("/jwks"), "200", "application/json", string(jwks))
+	if got := l.counter("oidc_proxy.refresh.ok"); got != 1 {
+		t.Fatalf("refresh.ok = %d after the refetch", got)
+	}
+	b := l.request("GET", "/api/x", "cookie", cookies)
+	if b.local != nil || l.upstream(b.id, "x-forwarded-id-token") != idt {
+		t.Errorf("the parked session: %d, new ID token forwarded %v", b.status(), l.upstream(b.id, "x-forwarded-id-token") == idt)
 	}
 }
