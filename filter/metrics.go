@@ -125,7 +125,7 @@ type brokerMetrics struct {
 }
 
 var (
-	refreshOutcomes       = []string{"ok", "invalid_grant", "id_token_rejected", "failed", "transient", "waited", "waited_remote", "reused"}
+	refreshOutcomes       = []string{"ok", "invalid_grant", "id_token_rejected", "token_expired", "session_too_large", "failed", "transient", "waited", "waited_remote", "reused"}
 	exchangeOutcomes      = []string{"ok", "cache_hit", "denied", "failed", "transient", "waited", "waited_remote"}
 	tokenEndpointOutcomes = []string{"served", "refused"}
 	idTokenOutcomes       = []string{"omitted", "reauthenticate"}

@@ -259,7 +259,13 @@ func (b *broker) refreshDone(old *state.Session, key engine.FlightKey, res *flig
 	switch res.status {
 	case engine.FlightEnded:
 		keep, outcome = endedPark, "invalid_grant"
-		if res.code == "" {
+		switch {
+		case res.code != "":
+		case errors.Is(res.err, oidc.ErrTokenExpired):
+			outcome = "token_expired"
+		case errors.Is(res.err, state.ErrTooLarge):
+			outcome = "session_too_large"
+		default:
 			outcome = "id_token_rejected"
 		}
 	case engine.FlightFailed:

@@ -216,7 +216,7 @@ func TestRefreshFailures(t *testing.T) {
 		{"provider down, token expired, API", 310 * time.Second, "503", "down", false, 503, "transient", false, false},
 		{"provider down, token expired, navigation", 310 * time.Second, "500", "boom", true, 503, "transient", false, true},
 		{"garbage, token expired", 310 * time.Second, "200", `{"token_type":"Bearer"}`, false, 503, "transient", false, false},
-		{"already expired access token", 250 * time.Second, "200", `{"access_token":"at-9","token_type":"Bearer","expires_in":0}`, false, 401, "", true, false},
+		{"already expired access token", 250 * time.Second, "200", `{"access_token":"at-9","token_type":"Bearer","expires_in":0}`, false, 401, "token_expired", true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newLH(t, nil)
@@ -350,6 +350,9 @@ func TestRefreshTooLargeEndsSession(t *testing.T) {
 	}
 	if got := l.counter("oidc_proxy.refresh.ok"); got != 0 {
 		t.Errorf("refresh.ok = %d for a session that could not be stored", got)
+	}
+	if got := l.counter("oidc_proxy.refresh.session_too_large"); got != 1 {
+		t.Errorf("refresh.session_too_large = %d, want 1 (not id_token_rejected)", got)
 	}
 }
 
