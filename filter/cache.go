@@ -15,6 +15,9 @@ type liveSession struct {
 	headers [][2]string // claim headers, computed once
 	expiry  time.Time   // when the cache entry stops being usable (session end)
 	sref    string      // sessionRef, computed once (ref)
+	// cookies are the session sealed into its cookie chunks, for a refreshed session whose
+	// requests all send them (sealed once per VM, not once per request); nil otherwise.
+	cookies []state.Cookie
 }
 
 // sessionCacheBytes bounds the memory of a VM's session cache, whatever session.cache_size

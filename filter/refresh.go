@@ -70,9 +70,14 @@ func (h *httpContext) onRefreshed(ls *liveSession, res *flightResult, fresh, wan
 	switch res.status {
 	case engine.FlightOK:
 		nls := res.value.(*liveSession)
-		if err := h.setSessionCookies(nls.s); err != nil {
-			logAt(levelError, "re-sealing the refreshed session failed", "corr", h.correlationID(), "err", err)
+		if nls.cookies == nil { // opened from another VM's parked result: sealed once per VM
+			chunks, err := p.sealSession(nls.s)
+			if err != nil {
+				logAt(levelError, "re-sealing the refreshed session failed", "corr", h.correlationID(), "err", err)
+			}
+			nls.cookies = chunks
 		}
+		h.writeSessionCookies(nls.s, nls.cookies)
 		if fresh {
 			return then(nls) // just issued: as fresh as the provider makes them
 		}
@@ -217,22 +222,26 @@ func (b *broker) adoptRefreshed(old *state.Session, key engine.FlightKey, tr *oi
 			ns.AuthTime = at
 		}
 	}
-	if _, err := p.sealSession(&ns); errors.Is(err, state.ErrTooLarge) {
+	// Sealed into its cookie chunks once, here: every waiter of this VM sends these.
+	chunks, err := p.sealSession(&ns)
+	if errors.Is(err, state.ErrTooLarge) {
 		// It could never be stored: the browser would keep the old cookie and spend the
 		// rotated refresh token again. The session ends; a new login explains (a 502).
 		b.refreshDone(old, key, &flightResult{status: engine.FlightEnded, err: err}, nil, finish)
 		return
 	}
-	plain, err := ns.MarshalBinary()
 	var sealed string
 	if err == nil {
-		sealed, err = p.sealer.Seal(state.PurposeSession, p.parkName("refreshed", key), plain, minTime(now.Add(refreshPark), ns.Expiry))
+		var plain []byte
+		if plain, err = ns.MarshalBinary(); err == nil {
+			sealed, err = p.sealer.Seal(state.PurposeSession, p.parkName("refreshed", key), plain, minTime(now.Add(refreshPark), ns.Expiry))
+		}
 	}
 	if err != nil {
 		b.refreshDone(old, key, &flightResult{status: engine.FlightFailed, err: err}, nil, finish)
 		return
 	}
-	res := &flightResult{status: engine.FlightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: ns.Expiry}}
+	res := &flightResult{status: engine.FlightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: ns.Expiry, cookies: chunks}}
 	auditInfo("token_refreshed", "key", key.String()[:8], "sub", ns.Subject, "id_token", renewed(tr.IDToken != ""), "refresh_token", renewed(tr.RefreshToken != ""))
 	b.refreshDone(old, key, res, []byte(sealed), finish)
 }

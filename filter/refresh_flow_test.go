@@ -384,6 +384,17 @@ func TestRefreshSingleFlightInVM(t *testing.T) {
 	if got := l.counter("oidc_proxy.refresh.ok"); got != 1 {
 		t.Errorf("refresh.ok = %d, want one refresh for both requests", got)
 	}
+	// A later request with the old cookie picks up the parked result and gets the very same
+	// session cookies: the refreshed session is sealed once, not once per request.
+	first := l.responseCookies(a.id)
+	c := l.request("GET", "/api/z", "cookie", cookies)
+	if c.local != nil || c.action != types.ActionContinue {
+		t.Fatalf("the late request: %d", c.status())
+	}
+	late := l.responseCookies(c.id)
+	if len(first) == 0 || strings.Join(late, "\n") != strings.Join(first, "\n") {
+		t.Errorf("the late request's session cookies differ from the leader's:\n%q\n%q", first, late)
+	}
 }
 
 // A refreshed ID token signed by a key the plugin has not seen waits for one JWKS refetch

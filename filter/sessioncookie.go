@@ -15,11 +15,18 @@ import (
 // setSessionCookies seals s into the session cookie chunks and expires chunks the browser
 // holds from a larger, older session.
 func (h *httpContext) setSessionCookies(s *state.Session) error {
-	p := h.p
-	chunks, err := p.sealSession(s)
+	chunks, err := h.p.sealSession(s)
 	if err != nil {
 		return err
 	}
+	h.writeSessionCookies(s, chunks)
+	return nil
+}
+
+// writeSessionCookies sets the chunks s was sealed into (sealSession) and expires chunks the
+// browser holds from a larger, older session.
+func (h *httpContext) writeSessionCookies(s *state.Session, chunks []state.Cookie) {
+	p := h.p
 	maxAge := s.Expiry.Sub(p.now())
 	if maxAge < time.Second {
 		maxAge = time.Second
@@ -34,7 +41,6 @@ func (h *httpContext) setSessionCookies(s *state.Session) error {
 			h.addCookie(engine.ClearCookie(p.cfg.Cookie, name))
 		}
 	}
-	return nil
 }
 
 // clearSessionCookies expires every session chunk the browser sent.
