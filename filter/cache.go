@@ -18,6 +18,10 @@ type liveSession struct {
 	// cookies are the session sealed into its cookie chunks, for a refreshed session whose
 	// requests all send them (sealed once per VM, not once per request); nil otherwise.
 	cookies []state.Cookie
+	// checkedGen is the sign-out generation this session was last checked at, signedOut
+	// the answer (signedOutList.refuses).
+	checkedGen uint64
+	signedOut  bool
 }
 
 // sessionCacheBytes bounds the memory of a VM's session cache, whatever session.cache_size

@@ -40,7 +40,7 @@ type pluginContext struct {
 	provider  *provider
 	cache     *sessionCache
 	replay    *replayGuard
-	signedOut *replayGuard // sessions signed out on this Envoy (signedout.go)
+	signedOut *signedOutList // sessions signed out on this Envoy (signedout.go)
 	bearer    *bearerState
 	broker    *broker
 	metrics   *metrics

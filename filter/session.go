@@ -128,7 +128,7 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 	now := p.now()
 	if ls := p.cache.get(sealed, now); ls != nil {
 		p.metrics.sessionHit.Increment(1)
-		if p.signedOut.seen(ls.ref(), now) {
+		if p.signedOut.refuses(ls, now) {
 			return nil, errSignedOut
 		}
 		return ls, nil
@@ -146,7 +146,7 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 		return nil, errSessionExpired
 	}
 	ls := &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: s.Expiry}
-	if p.signedOut.seen(ls.ref(), now) {
+	if p.signedOut.refuses(ls, now) {
 		return nil, errSignedOut
 	}
 	p.cache.put(sealed, ls)

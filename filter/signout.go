@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -25,7 +24,7 @@ func (h *httpContext) signOut() types.Action {
 	if ls != nil {
 		auditInfo("sign_out", "corr", h.correlationID(), "sub", ls.s.Subject)
 		// From now on every VM of this Envoy refuses the session, copied cookies included.
-		if err := p.signedOut.use(ls.ref(), ls.s.Expiry, p.now()); err != nil && !errors.Is(err, errReplayed) {
+		if err := p.signedOut.add(ls, ls.s.Expiry, p.now()); err != nil {
 			logAt(levelWarn, "recording the sign-out failed", "corr", h.correlationID(), "err", err)
 		}
 	}

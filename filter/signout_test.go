@@ -3,6 +3,9 @@ package filter
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
 
 // {prefix}/signed_out is a page of its own, served without a session: it says the user is
@@ -63,5 +66,40 @@ func TestSignOutRefusesCopiedCookies(t *testing.T) {
 	}
 	if got := api(other); got != 200 {
 		t.Errorf("another session after the sign-out: %d, want 200", got)
+	}
+}
+
+// The warm path reads the deny list's slot only when a sign-out happened since the session
+// was last checked: otherwise one small read of the generation.
+func TestSignOutCheckReadsSlotOnlyWhenTheListMoved(t *testing.T) {
+	l := newLH(t, nil)
+	l.ready()
+	lg := l.startLogin("/app/")
+	r, c := l.callback(lg, "code-1")
+	l.answer(*c, "200", "application/json", lhTokenJSON(l.idToken(l.claims(lg.nonce))))
+	cookies := lhCookies(l.reply(r.id).headers("set-cookie"))
+	slotReads := 0
+	realGet := getSharedData
+	getSharedData = func(key string) ([]byte, uint32, error) {
+		if strings.Contains(key, "/signed-out/") {
+			slotReads++
+		}
+		return realGet(key)
+	}
+	t.Cleanup(func() { getSharedData = realGet })
+	get := func() { l.request("GET", "/api/x", "cookie", cookies) }
+	get()
+	if slotReads != 0 {
+		t.Fatalf("%d slot reads before anyone signed out, want 0", slotReads)
+	}
+	if err := l.p.signedOut.add(&liveSession{s: &state.Session{LoginID: "another"}}, time.Now().Add(time.Hour), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	slotReads = 0 // the sign-out's own write read the slot
+	for range 5 {
+		get()
+	}
+	if slotReads != 1 {
+		t.Errorf("%d slot reads for 5 requests after one sign-out, want 1", slotReads)
 	}
 }
