@@ -189,7 +189,16 @@ func (s *bearerSigner) token(edit func(map[string]any)) string {
 	if edit != nil {
 		edit(c)
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: s.key}, (&jose.SignerOptions{}).WithHeader("kid", s.kid))
+	return s.sign("", c)
+}
+
+// sign signs claims c with RS256 under the signer's kid, with a header typ ("" for none).
+func (s *bearerSigner) sign(typ string, c map[string]any) string {
+	opts := (&jose.SignerOptions{}).WithHeader("kid", s.kid)
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: s.key}, opts)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -1,12 +1,10 @@
 package filter
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
@@ -39,21 +37,7 @@ func (s *bearerSigner) typed(typ string, edit func(map[string]any)) string {
 	if edit != nil {
 		edit(c)
 	}
-	opts := (&jose.SignerOptions{}).WithHeader("kid", s.kid)
-	if typ != "" {
-		opts = opts.WithType(jose.ContentType(typ))
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: s.key}, opts)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	payload, _ := json.Marshal(c)
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	out, _ := jws.CompactSerialize()
-	return out
+	return s.sign(typ, c)
 }
 
 // TestBearerTokenKind: require_typ, the default typ set, and ID tokens refused unless the
