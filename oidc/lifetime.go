@@ -23,22 +23,30 @@ var ErrTokenExpired = errors.New("oidc: the provider issued an access token that
 // "unknown" (it then caches the token only briefly). An expiry not after now is
 // [ErrTokenExpired].
 func AccessTokenExpiry(tr *TokenResponse, now time.Time, fallback time.Duration) (time.Time, error) {
-	exp, from := time.Time{}, "the default lifetime"
-	if fallback > 0 {
-		exp = now.Add(fallback)
+	exp, from := tr.Expiry(now), "expires_in"
+	if !tr.HasExpiresIn {
+		exp, from = jwtExpiry(tr.AccessToken), "the token's exp"
 	}
 	switch {
-	case tr.HasExpiresIn:
-		exp, from = tr.Expiry(now), "expires_in"
-	default:
-		if tok, err := jwt.Parse(tr.AccessToken); err == nil {
-			if c, err := tok.Claims(); err == nil && !c.Expiry.IsZero() {
-				exp, from = c.Expiry, "the token's exp"
-			}
-		}
-	}
-	if from != "the default lifetime" && !exp.After(now) {
+	case exp.IsZero() && fallback > 0:
+		return now.Add(fallback), nil
+	case exp.IsZero():
+		return time.Time{}, nil // unknown (an exchange's choice)
+	case !exp.After(now):
 		return time.Time{}, fmt.Errorf("%w (%s: %s ago)", ErrTokenExpired, from, now.Sub(exp).Round(time.Second))
 	}
 	return exp, nil
+}
+
+// jwtExpiry is the exp of token when it is a JWT with one (read, not verified), else zero.
+func jwtExpiry(token string) time.Time {
+	tok, err := jwt.Parse(token)
+	if err != nil {
+		return time.Time{}
+	}
+	c, err := tok.Claims()
+	if err != nil {
+		return time.Time{}
+	}
+	return c.Expiry
 }
