@@ -209,6 +209,18 @@ type Login struct {
 	// Claims are the ID token (and userinfo) claims kept in the session.
 	// "sub" is always kept, listed or not.
 	Claims []string
+	// ResponseMode is how the provider returns the authorization response:
+	// "query" (the default), "form_post", or a JARM mode ("query.jwt",
+	// "form_post.jwt", "jwt"). Form post modes set the login binding cookie
+	// SameSite=None; Secure (see BindingCookieCrossSite).
+	ResponseMode string
+}
+
+// BindingCookieCrossSite reports whether the login binding cookie must be
+// sent on a cross-site POST (form_post and form_post.jwt): it is then set
+// SameSite=None; Secure whatever the cookie settings say.
+func (l Login) BindingCookieCrossSite() bool {
+	return l.ResponseMode == "form_post" || l.ResponseMode == "form_post.jwt"
 }
 
 // LoopGuard stops redirect loops: more than MaxAttempts logins started by

@@ -80,6 +80,7 @@ func (v *validator) login() {
 	c := &v.c.Login
 	c.StateLifetime = v.duration("login.state_lifetime", r.StateLifetime, 30*time.Second, time.Hour)
 	c.Userinfo = r.Userinfo
+	c.ResponseMode, _ = v.enum("login.response_mode", r.ResponseMode, false, "query", "form_post", "query.jwt", "form_post.jwt", "jwt")
 	c.LoopGuard.MaxAttempts = v.intRange("login.loop_guard.max_attempts", r.LoopGuard.MaxAttempts, 0, 100)
 	c.LoopGuard.Window = v.duration("login.loop_guard.window", r.LoopGuard.Window, 10*time.Second, time.Hour)
 	if len(r.Claims) > 64 {

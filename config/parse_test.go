@@ -145,6 +145,7 @@ func TestParse(t *testing.T) {
 		{name: "id_token_expired", config: `{"session":{"id_token_expired":"keep"}}`, expectErr: "session.id_token_expired: must be one of omit, reauthenticate"},
 		{name: "cache size", config: `{"session":{"cache_size":-1}}`, expectErr: "session.cache_size: must be between 0 and 1000000"},
 		{name: "state lifetime", config: `{"login":{"state_lifetime":"2h"}}`, expectErr: "login.state_lifetime: must be between 30s and 1h"},
+		{name: "response mode", config: `{"login":{"response_mode":"fragment"}}`, expectErr: "login.response_mode: must be one of query, form_post, query.jwt, form_post.jwt, jwt (not \"fragment\")"},
 		{name: "loop guard attempts", config: `{"login":{"loop_guard":{"max_attempts":101}}}`, expectErr: "login.loop_guard.max_attempts: must be between 0 and 100"},
 		{name: "loop guard window", config: `{"login":{"loop_guard":{"window":"1s"}}}`, expectErr: "login.loop_guard.window: must be between 10s and 1h"},
 		{name: "duplicate kept claim", config: `{"login":{"claims":["sub","email","email"]}}`, expectErr: "login.claims[2]: duplicate claim (also login.claims[1])"},

@@ -89,6 +89,7 @@ type rawLogin struct {
 	Userinfo      bool         `json:"userinfo"`
 	LoopGuard     rawLoopGuard `json:"loop_guard"`
 	Claims        []string     `json:"claims"`
+	ResponseMode  string       `json:"response_mode"`
 }
 
 type rawLoopGuard struct {
@@ -233,6 +234,7 @@ func defaultRaw() rawConfig {
 		},
 		Login: rawLogin{
 			StateLifetime: "10m",
+			ResponseMode:  "query",
 			LoopGuard:     rawLoopGuard{MaxAttempts: 5, Window: "5m"},
 			Claims:        []string{"sub", "email", "name", "preferred_username", "groups"},
 		},

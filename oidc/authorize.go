@@ -20,6 +20,9 @@ type AuthParams struct {
 	// Prompt, when set (e.g. "none" for silent re-authentication), overrides
 	// any "prompt" in Extra.
 	Prompt string
+	// ResponseMode, when set and not "query" (the code flow's default, so
+	// not sent), is sent as response_mode.
+	ResponseMode ResponseMode
 }
 
 // reservedAuthParams are set by AuthorizeURL itself and cannot come from
@@ -45,7 +48,7 @@ func IsReservedAuthParam(name string) bool {
 // AuthorizeURL returns the URL to redirect the browser to. A query already
 // on endpoint is kept (RFC 6749 3.1) unless this request sets the same
 // parameter. Parameter order is deterministic: the endpoint's own, then
-// response_type, client_id, redirect_uri, scope, state, nonce,
+// response_type, response_mode, client_id, redirect_uri, scope, state, nonce,
 // code_challenge, code_challenge_method, prompt, then Extra sorted by name.
 func AuthorizeURL(endpoint string, p AuthParams) (string, error) {
 	if _, err := parseEndpoint(endpoint, true); err != nil {
@@ -68,6 +71,7 @@ func AuthorizeURL(endpoint string, p AuthParams) (string, error) {
 	params := make([]queryParam, 0, 10+len(p.Extra))
 	params = append(params,
 		queryParam{"response_type", "code"},
+		queryParam{"response_mode", responseModeParam(p.ResponseMode)},
 		queryParam{"client_id", p.ClientID},
 		queryParam{"redirect_uri", p.RedirectURI},
 		queryParam{"scope", scope},
@@ -89,6 +93,13 @@ func AuthorizeURL(endpoint string, p AuthParams) (string, error) {
 		params = append(params, queryParam{k, p.Extra[k]})
 	}
 	return appendQuery(endpoint, params), nil
+}
+
+func responseModeParam(m ResponseMode) string {
+	if m == ModeQuery {
+		return ""
+	}
+	return string(m)
 }
 
 // scopeString joins scopes with spaces, dropping duplicates and empty

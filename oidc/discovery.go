@@ -34,6 +34,9 @@ type Metadata struct {
 	GrantTypesSupported               []string
 	TokenEndpointAuthMethodsSupported []string
 	CodeChallengeMethodsSupported     []string
+	// ResponseModesSupported is nil when the provider did not say
+	// (Discovery 3 then implies ["query", "fragment"]).
+	ResponseModesSupported []string
 }
 
 // discovery member names, indexed by the d* constants below.
@@ -45,6 +48,7 @@ var discoveryNames = []string{
 	"id_token_signing_alg_values_supported", "scopes_supported",
 	"grant_types_supported", "token_endpoint_auth_methods_supported",
 	"code_challenge_methods_supported",
+	"response_modes_supported",
 }
 
 const (
@@ -64,6 +68,7 @@ const (
 	dGrantTypes
 	dTokenAuthMethods
 	dCodeChallenge
+	dResponseModes
 	dCount
 )
 
@@ -112,6 +117,7 @@ func ParseDiscovery(body []byte, expectedIssuer string, allowHTTP bool) (*Metada
 		{&md.IDTokenSigningAlgValuesSupported, dIDTokenAlgs}, {&md.ScopesSupported, dScopes},
 		{&md.GrantTypesSupported, dGrantTypes}, {&md.TokenEndpointAuthMethodsSupported, dTokenAuthMethods},
 		{&md.CodeChallengeMethodsSupported, dCodeChallenge},
+		{&md.ResponseModesSupported, dResponseModes},
 	}
 	for _, l := range lists {
 		if *l.dst, err = stringsMember(v[l.i], discoveryNames[l.i]); err != nil {

@@ -56,6 +56,13 @@ var (
 	// ErrNotConfigured: an IDTokenValidator lacks Issuer, ClientID or
 	// Verifier.
 	ErrNotConfigured = errors.New("oidc: id token validator not configured")
+	// ErrJARM is wrapped by every failure to verify a JWT Secured
+	// Authorization Response (JARM), together with the jwt sentinel where
+	// the jwt package found the problem (jwt.ErrUnknownKey, ...).
+	ErrJARM = errors.New("oidc: invalid JARM authorization response")
+	// ErrJARMEncrypted: the JARM response is a JWE; only signed responses
+	// are accepted (the client has no decryption key).
+	ErrJARMEncrypted = errors.New("oidc: encrypted JARM response (JWE) is not supported")
 )
 
 // TokenEndpointError is an RFC 6749 section 5.2 error response from a token,
