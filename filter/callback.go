@@ -21,17 +21,38 @@ import (
 // Checks run cheapest and most hostile first: size caps, then the state's seal and window,
 // then the browser binding, then single use, and only then a callout to the provider.
 func (h *httpContext) callback() types.Action {
+	if oidc.ResponseMode(h.p.cfg.Login.ResponseMode).IsFormPost() {
+		return h.formPostCallback() // formpost.go: reads the body, then callbackParams
+	}
+	return h.callbackParams(h.req.Query, false)
+}
+
+// callbackParams handles the authorization response parameters raw (the query, or a form
+// post's body) in the configured response mode. retried is set after a JWKS refetch for a
+// JARM response signed with an unknown key.
+func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 	p := h.p
 	cfg := p.cfg
 	now := p.now()
-	if len(h.req.Query) > cfg.Limits.MaxQueryBytes {
+	if len(raw) > cfg.Limits.MaxQueryBytes {
 		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is too large."})
 	}
 	if !p.provider.readyNow(now) {
 		return h.respond(failure{status: 503, code: "provider_not_ready", reason: "not_ready", retryAfter: 2,
 			msg: "The identity provider's configuration is not loaded yet. Try again in a moment.", err: errString(p.provider.notReadyReason())})
 	}
-	cb, err := oidc.ParseCallback(h.req.Query, cfg.Limits.MaxQueryBytes, p.provider.md)
+	cb, err := h.parseCallback(raw)
+	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
+		auditInfo("unknown_signing_key", "corr", h.correlationID(), "action", "jwks_refetch")
+		p.provider.refetch(now, h.contextID, func(ferr error) {
+			if ferr != nil {
+				h.respond(keysFailure(ferr))
+				return
+			}
+			h.callbackParams(raw, true)
+		})
+		return types.ActionPause
+	}
 	if err != nil {
 		var ae *oidc.AuthorizationError
 		if errors.As(err, &ae) {
@@ -40,6 +61,10 @@ func (h *httpContext) callback() types.Action {
 			}
 			return h.respond(failure{status: 403, code: "provider_error", reason: "provider_error", err: err,
 				msg: "The identity provider did not sign you in (" + ae.Code + ")."})
+		}
+		if errors.Is(err, oidc.ErrJARM) {
+			auditWarn("jarm_rejected", "corr", h.correlationID(), "reason", err)
+			return h.respond(failure{status: 400, code: "invalid_request", reason: "jarm", err: err, msg: "The identity provider's signed sign-in response was rejected."})
 		}
 		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", err: err, msg: "The sign-in response is malformed."})
 	}

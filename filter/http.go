@@ -20,9 +20,10 @@ type httpContext struct {
 	setCookies [][2]string // Set-Cookie headers for the response (local or upstream)
 	api        int8        // 0 unknown, 1 API, -1 navigation
 	route      *config.Route
+	formPost   bool // a form post callback's body is awaited (formpost.go)
 }
 
-func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
+func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
 	pairs, err := proxywasm.GetHttpRequestHeaders()
 	if err != nil {
 		logAt(levelError, "reading request headers failed", "err", err)
@@ -34,7 +35,10 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) types.Action {
 
 	switch h.req.PathOnly {
 	case cfg.CallbackPath():
-		return h.callback()
+		if a := h.callback(); !h.formPost || !endOfStream {
+			return a
+		}
+		return h.formPostEmpty()
 	case cfg.SignInPath():
 		return h.signIn()
 	case cfg.SignOutPath():

@@ -78,10 +78,15 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 			authURL, err = oidc.AuthorizeURL(p.provider.md.AuthorizationEndpoint, oidc.AuthParams{
 				ClientID: cfg.Client.ID, RedirectURI: h.redirectURI(), Scopes: cfg.Scopes,
 				State: sealed, Nonce: nonce, CodeChallenge: pkce.Challenge(verifier),
-				Extra: cfg.ExtraAuthParams, Prompt: prompt,
+				Extra: cfg.ExtraAuthParams, Prompt: prompt, ResponseMode: oidc.ResponseMode(cfg.Login.ResponseMode),
 			})
 			if err == nil {
-				h.addCookie(engine.SetCookie(cfg.Cookie, cfg.BindingCookieName(), binding, cfg.Login.StateLifetime))
+				bc := cfg.Cookie
+				if cfg.Login.BindingCookieCrossSite() {
+					// The provider's form post is a cross-site POST: a Lax cookie is not sent.
+					bc.SameSite, bc.Secure = "None", true
+				}
+				h.addCookie(engine.SetCookie(bc, cfg.BindingCookieName(), binding, cfg.Login.StateLifetime))
 				p.metrics.loginStarted.Increment(1)
 				auditInfo("login_started", "corr", h.correlationID())
 				return h.redirect(authURL)

@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
@@ -72,6 +74,9 @@ func (pr *provider) adoptMetadata(body []byte) (string, error) {
 		return "", err
 	}
 	applyOverrides(md, pr.cfg)
+	if m := pr.cfg.Login.ResponseMode; m != "query" && md.ResponseModesSupported != nil && !slices.Contains(md.ResponseModesSupported, m) {
+		return "", fmt.Errorf("%w: login.response_mode %q is not in the provider's response_modes_supported %q", oidc.ErrUnsupported, m, md.ResponseModesSupported)
+	}
 	pr.md = md
 	return md.JWKSURI, nil
 }

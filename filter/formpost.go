@@ -1,0 +1,84 @@
+package filter
+
+import (
+	"mime"
+	"strings"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
+)
+
+// parseCallback parses the authorization response in the configured response mode: plain
+// parameters (RFC 6749 4.1.2, RFC 9207 iss) or a JARM JWT verified with the provider's keys.
+func (h *httpContext) parseCallback(raw string) (*oidc.Callback, error) {
+	p := h.p
+	cfg := p.cfg
+	if !oidc.ResponseMode(cfg.Login.ResponseMode).IsJWT() {
+		return oidc.ParseCallback(raw, cfg.Limits.MaxQueryBytes, p.provider.md)
+	}
+	v := &oidc.JARMValidator{Issuer: cfg.Provider.Issuer, ClientID: cfg.Client.ID,
+		Verifier: p.provider.verifier, Now: p.now, Leeway: cfg.JWT.Leeway}
+	return v.ParseJARMCallback(raw, cfg.Limits.MaxQueryBytes)
+}
+
+// formPostCallback starts a form post callback (form_post, form_post.jwt): only a POST of
+// an application/x-www-form-urlencoded body is accepted, under the same cap as a callback
+// query. The headers are held (ActionPause: nothing goes upstream) and OnHttpRequestBody
+// handles the body once it is complete.
+func (h *httpContext) formPostCallback() types.Action {
+	cfg := h.p.cfg
+	if h.req.Method != "POST" {
+		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback",
+			msg: "The sign-in response must be a form post (login.response_mode is " + cfg.Login.ResponseMode + ")."})
+	}
+	ct, _ := proxywasm.GetHttpRequestHeader("content-type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback",
+			msg: "The sign-in response must be an application/x-www-form-urlencoded form."})
+	}
+	if cl, _ := proxywasm.GetHttpRequestHeader("content-length"); cl != "" && (len(cl) > 9 || atoiOr(cl, 0) > cfg.Limits.MaxQueryBytes) {
+		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is too large."})
+	}
+	h.formPost = true
+	return types.ActionPause
+}
+
+// OnHttpRequestBody collects a form post callback's body (and passes every other body on).
+func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	if !h.formPost {
+		return types.ActionContinue
+	}
+	if bodySize > h.p.cfg.Limits.MaxQueryBytes {
+		h.formPost = false
+		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is too large."})
+	}
+	if !endOfStream {
+		return types.ActionPause // Envoy buffers until the end of the stream
+	}
+	h.formPost = false
+	body, err := proxywasm.GetHttpRequestBody(0, bodySize)
+	if err != nil && bodySize > 0 {
+		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", err: err, msg: "The sign-in response could not be read."})
+	}
+	return h.callbackParams(strings.TrimSpace(string(body)), false)
+}
+
+// formPostEmpty answers a form post callback whose headers ended the stream (no body).
+func (h *httpContext) formPostEmpty() types.Action {
+	h.formPost = false
+	return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is empty."})
+}
+
+func atoiOr(s string, def int) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return def
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
