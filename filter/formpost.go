@@ -25,8 +25,12 @@ func (h *httpContext) parseCallback(raw string) (*oidc.Callback, error) {
 
 // formPostCallback starts a form post callback (form_post, form_post.jwt): only a POST of
 // an application/x-www-form-urlencoded body is accepted, under the same cap as a callback
-// query. The headers are held (ActionPause: nothing goes upstream) and OnHttpRequestBody
-// handles the body once it is complete.
+// query. OnHttpRequestBody handles the body once it is complete.
+//
+// The headers continue: a host delivers no body to a filter that paused the headers (Envoy
+// maps Pause to StopAllIteration), so the upstream sees this request's headers, without its
+// cookies (removed here; they were read already), and then a reset when the plugin answers
+// from the body callback. The body, which carries the code, never goes upstream.
 func (h *httpContext) formPostCallback() types.Action {
 	cfg := h.p.cfg
 	if h.req.Method != "POST" {
@@ -41,8 +45,11 @@ func (h *httpContext) formPostCallback() types.Action {
 	if cl, _ := proxywasm.GetHttpRequestHeader("content-length"); cl != "" && (len(cl) > 9 || atoiOr(cl, 0) > cfg.Limits.MaxQueryBytes) {
 		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is too large."})
 	}
+	if err := proxywasm.RemoveHttpRequestHeader("cookie"); err != nil {
+		return h.respond(failure{status: 500, code: "internal_error", msg: "The request could not be read.", err: err})
+	}
 	h.formPost = true
-	return types.ActionPause
+	return types.ActionContinue
 }
 
 // OnHttpRequestBody collects a form post callback's body (and passes every other body on).

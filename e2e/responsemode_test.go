@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
+)
+
+// TestFormPostLogin signs in with login.response_mode form_post: the callback is a POSTed
+// form whose body the plugin reads (OnHttpRequestBody). The provider's answer is taken in
+// query form and POSTed by the test, as the provider's auto-submitting page would.
+func TestFormPostLogin(t *testing.T) {
+	s := start(t, stack.Options{Configure: func(c map[string]any) {
+		c["login"] = map[string]any{"response_mode": "form_post"}
+	}})
+	b := newBrowser(t)
+	r := b.get(s.URL + "/app1/page")
+	authz := r.header.Get("Location")
+	if r.status != http.StatusFound || !strings.Contains(authz, "response_mode=form_post") {
+		t.Fatalf("GET /app1/page: %d %q\n%s", r.status, authz, logText(s))
+	}
+	var binding string
+	for _, c := range r.header.Values("Set-Cookie") {
+		if strings.Contains(c, "SameSite=None") && strings.Contains(c, "; Secure") {
+			binding, _, _ = strings.Cut(c, ";")
+		}
+	}
+	if binding == "" {
+		t.Fatalf("no SameSite=None; Secure binding cookie: %q", r.header.Values("Set-Cookie"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	callback, err := s.OP.Login(ctx, strings.Replace(authz, "response_mode=form_post", "response_mode=query", 1))
+	if err != nil {
+		t.Fatalf("login at the provider: %v", err)
+	}
+	cu, _ := url.Parse(callback)
+	body := cu.RawQuery
+	post := func(ct, body string) response {
+		req, _ := http.NewRequest("POST", s.URL+cu.Path, strings.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Cookie", binding)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, logText(s))
+		}
+		defer resp.Body.Close()
+		rb, _ := io.ReadAll(resp.Body)
+		return response{status: resp.StatusCode, header: resp.Header, body: string(rb)}
+	}
+	if r := b.get(callback, "Cookie", binding); r.status != http.StatusBadRequest {
+		t.Errorf("GET callback with a code in form_post mode: %d, want 400", r.status)
+	}
+	if r := post("application/json", body); r.status != http.StatusBadRequest {
+		t.Errorf("form post with content type application/json: %d, want 400", r.status)
+	}
+	if r := post("application/x-www-form-urlencoded", strings.Repeat("x", 9000)); r.status != http.StatusBadRequest {
+		t.Errorf("oversized form post: %d, want 400", r.status)
+	}
+	final := post("application/x-www-form-urlencoded", body)
+	if final.status != http.StatusFound || final.header.Get("Location") != "/app1/page" {
+		t.Fatalf("form post callback: %d %q %.300s\n%s", final.status, final.header.Get("Location"), final.body, logText(s))
+	}
+	if !strings.Contains(strings.Join(final.header.Values("Set-Cookie"), "\n"), "_oidc_session") {
+		t.Fatalf("no session cookie: %q", final.header.Values("Set-Cookie"))
+	}
+	if r := post("application/x-www-form-urlencoded", body); r.status != http.StatusBadRequest {
+		t.Errorf("replayed form post: %d, want 400", r.status)
+	}
+}
