@@ -76,3 +76,56 @@ func TestFormPostLogin(t *testing.T) {
 		t.Errorf("replayed form post: %d, want 400", r.status)
 	}
 }
+
+// TestJARMLogin signs in with login.response_mode query.jwt: the provider's code and state
+// come back inside a JWT the provider signed (op.SignJARM), which the plugin verifies before
+// it redeems the code. A tampered, mis-addressed or expired response gets a 400 page, never
+// a redirect (no loop), and its code is not redeemed.
+func TestJARMLogin(t *testing.T) {
+	s := start(t, stack.Options{Configure: func(c map[string]any) {
+		c["login"] = map[string]any{"response_mode": "query.jwt"}
+	}})
+	b := newBrowser(t)
+	r := b.get(s.URL + "/app1/page")
+	authz := r.header.Get("Location")
+	if r.status != http.StatusFound || !strings.Contains(authz, "response_mode=query.jwt") {
+		t.Fatalf("GET /app1/page: %d %q\n%s", r.status, authz, logText(s))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	callback, err := s.OP.Login(ctx, strings.Replace(authz, "response_mode=query.jwt", "response_mode=query", 1))
+	if err != nil {
+		t.Fatalf("login at the provider: %v", err)
+	}
+	cu, _ := url.Parse(callback)
+	q := cu.Query()
+	params := map[string]string{"code": q.Get("code"), "state": q.Get("state")}
+	jarm := func(override map[string]any) string {
+		tok, err := s.OP.SignJARM(stack.ClientID, params, override)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.URL + cu.Path + "?response=" + url.QueryEscape(tok)
+	}
+	good := jarm(nil)
+	tampered := []byte(good)
+	tampered[len(tampered)-3] ^= 1
+	for _, tc := range []struct{ name, url string }{
+		{"tampered signature", string(tampered)},
+		{"wrong aud", jarm(map[string]any{"aud": "someone-else"})},
+		{"expired", jarm(map[string]any{"exp": time.Now().Add(-time.Hour).Unix()})},
+		{"plain code", callback},
+	} {
+		r := b.get(tc.url)
+		if r.status != http.StatusBadRequest || r.header.Get("Location") != "" || !strings.Contains(r.header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: %d location %q, want a 400 page", tc.name, r.status, r.header.Get("Location"))
+		}
+	}
+	final := b.get(good)
+	if final.status != http.StatusFound || final.header.Get("Location") != "/app1/page" {
+		t.Fatalf("JARM callback: %d %q %.300s\n%s", final.status, final.header.Get("Location"), final.body, logText(s))
+	}
+	if w, r := b.whoami(s); r.status != http.StatusOK || w.User.Email != "demo@example.com" {
+		t.Fatalf("whoami after a JARM login: %d %+v", r.status, w.User)
+	}
+}
