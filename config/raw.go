@@ -39,6 +39,7 @@ type rawProvider struct {
 	EndSessionEndpoint      string `json:"end_session_endpoint"`
 	RevocationEndpoint      string `json:"revocation_endpoint"`
 	IntrospectionEndpoint   string `json:"introspection_endpoint"`
+	PAREndpoint             string `json:"pushed_authorization_request_endpoint"`
 	Cluster                 string `json:"cluster"`
 	JWKSCluster             string `json:"jwks_cluster"`
 	Authority               string `json:"authority"`
@@ -77,6 +78,7 @@ type rawSession struct {
 	Refresh        bool   `json:"refresh"`
 	IDTokenExpired string `json:"id_token_expired"`
 	CacheSize      int    `json:"cache_size"`
+	MaxAge         string `json:"max_age"`
 }
 
 type rawLogin struct {
@@ -84,6 +86,7 @@ type rawLogin struct {
 	Userinfo      bool         `json:"userinfo"`
 	LoopGuard     rawLoopGuard `json:"loop_guard"`
 	Claims        []string     `json:"claims"`
+	PAR           string       `json:"par"`
 }
 
 type rawLoopGuard struct {
@@ -225,11 +228,13 @@ func defaultRaw() rawConfig {
 			Refresh:        true,
 			IDTokenExpired: IDTokenOmit,
 			CacheSize:      10000,
+			MaxAge:         "0",
 		},
 		Login: rawLogin{
 			StateLifetime: "10m",
 			LoopGuard:     rawLoopGuard{MaxAttempts: 5, Window: "5m"},
 			Claims:        []string{"sub", "email", "name", "preferred_username", "groups"},
+			PAR:           PARAuto,
 		},
 		Forward: rawForward{
 			AccessTokenHeader: "X-Forwarded-Access-Token",
