@@ -76,7 +76,7 @@ func (v *validator) session() {
 	if d, err := time.ParseDuration(r.MaxAge); err == nil && d == 0 {
 		c.MaxAge = 0
 	} else {
-		c.MaxAge = v.duration("session.max_age", r.MaxAge, time.Minute, 720*time.Hour)
+		c.MaxAge = v.duration("session.max_age", r.MaxAge, 10*time.Second, 720*time.Hour)
 	}
 }
 

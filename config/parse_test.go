@@ -144,7 +144,7 @@ func TestParse(t *testing.T) {
 		{name: "lifetime too long", config: `{"session":{"lifetime":"1000h"}}`, expectErr: "session.lifetime: must be between 1m and 720h"},
 		{name: "id_token_expired", config: `{"session":{"id_token_expired":"keep"}}`, expectErr: "session.id_token_expired: must be one of omit, reauthenticate"},
 		{name: "cache size", config: `{"session":{"cache_size":-1}}`, expectErr: "session.cache_size: must be between 0 and 1000000"},
-		{name: "max_age too short", config: `{"session":{"max_age":"30s"}}`, expectErr: "session.max_age: must be between 1m and 720h"},
+		{name: "max_age too short", config: `{"session":{"max_age":"5s"}}`, expectErr: "session.max_age: must be between 10s and 720h"},
 		{name: "max_age not a duration", config: `{"session":{"max_age":"1 day"}}`, expectErr: "session.max_age: must be a duration"},
 		{name: "par value", config: `{"login":{"par":"yes"}}`, expectErr: "login.par: must be one of auto, always, never"},
 		{name: "par endpoint over http", config: `{"provider":{"pushed_authorization_request_endpoint":"http://login.example.com/par"}}`, expectErr: "provider.pushed_authorization_request_endpoint: must use https"},

@@ -72,6 +72,10 @@ type Config struct {
 	// OAuth 2.0 Security BCP recommends. Off by default: reuse then fails on
 	// its own and the current refresh token keeps working.
 	RevokeFamilyOnRefreshReuse bool
+	// PAR serves a pushed authorization request endpoint (RFC 9126) at /par and
+	// advertises it in discovery; RequirePAR also refuses authorization
+	// requests that were not pushed (require_pushed_authorization_requests).
+	PAR, RequirePAR bool
 }
 
 // Client is a confidential client registered at the provider.

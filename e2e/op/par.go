@@ -1,0 +1,144 @@
+package op
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// Pushed authorization requests (RFC 9126), which the library does not serve: a confidential
+// client posts its authorization request to /par and gets a request_uri; the browser then
+// brings only client_id and request_uri to the authorization endpoint, where the stored
+// request is put back in place of the query (single use, 60 s).
+
+const (
+	parPath          = "/par"
+	parLifetime      = 60 * time.Second
+	requestURIPrefix = "urn:ietf:params:oauth:request_uri:"
+)
+
+type pushedRequest struct {
+	clientID string
+	params   url.Values
+	expires  time.Time
+}
+
+type parStore struct {
+	required bool
+	mu       sync.Mutex
+	requests map[string]pushedRequest
+}
+
+func parError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": desc})
+}
+
+// servePAR authenticates the client as the token endpoint does (Basic or post) and stores
+// the request.
+func (s *Server) servePAR(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		parError(w, http.StatusMethodNotAllowed, "invalid_request", "POST only")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		parError(w, http.StatusBadRequest, "invalid_request", "malformed form body")
+		return
+	}
+	form := r.PostForm
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
+		id, secret = form.Get("client_id"), form.Get("client_secret")
+	}
+	if err := s.store.AuthorizeClientIDSecret(r.Context(), id, secret); err != nil {
+		parError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+		return
+	}
+	if form.Get("client_id") != "" && form.Get("client_id") != id {
+		parError(w, http.StatusBadRequest, "invalid_request", "client_id differs from the authenticated client")
+		return
+	}
+	if form.Has("request_uri") {
+		parError(w, http.StatusBadRequest, "invalid_request", "request_uri is not allowed in a pushed request")
+		return
+	}
+	params, err := s.requestParams(form, id)
+	if err != nil {
+		parError(w, http.StatusBadRequest, "invalid_request_object", err.Error())
+		return
+	}
+	params.Del("client_secret")
+	params.Set("client_id", id)
+	uri := requestURIPrefix + randomString(24)
+	s.par.mu.Lock()
+	s.par.requests[uri] = pushedRequest{clientID: id, params: params, expires: time.Now().Add(parLifetime)}
+	s.par.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]any{"request_uri": uri, "expires_in": int(parLifetime / time.Second)})
+}
+
+// requestParams are the authorization request's parameters as pushed.
+func (s *Server) requestParams(form url.Values, _ string) (url.Values, error) {
+	out := url.Values{}
+	for k, v := range form {
+		out[k] = append([]string(nil), v...)
+	}
+	return out, nil
+}
+
+// serveAuthorizeWithPAR puts a pushed request back in place of the query, or refuses a
+// request that was not pushed when the provider requires PAR.
+func (s *Server) serveAuthorizeWithPAR(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	uri := q.Get("request_uri")
+	if uri == "" {
+		if s.par.required {
+			s.renderPage(w, http.StatusBadRequest, "Bad request", "This provider requires pushed authorization requests (RFC 9126).")
+			return
+		}
+		s.provider.ServeHTTP(w, r)
+		return
+	}
+	s.par.mu.Lock()
+	pr, ok := s.par.requests[uri]
+	delete(s.par.requests, uri) // single use
+	s.par.mu.Unlock()
+	switch {
+	case !ok:
+		s.renderPage(w, http.StatusBadRequest, "Bad request", "Unknown or already used request_uri.")
+		return
+	case time.Now().After(pr.expires):
+		s.renderPage(w, http.StatusBadRequest, "Bad request", "The request_uri has expired.")
+		return
+	case q.Get("client_id") != pr.clientID:
+		s.renderPage(w, http.StatusBadRequest, "Bad request", "client_id does not match the pushed request.")
+		return
+	}
+	r2 := r.Clone(r.Context())
+	u := *r.URL
+	u.RawQuery = pr.params.Encode()
+	r2.URL = &u
+	r2.RequestURI = u.RequestURI()
+	r2.Form, r2.PostForm = nil, nil
+	s.provider.ServeHTTP(w, r2)
+}
+
+// serveDiscoveryWithPAR adds the PAR members to the library's discovery document.
+func (s *Server) serveDiscoveryWithPAR(w http.ResponseWriter, r *http.Request) {
+	rec := httptest.NewRecorder()
+	s.provider.ServeHTTP(rec, r)
+	writeEdited(w, rec, func(m map[string]any) {
+		m["pushed_authorization_request_endpoint"] = s.issuer + parPath
+		m["require_pushed_authorization_requests"] = s.par.required
+	})
+}
