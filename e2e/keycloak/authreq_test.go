@@ -1,0 +1,171 @@
+package keycloak_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
+)
+
+// Pushed authorization requests (login.par) and session.max_age against Keycloak 26 through
+// Envoy. Keycloak advertises its PAR endpoint, so login.par's default (auto) pushes every
+// login of the suite; these scenarios check that it did and what a refused push looks like.
+
+// authreqProxy starts an Envoy of the test's own with the suite's settings plus extra, its
+// callback registered on the gateway client for the test's duration.
+func authreqProxy(t *testing.T, extra map[string]any) *proxy.Proxy {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	addr, err := proxy.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuid, err := suite.kc.ClientUUID(ctx, "apps-gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var client map[string]any
+	if err := suite.kc.Admin(ctx, "GET", "/clients/"+uuid, nil, &client); err != nil {
+		t.Fatal(err)
+	}
+	uris, _ := client["redirectUris"].([]any)
+	client["redirectUris"] = append(uris, "http://"+addr+"/oauth2/callback")
+	if err := suite.kc.Admin(ctx, "PUT", "/clients/"+uuid, client, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		var c map[string]any
+		if suite.kc.Admin(ctx, "GET", "/clients/"+uuid, nil, &c) == nil {
+			var keep []any
+			for _, u := range c["redirectUris"].([]any) {
+				if u != "http://"+addr+"/oauth2/callback" {
+					keep = append(keep, u)
+				}
+			}
+			c["redirectUris"] = keep
+			_ = suite.kc.Admin(ctx, "PUT", "/clients/"+uuid, c, nil)
+		}
+	})
+	settings := map[string]any{}
+	for k, v := range testOnly {
+		settings[k] = v
+	}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	cfg, err := exampleConfig(addr, settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startProxy(ctx, os.Getenv("PLUGIN_WASM"), addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("Envoy: %v", err)
+		}
+	})
+	if err := waitReady(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// pushedHop is the browser's hop to Keycloak's authorization endpoint.
+func pushedHop(t *testing.T, hops []string) url.Values {
+	t.Helper()
+	for _, h := range hops {
+		if strings.Contains(h, "/protocol/openid-connect/auth?") {
+			u, _ := url.Parse(h)
+			return u.Query()
+		}
+	}
+	t.Fatalf("no hop to the authorization endpoint in %q", hops)
+	return nil
+}
+
+// TestPARWithKeycloak: the shared Envoy (login.par auto) pushes the request to Keycloak's PAR
+// endpoint; the browser carries only client_id and request_uri, and the login completes.
+func TestPARWithKeycloak(t *testing.T) {
+	needSuite(t)
+	u := newUser(t, suite.shared, "alice")
+	u.login("/app1/")
+	q := pushedHop(t, u.hops)
+	if len(q) != 2 || q.Get("client_id") != "apps-gateway" || !strings.HasPrefix(q.Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
+		t.Fatalf("authorization request %v, want only client_id and request_uri", q)
+	}
+	if w, pg := u.whoami("/app1/api/whoami"); pg.status != 200 || w.User.PreferredUsername != "alice" {
+		t.Fatalf("whoami after a pushed login: %d %+v", pg.status, w.User)
+	}
+}
+
+// TestPARRefusedByKeycloak: a push Keycloak refuses (the client's secret is wrong) is a 502
+// page with a correlation id, not a redirect.
+func TestPARRefusedByKeycloak(t *testing.T) {
+	needSuite(t)
+	p := authreqProxy(t, map[string]any{"client.secret": "not-the-secret", "login.par": "always"})
+	u := newUser(t, p, "alice")
+	u.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	pg := u.get(p.URL + "/app1/")
+	corr := pg.header.Get("X-Correlation-Id")
+	if pg.status != 502 || pg.header.Get("Location") != "" || corr == "" || !strings.Contains(pg.body, corr) ||
+		!strings.Contains(pg.body, "refused the sign-in request (unauthorized_client)") && !strings.Contains(pg.body, "(invalid_client)") {
+		t.Fatalf("refused push: %d location %q; %.400s\n%s", pg.status, pg.header.Get("Location"), pg.body, p.LogText())
+	}
+	if !strings.Contains(p.LogText(), "reason=par") {
+		t.Errorf("no login_failed line with reason=par:\n%s", p.LogText())
+	}
+}
+
+// TestMaxAgeWithKeycloak: session.max_age sends max_age, Keycloak's ID token carries
+// auth_time, and once max_age passes the session ends whatever the refreshes (the realm's
+// tokens live 10 s): the API gets 401, and a navigation brings Keycloak's login form back
+// although its SSO session is alive.
+func TestMaxAgeWithKeycloak(t *testing.T) {
+	needSuite(t)
+	p := authreqProxy(t, map[string]any{"session.max_age": "20s"})
+	u := newUser(t, p, "bob")
+	u.login("/app1/")
+	hop := pushedHop(t, u.hops)
+	if hop.Get("request_uri") == "" {
+		t.Fatalf("not pushed: %v", hop)
+	}
+	w, pg := u.whoami("/app1/api/whoami")
+	if pg.status != 200 {
+		t.Fatalf("whoami: %d", pg.status)
+	}
+	authTime := claimTime(token(t, w, "X-Forwarded-Id-Token"), "auth_time")
+	if authTime.IsZero() {
+		t.Fatal("Keycloak's ID token has no auth_time")
+	}
+	// Refreshes keep the session alive until auth_time + 20 s.
+	for time.Since(authTime) < 16*time.Second {
+		if _, pg := u.whoami("/app1/api/whoami"); pg.status != 200 {
+			t.Fatalf("whoami %v after auth_time: %d", time.Since(authTime).Round(time.Second), pg.status)
+		}
+		time.Sleep(2 * time.Second)
+	}
+	waitPast(authTime.Add(21 * time.Second))
+	if _, pg := u.whoami("/app1/api/whoami"); pg.status != 401 {
+		t.Fatalf("API after max_age: %d, want 401", pg.status)
+	}
+	u.hops = nil
+	pg = u.get(p.URL + "/app1/")
+	if !isLoginForm(pg) {
+		t.Fatalf("navigation after max_age: %d at %s, want Keycloak's login form (max_age forces a new sign-in)", pg.status, pg.url)
+	}
+	u.submit(pg)
+	w, pg = u.whoami("/app1/api/whoami")
+	if pg.status != 200 || !claimTime(token(t, w, "X-Forwarded-Id-Token"), "auth_time").After(authTime) {
+		t.Fatalf("after the new login: %d, auth_time not renewed", pg.status)
+	}
+}
