@@ -82,10 +82,13 @@ func TestPARFailures(t *testing.T) {
 		{"no expires_in", op.Fault{Kind: op.FaultEditJSON, Edit: func(m map[string]any) { delete(m, "expires_in") }}, http.StatusBadGateway, "invalid answer"},
 		{"timeout", op.Fault{Kind: op.FaultSlow, Delay: 5 * time.Second}, http.StatusGatewayTimeout, "did not answer in time"},
 	}
+	s := start(t, parOptions(false)) // one proxy: each case faults the next push only
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := start(t, parOptions(false))
-			s.OP.SetFault(op.EndpointPAR, tt.fault)
+			f := tt.fault
+			f.Times = 1
+			s.OP.SetFault(op.EndpointPAR, f)
+			failedBefore := strings.Count(logText(s), "reason=par")
 			b := newBrowser(t)
 			r := b.get(s.URL + "/app1/")
 			corr := r.header.Get("X-Correlation-Id")
@@ -95,8 +98,8 @@ func TestPARFailures(t *testing.T) {
 			if corr == "" || !strings.Contains(r.body, corr) || !strings.Contains(r.body, tt.text) {
 				t.Errorf("page without the correlation id %q or %q: %.400s", corr, tt.text, r.body)
 			}
-			if logs := logText(s); !strings.Contains(logs, "event=login_failed") || !strings.Contains(logs, "reason=par") {
-				t.Errorf("no login_failed audit line with reason=par:\n%s", logs)
+			if logs := logText(s); !strings.Contains(logs, "event=login_failed") || strings.Count(logs, "reason=par") != failedBefore+1 {
+				t.Errorf("not one new login_failed audit line with reason=par:\n%s", logs)
 			}
 		})
 	}
