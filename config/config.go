@@ -220,7 +220,17 @@ type Login struct {
 	// request is pushed to the provider (RFC 9126) and the browser carries
 	// only its request_uri.
 	PAR string
+	// RequestObject is RequestObjectNone or RequestObjectSigned: whether the
+	// authorization request is a request object (RFC 9101) signed with
+	// Client.SigningKey, sent by value (inside the push under PAR).
+	RequestObject string
 }
+
+// Login.RequestObject values.
+const (
+	RequestObjectNone   = "none"
+	RequestObjectSigned = "signed"
+)
 
 // Login.PAR values.
 const (

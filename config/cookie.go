@@ -86,6 +86,7 @@ func (v *validator) login() {
 	c.StateLifetime = v.duration("login.state_lifetime", r.StateLifetime, 30*time.Second, time.Hour)
 	c.Userinfo = r.Userinfo
 	c.PAR, _ = v.enum("login.par", r.PAR, false, PARAuto, PARAlways, PARNever)
+	c.RequestObject, _ = v.enum("login.request_object", r.RequestObject, false, RequestObjectNone, RequestObjectSigned)
 	c.LoopGuard.MaxAttempts = v.intRange("login.loop_guard.max_attempts", r.LoopGuard.MaxAttempts, 0, 100)
 	c.LoopGuard.Window = v.duration("login.loop_guard.window", r.LoopGuard.Window, 10*time.Second, time.Hour)
 	if len(r.Claims) > 64 {

@@ -42,7 +42,7 @@ func canonicalJSON(t testing.TB, c *Config) []byte {
 			IDTokenExpired: c.Session.IDTokenExpired, CacheSize: c.Session.CacheSize, MaxAge: dur(c.Session.MaxAge)},
 		Login: rawLogin{StateLifetime: dur(c.Login.StateLifetime), Userinfo: c.Login.Userinfo,
 			LoopGuard: rawLoopGuard{MaxAttempts: c.Login.LoopGuard.MaxAttempts, Window: dur(c.Login.LoopGuard.Window)},
-			Claims:    nonNil(c.Login.Claims), PAR: c.Login.PAR},
+			Claims:    nonNil(c.Login.Claims), PAR: c.Login.PAR, RequestObject: c.Login.RequestObject},
 		Forward: rawForward{AccessTokenHeader: c.Forward.AccessTokenHeader, IDTokenHeader: c.Forward.IDTokenHeader,
 			AuthorizationBearer: c.Forward.AuthorizationBearer, Claims: c.Forward.Claims, Strip: nonNil(c.Forward.Strip)},
 		PassThrough: []rawPassThrough{},

@@ -146,6 +146,8 @@ func TestParse(t *testing.T) {
 		{name: "cache size", config: `{"session":{"cache_size":-1}}`, expectErr: "session.cache_size: must be between 0 and 1000000"},
 		{name: "max_age too short", config: `{"session":{"max_age":"5s"}}`, expectErr: "session.max_age: must be between 10s and 720h"},
 		{name: "max_age not a duration", config: `{"session":{"max_age":"1 day"}}`, expectErr: "session.max_age: must be a duration"},
+		{name: "request object without a key", config: `{"login":{"request_object":"signed"}}`, expectErr: "login.request_object: signed needs the client's private key"},
+		{name: "request object value", config: `{"login":{"request_object":"unsigned"}}`, expectErr: "login.request_object: must be one of none, signed"},
 		{name: "par value", config: `{"login":{"par":"yes"}}`, expectErr: "login.par: must be one of auto, always, never"},
 		{name: "par endpoint over http", config: `{"provider":{"pushed_authorization_request_endpoint":"http://login.example.com/par"}}`, expectErr: "provider.pushed_authorization_request_endpoint: must use https"},
 		{name: "state lifetime", config: `{"login":{"state_lifetime":"2h"}}`, expectErr: "login.state_lifetime: must be between 30s and 1h"},

@@ -92,6 +92,7 @@ type rawLogin struct {
 	LoopGuard     rawLoopGuard `json:"loop_guard"`
 	Claims        []string     `json:"claims"`
 	PAR           string       `json:"par"`
+	RequestObject string       `json:"request_object"`
 }
 
 type rawLoopGuard struct {
@@ -240,6 +241,7 @@ func defaultRaw() rawConfig {
 			LoopGuard:     rawLoopGuard{MaxAttempts: 5, Window: "5m"},
 			Claims:        []string{"sub", "email", "name", "preferred_username", "groups"},
 			PAR:           PARAuto,
+			RequestObject: RequestObjectNone,
 		},
 		Forward: rawForward{
 			AccessTokenHeader: "X-Forwarded-Access-Token",

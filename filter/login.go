@@ -85,12 +85,21 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 				return h.respond(failure{status: 502, code: "par_endpoint", reason: "par", err: perr,
 					msg: "The login could not be started: login.par asks for a pushed authorization request and the identity provider names no endpoint for it."})
 			}
+			var requestObject string
+			if requestObject, err = h.signRequestObject(ap, now); err != nil {
+				return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
+			}
 			h.addCookie(engine.SetCookie(cfg.Cookie, cfg.BindingCookieName(), binding, cfg.Login.StateLifetime))
 			if push {
-				return h.pushAuthorization(ap)
+				return h.pushAuthorization(ap, requestObject)
 			}
 			var authURL string
-			if authURL, err = oidc.AuthorizeURL(md.AuthorizationEndpoint, ap); err == nil {
+			if requestObject != "" {
+				authURL, err = oidc.RequestObjectURL(md.AuthorizationEndpoint, ap, requestObject)
+			} else {
+				authURL, err = oidc.AuthorizeURL(md.AuthorizationEndpoint, ap)
+			}
+			if err == nil {
 				p.metrics.loginStarted.Increment(1)
 				auditInfo("login_started", "corr", h.correlationID())
 				return h.redirect(authURL)

@@ -2,9 +2,12 @@ package filter
 
 import (
 	"errors"
+	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 )
 
@@ -13,9 +16,19 @@ import (
 // endpoint, and the browser is redirected with only client_id and the request_uri the
 // provider answers with. The request is paused until then; a failed push is a 502/504 page,
 // never a redirect.
-func (h *httpContext) pushAuthorization(ap oidc.AuthParams) types.Action {
+//
+// With a signed request object (login.request_object), the push carries only client_id and
+// the object (RFC 9126 3).
+func (h *httpContext) pushAuthorization(ap oidc.AuthParams, requestObject string) types.Action {
 	p := h.p
-	req, err := oidc.PushAuthorization(p.provider.md.PushedAuthorizationRequestEndpoint, p.client, ap)
+	endpoint := p.provider.md.PushedAuthorizationRequestEndpoint
+	var req oidc.Request
+	var err error
+	if requestObject != "" {
+		req, err = oidc.PushRequestObject(endpoint, p.client, requestObject)
+	} else {
+		req, err = oidc.PushAuthorization(endpoint, p.client, ap)
+	}
 	if err != nil {
 		return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
 	}
@@ -71,4 +84,26 @@ func parFailure(err error) failure {
 		f.msg = "The identity provider is temporarily unavailable. Try again in a moment."
 	}
 	return f
+}
+
+// requestObjectLifetime is how long a signed request object is valid (its exp): the push or
+// the browser's redirect uses it at once.
+const requestObjectLifetime = 60 * time.Second
+
+// signRequestObject returns the authorization request as a request object (RFC 9101) signed
+// with the client's key under login.request_object signed, or "" when it is off.
+func (h *httpContext) signRequestObject(ap oidc.AuthParams, now time.Time) (string, error) {
+	p := h.p
+	if p.cfg.Login.RequestObject != config.RequestObjectSigned {
+		return "", nil
+	}
+	jti, err := randomString(p.rand, 16)
+	if err != nil {
+		return "", err
+	}
+	claims, err := oidc.RequestObjectClaims(ap, p.cfg.Provider.Issuer, now, requestObjectLifetime, jti)
+	if err != nil {
+		return "", err
+	}
+	return p.cfg.Client.SigningKey.Sign(jwt.SignHeader{Type: oidc.RequestObjectType}, claims, p.rand)
 }

@@ -22,7 +22,7 @@ var (
 	// errMaxAgePassed: session.max_age has passed since the user authenticated (or the
 	// session carries no auth_time to tell).
 	errMaxAgePassed = fmt.Errorf("%w: session.max_age since auth_time passed", errSessionExpired)
-	errSignedOut      = errors.New("filter: session signed out")
+	errSignedOut    = errors.New("filter: session signed out")
 )
 
 // identityHeaders is the lower-case set of request headers only the filter may set.
