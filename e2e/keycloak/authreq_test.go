@@ -80,26 +80,31 @@ func authreqProxy(t *testing.T, extra map[string]any) *proxy.Proxy {
 	return p
 }
 
-// pushedHop is the browser's hop to Keycloak's authorization endpoint.
-func pushedHop(t *testing.T, hops []string) url.Values {
+// authRedirect is the query of the proxy's redirect to Keycloak for a navigation to path.
+func authRedirect(t *testing.T, p *proxy.Proxy, path string) url.Values {
 	t.Helper()
-	for _, h := range hops {
-		if strings.Contains(h, "/protocol/openid-connect/auth?") {
-			u, _ := url.Parse(h)
-			return u.Query()
-		}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", p.URL+path, nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no hop to the authorization endpoint in %q", hops)
-	return nil
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if resp.StatusCode != 302 || err != nil || !strings.Contains(loc.Path, "/protocol/openid-connect/auth") {
+		t.Fatalf("navigation to %s: %d %v, want a redirect to Keycloak", path, resp.StatusCode, loc)
+	}
+	return loc.Query()
 }
 
 // TestPARWithKeycloak: the shared Envoy (login.par auto) pushes the request to Keycloak's PAR
 // endpoint; the browser carries only client_id and request_uri, and the login completes.
 func TestPARWithKeycloak(t *testing.T) {
 	needSuite(t)
+	q := authRedirect(t, suite.shared, "/app1/")
 	u := newUser(t, suite.shared, "alice")
 	u.login("/app1/")
-	q := pushedHop(t, u.hops)
 	if len(q) != 2 || q.Get("client_id") != "apps-gateway" || !strings.HasPrefix(q.Get("request_uri"), "urn:ietf:params:oauth:request_uri:") {
 		t.Fatalf("authorization request %v, want only client_id and request_uri", q)
 	}
@@ -133,12 +138,11 @@ func TestPARRefusedByKeycloak(t *testing.T) {
 func TestMaxAgeWithKeycloak(t *testing.T) {
 	needSuite(t)
 	p := authreqProxy(t, map[string]any{"session.max_age": "20s"})
+	if q := authRedirect(t, p, "/app1/"); q.Get("request_uri") == "" {
+		t.Fatalf("not pushed: %v", q)
+	}
 	u := newUser(t, p, "bob")
 	u.login("/app1/")
-	hop := pushedHop(t, u.hops)
-	if hop.Get("request_uri") == "" {
-		t.Fatalf("not pushed: %v", hop)
-	}
 	w, pg := u.whoami("/app1/api/whoami")
 	if pg.status != 200 {
 		t.Fatalf("whoami: %d", pg.status)
@@ -158,7 +162,6 @@ func TestMaxAgeWithKeycloak(t *testing.T) {
 	if _, pg := u.whoami("/app1/api/whoami"); pg.status != 401 {
 		t.Fatalf("API after max_age: %d, want 401", pg.status)
 	}
-	u.hops = nil
 	pg = u.get(p.URL + "/app1/")
 	if !isLoginForm(pg) {
 		t.Fatalf("navigation after max_age: %d at %s, want Keycloak's login form (max_age forces a new sign-in)", pg.status, pg.url)

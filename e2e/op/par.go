@@ -2,11 +2,15 @@ package op
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // Pushed authorization requests (RFC 9126), which the library does not serve: a confidential
@@ -87,13 +91,80 @@ func (s *Server) servePAR(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"request_uri": uri, "expires_in": int(parLifetime / time.Second)})
 }
 
-// requestParams are the authorization request's parameters as pushed.
-func (s *Server) requestParams(form url.Values, _ string) (url.Values, error) {
+// requestParams are the authorization request's parameters as sent: the form itself, or,
+// when it carries a request object, the object's claims once a registered key of the client
+// verifies it (RFC 9101 6: iss the client, aud this issuer, exp not passed).
+func (s *Server) requestParams(form url.Values, clientID string) (url.Values, error) {
 	out := url.Values{}
-	for k, v := range form {
-		out[k] = append([]string(nil), v...)
+	raw := form.Get("request")
+	if raw == "" {
+		for k, v := range form {
+			out[k] = append([]string(nil), v...)
+		}
+		return out, nil
+	}
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256})
+	if err != nil {
+		return nil, errors.New("request object is not a signed JWT")
+	}
+	var payload []byte
+	for _, k := range s.requestKeys {
+		if p, err := jws.Verify(k.Key); err == nil {
+			payload = p
+			break
+		}
+	}
+	if payload == nil {
+		return nil, errors.New("request object signature not verified by any key of the client")
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, errors.New("request object claims are not a JSON object")
+	}
+	exp, _ := claims["exp"].(float64)
+	switch {
+	case claims["iss"] != clientID || claims["client_id"] != clientID:
+		return nil, errors.New("request object iss or client_id is not the client")
+	case claims["aud"] != s.issuer:
+		return nil, errors.New("request object aud is not this issuer")
+	case time.Unix(int64(exp), 0).Before(time.Now()):
+		return nil, errors.New("request object expired")
+	}
+	for k, v := range claims {
+		switch k {
+		case "iss", "aud", "exp", "iat", "nbf", "jti":
+			continue
+		}
+		switch v := v.(type) {
+		case string:
+			out.Set(k, v)
+		case float64:
+			out.Set(k, strconv.FormatInt(int64(v), 10))
+		}
 	}
 	return out, nil
+}
+
+// serveAuthorizeWithRequest expands a request object sent by value at the authorization
+// endpoint, or refuses it.
+func (s *Server) serveAuthorizeWithRequest(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	params, err := s.requestParams(q, q.Get("client_id"))
+	if err != nil {
+		s.renderPage(w, http.StatusBadRequest, "Bad request", "invalid_request_object: "+err.Error())
+		return
+	}
+	s.serveAuthorizeParams(w, r, params)
+}
+
+func (s *Server) serveAuthorizeParams(w http.ResponseWriter, r *http.Request, params url.Values) {
+	r2 := r.Clone(r.Context())
+	u := *r.URL
+	u.RawQuery = params.Encode()
+	r2.URL = &u
+	r2.RequestURI = u.RequestURI()
+	r2.Form, r2.PostForm = nil, nil
+	s.provider.ServeHTTP(w, r2)
 }
 
 // serveAuthorizeWithPAR puts a pushed request back in place of the query, or refuses a
@@ -101,6 +172,10 @@ func (s *Server) requestParams(form url.Values, _ string) (url.Values, error) {
 func (s *Server) serveAuthorizeWithPAR(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	uri := q.Get("request_uri")
+	if uri == "" && q.Get("request") != "" {
+		s.serveAuthorizeWithRequest(w, r)
+		return
+	}
 	if uri == "" {
 		if s.par.required {
 			s.renderPage(w, http.StatusBadRequest, "Bad request", "This provider requires pushed authorization requests (RFC 9126).")
@@ -124,13 +199,7 @@ func (s *Server) serveAuthorizeWithPAR(w http.ResponseWriter, r *http.Request) {
 		s.renderPage(w, http.StatusBadRequest, "Bad request", "client_id does not match the pushed request.")
 		return
 	}
-	r2 := r.Clone(r.Context())
-	u := *r.URL
-	u.RawQuery = pr.params.Encode()
-	r2.URL = &u
-	r2.RequestURI = u.RequestURI()
-	r2.Form, r2.PostForm = nil, nil
-	s.provider.ServeHTTP(w, r2)
+	s.serveAuthorizeParams(w, r, pr.params)
 }
 
 // serveDiscoveryWithPAR adds the PAR members to the library's discovery document.

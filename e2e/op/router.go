@@ -55,6 +55,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.serveDiscoveryWithPAR(w, r)
 	case s.par != nil && path == p.AuthorizationEndpoint().Relative():
 		s.serveAuthorizeWithPAR(w, r)
+	case path == p.AuthorizationEndpoint().Relative() && r.URL.Query().Get("request") != "":
+		s.serveAuthorizeWithRequest(w, r)
 	case path == "/":
 		s.serveIndex(w, r)
 	case path == loginPath:

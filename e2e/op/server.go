@@ -40,6 +40,7 @@ type Server struct {
 
 	noIDTokenOnRefresh atomic.Bool
 	par                *parStore // nil unless Config.PAR
+	requestKeys        []jose.JSONWebKey
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -81,6 +82,7 @@ func Start(cfg Config) (*Server, error) {
 		serveErr:   make(chan error, 1),
 	}
 	s.noIDTokenOnRefresh.Store(cfg.NoIDTokenOnRefresh)
+	s.requestKeys = cfg.RequestObjectKeys
 	if cfg.PAR || cfg.RequirePAR {
 		s.par = &parStore{required: cfg.RequirePAR, requests: map[string]pushedRequest{}}
 	}
