@@ -2,12 +2,19 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
@@ -173,5 +180,64 @@ func TestMaxAgeWithoutAuthTimeFailsTheLogin(t *testing.T) {
 	}
 	if !strings.Contains(logText(s), "event=login_failed") {
 		t.Errorf("no login_failed line:\n%s", logText(s))
+	}
+}
+
+// jarOptions signs request objects with a fresh key whose public half the provider knows.
+func jarOptions(t *testing.T, par bool) stack.Options {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	return stack.Options{
+		OP: func(c *op.Config) {
+			c.PAR = par
+			c.RequestObjectKeys = []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "rp-1", Algorithm: "ES256", Use: "sig"}}
+		},
+		Configure: func(c map[string]any) {
+			cl := c["client"].(map[string]any)
+			cl["private_key"], cl["key_id"] = string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), "rp-1"
+			c["login"] = map[string]any{"request_object": "signed"}
+		},
+	}
+}
+
+// Signed request objects (login.request_object), by value and inside PAR; once the provider
+// no longer knows the client's key it refuses them, and the user sees that cleanly.
+func TestRequestObjects(t *testing.T) {
+	for _, par := range []bool{false, true} {
+		t.Run(map[bool]string{false: "by value", true: "inside PAR"}[par], func(t *testing.T) {
+			s := start(t, jarOptions(t, par))
+			b := newBrowser(t)
+			authz := b.authorize(s, "/app1/page")
+			q, _ := url.Parse(authz)
+			if par != (q.Query().Get("request_uri") != "") || !par && q.Query().Get("request") == "" || q.Query().Get("state") != "" {
+				t.Fatalf("authorization redirect %s", authz)
+			}
+			final := b.get(providerLogin(t, s, authz))
+			if final.status != http.StatusFound || final.header.Get("Location") != "/app1/page" {
+				t.Fatalf("callback: %d %q %.300s\n%s", final.status, final.header.Get("Location"), final.body, logText(s))
+			}
+
+			// A key the provider does not know.
+			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			s.OP.SetRequestObjectKeys([]jose.JSONWebKey{{Key: &other.PublicKey, KeyID: "rp-1", Algorithm: "ES256", Use: "sig"}})
+			b = newBrowser(t)
+			r := b.get(s.URL + "/app1/")
+			if par {
+				if r.status != http.StatusBadGateway || !strings.Contains(r.body, "(invalid_request_object)") || r.header.Get("Location") != "" {
+					t.Fatalf("push with an unknown key: %d %q %.300s", r.status, r.header.Get("Location"), r.body)
+				}
+				return
+			}
+			if r.status != http.StatusFound {
+				t.Fatalf("navigation: %d", r.status)
+			}
+			if pg := b.get(r.header.Get("Location")); pg.status != http.StatusBadRequest || !strings.Contains(pg.body, "invalid_request_object") {
+				t.Fatalf("provider answered %d %.300s, want its refusal", pg.status, pg.body)
+			}
+		})
 	}
 }

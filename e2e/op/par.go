@@ -108,7 +108,7 @@ func (s *Server) requestParams(form url.Values, clientID string) (url.Values, er
 		return nil, errors.New("request object is not a signed JWT")
 	}
 	var payload []byte
-	for _, k := range s.requestKeys {
+	for _, k := range *s.requestKeys.Load() {
 		if p, err := jws.Verify(k.Key); err == nil {
 			payload = p
 			break

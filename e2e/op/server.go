@@ -40,7 +40,7 @@ type Server struct {
 
 	noIDTokenOnRefresh atomic.Bool
 	par                *parStore // nil unless Config.PAR
-	requestKeys        []jose.JSONWebKey
+	requestKeys        atomic.Pointer[[]jose.JSONWebKey]
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -82,7 +82,7 @@ func Start(cfg Config) (*Server, error) {
 		serveErr:   make(chan error, 1),
 	}
 	s.noIDTokenOnRefresh.Store(cfg.NoIDTokenOnRefresh)
-	s.requestKeys = cfg.RequestObjectKeys
+	s.SetRequestObjectKeys(cfg.RequestObjectKeys)
 	if cfg.PAR || cfg.RequirePAR {
 		s.par = &parStore{required: cfg.RequirePAR, requests: map[string]pushedRequest{}}
 	}
@@ -258,6 +258,9 @@ func (s *Server) SetNoAuthTime(omit bool) {
 	s.store.noAuthTime = omit
 	s.store.mu.Unlock()
 }
+
+// SetRequestObjectKeys replaces the client's request object keys (Config.RequestObjectKeys).
+func (s *Server) SetRequestObjectKeys(keys []jose.JSONWebKey) { s.requestKeys.Store(&keys) }
 
 // RevokeAllRefreshTokens makes every refresh token issued so far invalid, as
 // an administrator revoking sessions at the provider would.
