@@ -18,7 +18,9 @@ import (
 
 // authreqProxy starts an Envoy of the test's own with the suite's settings plus extra, its
 // callback registered on the gateway client for the test's duration.
-func authreqProxy(t *testing.T, extra map[string]any) *proxy.Proxy {
+// Ready means navigations get a redirect to Keycloak; a proxy whose logins are meant to fail
+// (ready false) is waited for until it answers anything but 503 (metadata not loaded).
+func authreqProxy(t *testing.T, extra map[string]any, ready bool) *proxy.Proxy {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -74,10 +76,28 @@ func authreqProxy(t *testing.T, extra map[string]any) *proxy.Proxy {
 			t.Errorf("Envoy: %v", err)
 		}
 	})
-	if err := waitReady(ctx, p); err != nil {
-		t.Fatal(err)
+	if ready {
+		if err := waitReady(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	return p
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", p.URL+"/", nil)
+		req.Header.Set("Accept", "text/html")
+		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				return p
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the plugin at %s never loaded Keycloak's metadata\n%s", p.URL, p.LogText())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // authRedirect is the query of the proxy's redirect to Keycloak for a navigation to path.
@@ -117,7 +137,7 @@ func TestPARWithKeycloak(t *testing.T) {
 // page with a correlation id, not a redirect.
 func TestPARRefusedByKeycloak(t *testing.T) {
 	needSuite(t)
-	p := authreqProxy(t, map[string]any{"client.secret": "not-the-secret", "login.par": "always"})
+	p := authreqProxy(t, map[string]any{"client.secret": "not-the-secret", "login.par": "always"}, false)
 	u := newUser(t, p, "alice")
 	u.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	pg := u.get(p.URL + "/app1/")
@@ -137,7 +157,7 @@ func TestPARRefusedByKeycloak(t *testing.T) {
 // although its SSO session is alive.
 func TestMaxAgeWithKeycloak(t *testing.T) {
 	needSuite(t)
-	p := authreqProxy(t, map[string]any{"session.max_age": "20s"})
+	p := authreqProxy(t, map[string]any{"session.max_age": "20s"}, true)
 	if q := authRedirect(t, p, "/app1/"); q.Get("request_uri") == "" {
 		t.Fatalf("not pushed: %v", q)
 	}
