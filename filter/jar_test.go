@@ -34,7 +34,7 @@ func jarLH(t *testing.T) (*lh, *ecdsa.PrivateKey) {
 // oracle) and returns its claims.
 func openRequestObject(t *testing.T, raw string, key *ecdsa.PrivateKey) map[string]any {
 	t.Helper()
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatalf("request object: %v", err)
 	}

@@ -103,7 +103,7 @@ func (s *Server) requestParams(form url.Values, clientID string) (url.Values, er
 		}
 		return out, nil
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256})
 	if err != nil {
 		return nil, errors.New("request object is not a signed JWT")
 	}
