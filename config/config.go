@@ -202,6 +202,22 @@ type Login struct {
 	// Claims are the ID token (and userinfo) claims kept in the session.
 	// "sub" is always kept, listed or not.
 	Claims []string
+	// Introspect checks the login's access token at the provider's introspection endpoint
+	// (RFC 7662) before the session is established.
+	Introspect Introspect
+}
+
+// Introspect is login.introspect: when Enabled, a login whose access token the provider's
+// introspection endpoint calls inactive, or whose answer does not match, ends on an error
+// page instead of a session.
+type Introspect struct {
+	Enabled bool
+	// RequireSub: the answer's sub must equal the ID token's.
+	RequireSub bool
+	// RequireClientID: the answer's client_id must equal client.id.
+	RequireClientID bool
+	// RequireScopes must all be in the answer's scope.
+	RequireScopes []string
 }
 
 // LoopGuard stops redirect loops: more than MaxAttempts logins started by
@@ -263,6 +279,10 @@ type Endpoints struct {
 	// granted the offline_access scope, as the access token's "scope" claim
 	// says (RFC 9068); an opaque access token never qualifies.
 	TokenRefreshOfflineOnly bool
+	// BackchannelLogout serves {prefix}/backchannel_logout (OpenID Connect Back-Channel
+	// Logout 1.0): the provider posts a logout token there and the sessions it names are
+	// refused from then on.
+	BackchannelLogout bool
 }
 
 // JWT configures JWT verification for ID tokens and bearer tokens.

@@ -80,10 +80,18 @@ type rawSession struct {
 }
 
 type rawLogin struct {
-	StateLifetime string       `json:"state_lifetime"`
-	Userinfo      bool         `json:"userinfo"`
-	LoopGuard     rawLoopGuard `json:"loop_guard"`
-	Claims        []string     `json:"claims"`
+	StateLifetime string        `json:"state_lifetime"`
+	Userinfo      bool          `json:"userinfo"`
+	LoopGuard     rawLoopGuard  `json:"loop_guard"`
+	Claims        []string      `json:"claims"`
+	Introspect    rawIntrospect `json:"introspect"`
+}
+
+type rawIntrospect struct {
+	Enabled         bool     `json:"enabled"`
+	RequireSub      bool     `json:"require_sub"`
+	RequireClientID bool     `json:"require_client_id"`
+	RequireScopes   []string `json:"require_scopes"`
 }
 
 type rawLoopGuard struct {
@@ -115,6 +123,7 @@ type rawEndpoints struct {
 	Token                    bool `json:"token"`
 	TokenIncludeRefreshToken bool `json:"token_include_refresh_token"`
 	TokenRefreshOfflineOnly  bool `json:"token_refresh_token_offline_only"`
+	BackchannelLogout        bool `json:"backchannel_logout"`
 }
 
 type rawJWT struct {
@@ -230,6 +239,7 @@ func defaultRaw() rawConfig {
 			StateLifetime: "10m",
 			LoopGuard:     rawLoopGuard{MaxAttempts: 5, Window: "5m"},
 			Claims:        []string{"sub", "email", "name", "preferred_username", "groups"},
+			Introspect:    rawIntrospect{RequireSub: true, RequireClientID: true},
 		},
 		Forward: rawForward{
 			AccessTokenHeader: "X-Forwarded-Access-Token",
