@@ -2,6 +2,8 @@ package filter
 
 import (
 	"errors"
+	"strconv"
+	"strings"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -29,6 +31,12 @@ func newLogoutJTIs(issuer string) *replayGuard {
 
 // backchannelLogout starts serving the endpoint: only a POST with a body, which is read by
 // OnHttpRequestBody into backchannelBody.
+//
+// The headers must continue for the body to come: Envoy (proxy-wasm-cpp-host) turns a pause
+// of the request headers into a stop of the whole stream, body callbacks included. So the
+// router may already start the upstream request with these headers; the local answer given
+// at the end of the body resets it before any body byte goes upstream. Every check that the
+// headers can decide is made here first, so only a plausible request gets that far.
 func (h *httpContext) backchannelLogout(endOfStream bool) types.Action {
 	if h.req.Method != "POST" {
 		h.p.metrics.backchannel("invalid")
@@ -37,12 +45,28 @@ func (h *httpContext) backchannelLogout(endOfStream bool) types.Action {
 	if endOfStream {
 		return h.logoutRejected(errors.New("filter: back-channel logout request without a body"))
 	}
-	h.onBody = h.backchannelBody
-	return types.ActionPause
+	// Read now: once the headers continue, Envoy no longer shows them to the body callbacks.
+	ct, _ := proxywasm.GetHttpRequestHeader("content-type")
+	if !oidc.FormContentType(ct) {
+		return h.logoutRejected(errors.New("filter: back-channel logout request content type is not application/x-www-form-urlencoded"))
+	}
+	if cl, _ := proxywasm.GetHttpRequestHeader("content-length"); len(cl) > 9 || cl != "" && atoiOr(cl, 0) > h.p.cfg.Limits.MaxQueryBytes {
+		return h.logoutRejected(errors.New("filter: back-channel logout request body over limits.max_query_bytes"))
+	}
+	h.onBody = func(size int, end bool) types.Action { return h.backchannelBody(ct, size, end) }
+	return types.ActionContinue
+}
+
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
 }
 
 // backchannelBody buffers the request body up to limits.max_query_bytes, then validates it.
-func (h *httpContext) backchannelBody(size int, endOfStream bool) types.Action {
+func (h *httpContext) backchannelBody(contentType string, size int, endOfStream bool) types.Action {
 	max := h.p.cfg.Limits.MaxQueryBytes
 	if size > max {
 		h.onBody = nil
@@ -56,8 +80,7 @@ func (h *httpContext) backchannelBody(size int, endOfStream bool) types.Action {
 	if err != nil && size > 0 {
 		return h.logoutRejected(err)
 	}
-	ct, _ := proxywasm.GetHttpRequestHeader("content-type")
-	token, err := oidc.ParseLogoutRequest(ct, body, max)
+	token, err := oidc.ParseLogoutRequest(contentType, body, max)
 	if err != nil {
 		return h.logoutRejected(err)
 	}
@@ -134,7 +157,7 @@ func (h *httpContext) logoutAnswer(status int, err error, extra ...[2]string) ty
 		{"cache-control", "no-store"},
 		{"x-correlation-id", corr},
 	}, extra...)
-	body := oidc.LogoutErrorJSON(err.Error())
+	body := oidc.LogoutErrorJSON(strings.TrimPrefix(err.Error(), "filter: "))
 	if status == 503 {
 		body = []byte(`{"error":"temporarily_unavailable"}`)
 	}

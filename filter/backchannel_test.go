@@ -56,8 +56,11 @@ func (l *lh) postLogout(contentType string, body []byte) lhReply {
 	h := [][2]string{{":method", "POST"}, {":path", "/oauth2/backchannel_logout"}, {":authority", "app.example.com"},
 		{":scheme", "https"}, {"content-type", contentType}}
 	id := l.host.InitializeHttpContext()
-	if a := l.host.CallOnRequestHeaders(id, h, false); a != types.ActionPause {
-		l.t.Fatalf("headers: %v, want a pause to read the body", a)
+	if a := l.host.CallOnRequestHeaders(id, h, false); a != types.ActionContinue {
+		if r := l.reply(id); r.local != nil {
+			return r // refused on its headers
+		}
+		l.t.Fatalf("headers: %v, want continue to read the body", a)
 	}
 	a := l.host.CallOnRequestBody(id, body, true)
 	return lhReply{id: id, action: a, local: l.host.GetSentLocalResponse(id)}
@@ -219,6 +222,13 @@ func TestBackchannelLogoutRejects(t *testing.T) {
 	// Only POST.
 	if r := l.request("GET", "/oauth2/backchannel_logout"); r.status() != 405 || r.header("allow") != "POST" {
 		t.Errorf("GET: %d allow=%q", r.status(), r.header("allow"))
+	}
+	// A Content-Length over the cap is refused on the headers.
+	id0 := l.host.InitializeHttpContext()
+	l.host.CallOnRequestHeaders(id0, [][2]string{{":method", "POST"}, {":path", "/oauth2/backchannel_logout"}, {":authority", "app.example.com"},
+		{"content-type", "application/x-www-form-urlencoded"}, {"content-length", "100000"}}, false)
+	if r := l.reply(id0); r.status() != 400 {
+		t.Errorf("content-length over the cap: %d, want 400 on the headers", r.status())
 	}
 	// A body in chunks is buffered, and the cap applies to the whole.
 	id := l.host.InitializeHttpContext()

@@ -163,7 +163,7 @@ func ParseLogoutRequest(contentType string, body []byte, maxBytes int) (string, 
 	if len(body) > maxBytes {
 		return "", errorf(ErrTooLarge, "logout request of %d bytes (max %d)", len(body), maxBytes)
 	}
-	if mediaType(contentType) != "application/x-www-form-urlencoded" {
+	if !FormContentType(contentType) {
 		return "", errorf(ErrMalformed, "logout request content type %s, want application/x-www-form-urlencoded", detail(mediaType(contentType)))
 	}
 	q, err := parseUniqueQuery(string(body))
@@ -175,6 +175,12 @@ func ParseLogoutRequest(contentType string, body []byte, maxBytes int) (string, 
 		return "", errorf(ErrMissingParam, "logout_token")
 	}
 	return tok, nil
+}
+
+// FormContentType reports whether a Content-Type is application/x-www-form-urlencoded
+// (parameters such as charset allowed).
+func FormContentType(contentType string) bool {
+	return mediaType(contentType) == "application/x-www-form-urlencoded"
 }
 
 // LogoutErrorJSON is the body of a 400 answer to a back-channel logout request (section
