@@ -58,19 +58,22 @@ func (c *sessionCache) get(key string, now time.Time) *liveSession {
 }
 
 // join reassembles the session cookie's chunks, looked up with get, as codec.Join does (the
-// same checks and errors), into the cache's buffer. The bytes are valid until the next join:
-// a caller that keeps them copies them.
-func (c *sessionCache) join(codec state.CookieCodec, get func(string) (string, bool)) ([]byte, error) {
+// same checks and errors): a cookie of one chunk is returned as single (no copy), one of
+// several in joined, the cache's buffer, valid until the next join (a caller that keeps the
+// bytes copies them).
+func (c *sessionCache) join(codec state.CookieCodec, get func(string) (string, bool)) (single string, joined []byte, err error) {
 	if c.joiner == nil || c.codec != codec {
 		j, err := codec.Joiner()
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		c.joiner, c.codec = j, codec
 	}
-	b, err := c.joiner.AppendJoin(c.buf[:0], get)
-	c.buf = b
-	return b, err
+	single, c.buf, err = c.joiner.AppendJoin(c.buf[:0], get)
+	if single != "" {
+		return single, nil, err
+	}
+	return "", c.buf, err
 }
 
 // getBytes is get for the bytes join returned.

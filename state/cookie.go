@@ -189,17 +189,22 @@ func (c CookieCodec) Joiner() (*CookieJoiner, error) {
 	return &CookieJoiner{c: c, size: size, max: max, names: c.names(max)}, nil
 }
 
-// AppendJoin appends the value Join would return to dst: the same checks, the same errors.
-func (j *CookieJoiner) AppendJoin(dst []byte, get func(name string) (string, bool)) ([]byte, error) {
+// AppendJoin reassembles the value Join would return, with the same checks and errors: a
+// value in one chunk is returned as single (a slice of that cookie's value, no copy); one
+// of several chunks is appended to dst instead (single is "").
+func (j *CookieJoiner) AppendJoin(dst []byte, get func(name string) (string, bool)) (single string, _ []byte, _ error) {
 	var parts [MaxChunksLimit]string
 	count, err := j.c.join(j.names, j.size, j.max, get, &parts)
 	if err != nil {
-		return dst, err
+		return "", dst, err
+	}
+	if count == 1 {
+		return parts[0], dst, nil
 	}
 	for _, v := range parts[:count] {
 		dst = append(dst, v...)
 	}
-	return dst, nil
+	return "", dst, nil
 }
 
 // join looks up and checks the chunks (see Join), leaving their payloads in parts[:count].
