@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
 
 // Config is the validated, resolved plugin configuration. Only Parse makes
@@ -104,6 +106,11 @@ type Client struct {
 	SecretEnv string
 	// AuthMethod is ClientSecretBasic or ClientSecretPost.
 	AuthMethod string
+	// SigningKey is the client's private signing key (client.private_key or
+	// client.private_key_env), nil when none is configured.
+	SigningKey *jwt.SigningKey
+	// SigningKeyEnv is the environment variable SigningKey was read from, or "".
+	SigningKeyEnv string
 }
 
 // String describes c without its secret.

@@ -86,4 +86,5 @@ func (v *validator) client() {
 	}
 	m, _ := v.enum("client.auth_method", r.AuthMethod, false, ClientSecretBasic, ClientSecretPost)
 	v.c.Client = Client{ID: r.ID, Secret: secret, SecretEnv: r.SecretEnv, AuthMethod: m}
+	v.c.Client.SigningKey, v.c.Client.SigningKeyEnv = v.clientKey()
 }

@@ -52,6 +52,11 @@ type rawClient struct {
 	Secret     string `json:"secret"`
 	SecretEnv  string `json:"secret_env"`
 	AuthMethod string `json:"auth_method"`
+	// The client's private key (private_key_jwt, signed request objects).
+	PrivateKey    string `json:"private_key"`
+	PrivateKeyEnv string `json:"private_key_env"`
+	SigningAlg    string `json:"signing_alg"`
+	KeyID         string `json:"key_id"`
 }
 
 type rawKey struct {

@@ -240,12 +240,12 @@ func (h *httpContext) acceptBearer(route *config.Route, v *verifiedToken) types.
 		return h.respond(invalidToken(err))
 	}
 	if a := route.Authorization; a != nil {
-		if missing := missingScopes(a, v.scopes); len(missing) > 0 {
+		if missing := engine.MissingScopes(a.Scopes, v.scopes); len(missing) > 0 {
 			p.bearer.m.denied.Increment(1)
 			return h.respond(failure{challenge: true, status: 403, code: "insufficient_scope", scope: strings.Join(a.Scopes, " "),
 				msg: "The token lacks a scope this resource requires.", err: errInsufficientScope})
 		}
-		if !a.Allows(v.scopes, jsonClaims(v.claims)) {
+		if !a.Allows(v.scopes, engine.ClaimLookup(v.claims)) {
 			p.bearer.m.denied.Increment(1)
 			return h.respond(failure{challenge: true, status: 403, code: "access_denied",
 				msg: "The token's claims do not allow access to this resource.", err: errClaimsDenied})

@@ -166,20 +166,8 @@ func (b *broker) refresh(old *state.Session, key engine.FlightKey, finish func(*
 // refreshFailure classifies a failed refresh: invalid_grant and other definite refusals end
 // the session; timeouts, 5xx and garbage are transient.
 func refreshFailure(err error) *flightResult {
-	var te *oidc.TokenEndpointError
-	switch {
-	case oidc.IsInvalidGrant(err):
-		return &flightResult{status: engine.FlightEnded, code: "invalid_grant", err: err}
-	case oidc.IsTransient(err):
-		res := &flightResult{status: engine.FlightTransient, err: err}
-		if errors.As(err, &te) {
-			res.code = te.Code
-		}
-		return res
-	case errors.As(err, &te):
-		return &flightResult{status: engine.FlightFailed, code: te.Code, err: err}
-	}
-	return &flightResult{status: engine.FlightTransient, err: err} // a malformed success answer
+	status, code := engine.ClassifyRefresh(err)
+	return &flightResult{status: status, code: code, err: err}
 }
 
 // adoptRefreshed validates a refresh answer and builds the new session: a returned ID token

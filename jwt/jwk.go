@@ -98,6 +98,10 @@ type jwkFields struct {
 	kty, use, alg, kid, crv, n, e, x, y, k string
 	keyOps                                 []string
 	hasKeyOps, private                     bool
+	// The private members, kept only for ParseSigningKey ("oth", multi-prime
+	// RSA, is noted and refused).
+	d, p, q, dp, dq, qi string
+	oth                 bool
 }
 
 func parseJWK(v gjson.Result) (*Key, error) {
@@ -134,8 +138,20 @@ func (f *jwkFields) read(name string, v gjson.Result) error {
 		dst = &f.y
 	case "k":
 		dst = &f.k
-	case "d", "p", "q", "dp", "dq", "qi", "oth":
-		f.private = true
+	case "d":
+		f.private, dst = true, &f.d
+	case "p":
+		f.private, dst = true, &f.p
+	case "q":
+		f.private, dst = true, &f.q
+	case "dp":
+		f.private, dst = true, &f.dp
+	case "dq":
+		f.private, dst = true, &f.dq
+	case "qi":
+		f.private, dst = true, &f.qi
+	case "oth":
+		f.private, f.oth = true, true
 		return nil
 	case "key_ops":
 		f.hasKeyOps = true
@@ -167,14 +183,20 @@ func (f *jwkFields) key() (*Key, error) {
 	if f.private {
 		return nil, fmt.Errorf("%w: holds private key material", ErrInvalidKey)
 	}
+	return f.publicKey("verify")
+}
+
+// publicKey builds the public key of f (for a private JWK, its public half);
+// op is the key_ops member the key must allow.
+func (f *jwkFields) publicKey(op string) (*Key, error) {
 	if len(f.kid) > maxKeyIDLen {
 		return nil, fmt.Errorf("%w: kid longer than %d bytes", ErrInvalidKey, maxKeyIDLen)
 	}
 	if f.use != "" && f.use != "sig" {
 		return nil, fmt.Errorf("%w: use is %s, not \"sig\"", ErrInvalidKey, quote(f.use))
 	}
-	if f.hasKeyOps && !contains(f.keyOps, "verify") {
-		return nil, fmt.Errorf("%w: key_ops does not allow verify", ErrInvalidKey)
+	if f.hasKeyOps && !contains(f.keyOps, op) {
+		return nil, fmt.Errorf("%w: key_ops does not allow %s", ErrInvalidKey, op)
 	}
 	var a *algInfo
 	if f.alg != "" {

@@ -1,0 +1,74 @@
+package config
+
+import (
+	"errors"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
+)
+
+// clientKey reads the client's private signing key: PEM or a private JWK,
+// inline in client.private_key or from the environment variable named by
+// client.private_key_env (at most one of them; neither means no key), with
+// client.signing_alg (default: from the key) and client.key_id (default: the
+// JWK's kid, else the key's RFC 7638 thumbprint). Messages never quote the
+// key.
+func (v *validator) clientKey() (*jwt.SigningKey, string) {
+	r := &v.r.Client
+	var material, at, from string
+	switch {
+	case r.PrivateKey != "" && r.PrivateKeyEnv != "":
+		v.add("client.private_key_env", "set at most one of private_key and private_key_env")
+		return nil, ""
+	case r.PrivateKey != "":
+		material, at = r.PrivateKey, "client.private_key"
+	case r.PrivateKeyEnv != "":
+		at = "client.private_key_env"
+		if !isEnvName(r.PrivateKeyEnv) {
+			v.add(at, "must be an environment variable name: a C identifier ([A-Za-z_][A-Za-z0-9_]*) of at most %d bytes", maxEnvName)
+			return nil, ""
+		}
+		var set bool
+		if v.env != nil {
+			material, set = v.env(r.PrivateKeyEnv)
+		}
+		if !set || material == "" {
+			v.add(at, "environment variable %s is not set or empty in the plugin's VM (Envoy: vm_config.environment_variables; Istio: vmConfig.env)", r.PrivateKeyEnv)
+			return nil, ""
+		}
+		from = "environment variable " + r.PrivateKeyEnv + ": "
+	default:
+		for _, k := range []struct{ path, val string }{{"client.signing_alg", r.SigningAlg}, {"client.key_id", r.KeyID}} {
+			if k.val != "" {
+				v.add(k.path, "needs client.private_key or client.private_key_env")
+			}
+		}
+		return nil, ""
+	}
+	if r.SigningAlg != "" {
+		if _, ok := v.enum("client.signing_alg", r.SigningAlg, false, signingAlgs...); !ok {
+			return nil, ""
+		}
+	}
+	if r.KeyID != "" {
+		if msg := checkText(r.KeyID, 256); msg != "" {
+			v.add("client.key_id", "%s", msg)
+			return nil, ""
+		}
+	}
+	k, err := jwt.ParseSigningKey([]byte(material), jwt.Algorithm(r.SigningAlg), r.KeyID)
+	if err != nil {
+		// jwt's messages describe the key's shape, never its bytes.
+		msg := err.Error()
+		for _, s := range []error{jwt.ErrInvalidKey, jwt.ErrAlgNotAllowed} {
+			if errors.Is(err, s) && len(msg) > len(s.Error())+2 {
+				msg = msg[len(s.Error())+2:]
+			}
+		}
+		v.add(at, "%s%s", from, msg)
+		return nil, ""
+	}
+	return k, r.PrivateKeyEnv
+}
+
+// signingAlgs are the algs a client key may sign with.
+var signingAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
