@@ -224,6 +224,22 @@ type Login struct {
 	// authorization request is a request object (RFC 9101) signed with
 	// Client.SigningKey, sent by value (inside the push under PAR).
 	RequestObject string
+	// Introspect checks the login's access token at the provider's introspection endpoint
+	// (RFC 7662) before the session is established.
+	Introspect Introspect
+}
+
+// Introspect is login.introspect: when Enabled, a login whose access token the provider's
+// introspection endpoint calls inactive, or whose answer does not match, ends on an error
+// page instead of a session.
+type Introspect struct {
+	Enabled bool
+	// RequireSub: the answer's sub must equal the ID token's.
+	RequireSub bool
+	// RequireClientID: the answer's client_id must equal client.id.
+	RequireClientID bool
+	// RequireScopes must all be in the answer's scope.
+	RequireScopes []string
 }
 
 // Login.RequestObject values.
@@ -298,6 +314,10 @@ type Endpoints struct {
 	// granted the offline_access scope, as the access token's "scope" claim
 	// says (RFC 9068); an opaque access token never qualifies.
 	TokenRefreshOfflineOnly bool
+	// BackchannelLogout serves {prefix}/backchannel_logout (OpenID Connect Back-Channel
+	// Logout 1.0): the provider posts a logout token there and the sessions it names are
+	// refused from then on.
+	BackchannelLogout bool
 }
 
 // JWT configures JWT verification for ID tokens and bearer tokens.

@@ -101,6 +101,31 @@ func (v *validator) login() {
 			c.Claims = append(c.Claims, name)
 		}
 	}
+	v.introspect()
+}
+
+func (v *validator) introspect() {
+	r := &v.r.Login.Introspect
+	c := &v.c.Login.Introspect
+	c.Enabled, c.RequireSub, c.RequireClientID = r.Enabled, r.RequireSub, r.RequireClientID
+	var u uniq
+	for i, s := range r.RequireScopes {
+		p := indexPath("login.introspect.require_scopes", i)
+		if !isScopeToken(s) {
+			v.add(p, "must be an RFC 6749 scope token (printable ASCII, no spaces, quotes or backslashes)")
+		} else if u.check(v, p, s, "scope") {
+			c.RequireScopes = append(c.RequireScopes, s)
+		}
+	}
+	if !r.Enabled {
+		if len(r.RequireScopes) > 0 {
+			v.add("login.introspect.require_scopes", "requires login.introspect.enabled")
+		}
+		return
+	}
+	if !v.r.Provider.Discovery && v.r.Provider.IntrospectionEndpoint == "" {
+		v.add("login.introspect.enabled", "needs provider.introspection_endpoint when provider.discovery is false")
+	}
 }
 
 // checkClaimName checks a claim path (claimpath.go): "email", "realm_access.roles",

@@ -39,6 +39,8 @@ func TestParse(t *testing.T) {
 		{name: "entra obo", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"entra_obo","scope":"api://x/.default"}}]}`},
 		{name: "exchange into a custom header", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"rfc8693","resource":"https://db.example.com/","header":"X-DB-Token"}}]}`},
 		{name: "log level in capitals", config: `{"log_level":"DEBUG"}`},
+		{name: "introspect at login", config: `{"login":{"introspect":{"enabled":true,"require_sub":false,"require_scopes":["openid","email"]}},"endpoints":{"backchannel_logout":true}}`},
+		{name: "introspect with a static endpoint", config: `{"provider":{"discovery":false,"authorization_endpoint":"https://op/auth","token_endpoint":"https://op/token","jwks_uri":"https://op/keys","introspection_endpoint":"https://op/introspect"},"login":{"introspect":{"enabled":true}}}`},
 		{name: "compose service host over http", config: `{"provider":{"issuer":"http://oidc_op:9000/","insecure_allow_http":true,"authority":"oidc_op:9000"}}`},
 
 		// The document itself.
@@ -174,6 +176,11 @@ func TestParse(t *testing.T) {
 		{name: "pass-through unnormalized prefix", config: `{"pass_through":[{"prefix":"/public//x"}]}`, expectErr: "pass_through[0].prefix: must be a normalized path"},
 		{name: "api prefix", config: `{"api":{"prefixes":["api/"]}}`, expectErr: "api.prefixes[0]: must start with /"},
 		{name: "refresh token without token endpoint", config: `{"endpoints":{"token_include_refresh_token":true}}`, expectErr: "endpoints.token_include_refresh_token: requires endpoints.token"},
+		{name: "introspect scopes without introspect", config: `{"login":{"introspect":{"require_scopes":["email"]}}}`, expectErr: "login.introspect.require_scopes: requires login.introspect.enabled"},
+		{name: "introspect without discovery or endpoint", config: `{"provider":{"discovery":false,"authorization_endpoint":"https://op/auth","token_endpoint":"https://op/token","jwks_uri":"https://op/keys"},"login":{"introspect":{"enabled":true}}}`, expectErr: "login.introspect.enabled: needs provider.introspection_endpoint when provider.discovery is false"},
+		{name: "introspect bad scope", config: `{"login":{"introspect":{"enabled":true,"require_scopes":["a b"]}}}`, expectErr: "login.introspect.require_scopes[0]: must be an RFC 6749 scope token"},
+		{name: "introspect duplicate scope", config: `{"login":{"introspect":{"enabled":true,"require_scopes":["a","a"]}}}`, expectErr: "login.introspect.require_scopes[1]: "},
+		{name: "redirect_url on the backchannel path", config: `{"redirect_url":"https://apps.example.com/oauth2/backchannel_logout"}`, expectErr: "redirect_url: its path \"/oauth2/backchannel_logout\" is already another endpoint's"},
 		{name: "offline only without refresh token", config: `{"endpoints":{"token":true,"token_refresh_token_offline_only":true}}`, expectErr: "endpoints.token_refresh_token_offline_only: requires endpoints.token_include_refresh_token"},
 
 		// jwt

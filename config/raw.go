@@ -87,12 +87,20 @@ type rawSession struct {
 }
 
 type rawLogin struct {
-	StateLifetime string       `json:"state_lifetime"`
-	Userinfo      bool         `json:"userinfo"`
-	LoopGuard     rawLoopGuard `json:"loop_guard"`
-	Claims        []string     `json:"claims"`
-	PAR           string       `json:"par"`
-	RequestObject string       `json:"request_object"`
+	StateLifetime string        `json:"state_lifetime"`
+	Userinfo      bool          `json:"userinfo"`
+	LoopGuard     rawLoopGuard  `json:"loop_guard"`
+	Claims        []string      `json:"claims"`
+	Introspect    rawIntrospect `json:"introspect"`
+	PAR           string        `json:"par"`
+	RequestObject string        `json:"request_object"`
+}
+
+type rawIntrospect struct {
+	Enabled         bool     `json:"enabled"`
+	RequireSub      bool     `json:"require_sub"`
+	RequireClientID bool     `json:"require_client_id"`
+	RequireScopes   []string `json:"require_scopes"`
 }
 
 type rawLoopGuard struct {
@@ -124,6 +132,7 @@ type rawEndpoints struct {
 	Token                    bool `json:"token"`
 	TokenIncludeRefreshToken bool `json:"token_include_refresh_token"`
 	TokenRefreshOfflineOnly  bool `json:"token_refresh_token_offline_only"`
+	BackchannelLogout        bool `json:"backchannel_logout"`
 }
 
 type rawJWT struct {
@@ -242,6 +251,7 @@ func defaultRaw() rawConfig {
 			Claims:        []string{"sub", "email", "name", "preferred_username", "groups"},
 			PAR:           PARAuto,
 			RequestObject: RequestObjectNone,
+			Introspect:    rawIntrospect{RequireSub: true, RequireClientID: true},
 		},
 		Forward: rawForward{
 			AccessTokenHeader: "X-Forwarded-Access-Token",

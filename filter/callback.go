@@ -100,7 +100,8 @@ func (h *httpContext) onCodeExchanged(ls *state.LoginState, r *calloutResponse, 
 }
 
 // finishLogin validates the ID token (refetching the provider's keys once if it names an
-// unknown key), fetches userinfo when configured, and establishes the session.
+// unknown key), fetches userinfo when configured, and completes the login (introspect.go:
+// login.introspect, then establish).
 func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, retried bool) {
 	p := h.p
 	v := &oidc.IDTokenValidator{Issuer: p.cfg.Provider.Issuer, ClientID: p.cfg.Client.ID,
@@ -137,11 +138,11 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 				h.respond(userinfoFailure(err))
 				return
 			}
-			h.establish(ls, tr, claims, info)
+			h.completeLogin(ls, tr, claims, info)
 		})
 		return
 	}
-	h.establish(ls, tr, claims, nil)
+	h.completeLogin(ls, tr, claims, nil)
 }
 
 // establish seals the session into cookies and sends the browser back where it started.

@@ -17,6 +17,7 @@ import (
 //	oidc_proxy.callout.<kind>.<outcome>       provider callouts, by calloutOutcomes
 //	oidc_proxy.callout.<kind>.ms              latency of callouts the provider answered
 //	oidc_proxy.jwks.refetch_limited           unknown-kid refetches refused by the rate limit
+//	oidc_proxy.backchannel_logout.<outcome>   back-channel logout requests, by backchannelOutcomes
 type metrics struct {
 	loginStarted, loginSucceeded proxywasm.MetricCounter
 	loginPushed                  proxywasm.MetricCounter // logins started by a pushed authorization request
@@ -26,16 +27,17 @@ type metrics struct {
 	callouts                     map[string]map[string]proxywasm.MetricCounter
 	calloutMS                    map[string]proxywasm.MetricHistogram
 	refetchLimited               proxywasm.MetricCounter
+	backchannelLogout            map[string]proxywasm.MetricCounter
 }
 
 // loginFailReasons is the closed set of reasons a login can fail for.
 var loginFailReasons = []string{
 	"provider_error", "bad_callback", "bad_state", "expired_state", "binding", "replay",
 	"token_endpoint", "id_token", "userinfo", "unreachable", "timeout", "not_ready", "loop", "session",
-	"token_expired", "session_too_large", "par",
+	"token_expired", "session_too_large", "introspection", "par",
 }
 
-var calloutKinds = []string{"discovery", "jwks", "token", "refresh", "exchange", "revoke", "userinfo", "par"}
+var calloutKinds = []string{"discovery", "jwks", "token", "refresh", "exchange", "revoke", "userinfo", "introspection", "par"}
 
 // Callout outcomes: the provider answered 2xx/3xx with something usable (ok) or unusable
 // (invalid), answered 4xx or 5xx, timed out, or could not be reached.
@@ -62,6 +64,11 @@ func newMetrics() *metrics {
 		callouts:       map[string]map[string]proxywasm.MetricCounter{},
 		calloutMS:      map[string]proxywasm.MetricHistogram{},
 		refetchLimited: proxywasm.DefineCounterMetric("oidc_proxy.jwks.refetch_limited"),
+
+		backchannelLogout: map[string]proxywasm.MetricCounter{},
+	}
+	for _, o := range backchannelOutcomes {
+		m.backchannelLogout[o] = proxywasm.DefineCounterMetric("oidc_proxy.backchannel_logout." + o)
 	}
 	for _, r := range loginFailReasons {
 		m.loginFailed[r] = proxywasm.DefineCounterMetric("oidc_proxy.login.failed." + r)
@@ -74,6 +81,12 @@ func newMetrics() *metrics {
 		m.calloutMS[k] = proxywasm.DefineHistogramMetric("oidc_proxy.callout." + k + ".ms")
 	}
 	return m
+}
+
+func (m *metrics) backchannel(outcome string) {
+	if c, ok := m.backchannelLogout[outcome]; ok {
+		c.Increment(1)
+	}
 }
 
 func (m *metrics) loginFail(reason string) {
