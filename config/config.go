@@ -81,6 +81,8 @@ type Provider struct {
 	EndSessionEndpoint    string
 	RevocationEndpoint    string
 	IntrospectionEndpoint string
+	// PAREndpoint is the pushed authorization request endpoint (RFC 9126).
+	PAREndpoint string
 	// Cluster is the Envoy cluster for callouts to the provider; JWKSCluster
 	// the one for JWKS fetches (defaults to Cluster).
 	Cluster     string
@@ -191,6 +193,11 @@ type Session struct {
 	IDTokenExpired string
 	// CacheSize is the number of opened sessions cached per VM (0 = none).
 	CacheSize int
+	// MaxAge, when positive, is the longest a session lives after the user
+	// authenticated at the provider (auth_time), whatever the refreshes:
+	// max_age is sent in the authorization request and the ID token must
+	// carry auth_time. 0 is off.
+	MaxAge time.Duration
 }
 
 // Session.IDTokenExpired values.
@@ -214,6 +221,17 @@ type Login struct {
 	// "form_post.jwt", "jwt"). Form post modes set the login binding cookie
 	// SameSite=None; Secure (see BindingCookieCrossSite).
 	ResponseMode string
+	// PAR is PARAuto, PARAlways or PARNever: whether the authorization
+	// request is pushed to the provider (RFC 9126) and the browser carries
+	// only its request_uri.
+	PAR string
+	// RequestObject is RequestObjectNone or RequestObjectSigned: whether the
+	// authorization request is a request object (RFC 9101) signed with
+	// Client.SigningKey, sent by value (inside the push under PAR).
+	RequestObject string
+	// Introspect checks the login's access token at the provider's introspection endpoint
+	// (RFC 7662) before the session is established.
+	Introspect Introspect
 }
 
 // BindingCookieCrossSite reports whether the login binding cookie must be
@@ -222,6 +240,32 @@ type Login struct {
 func (l Login) BindingCookieCrossSite() bool {
 	return l.ResponseMode == "form_post" || l.ResponseMode == "form_post.jwt"
 }
+
+// Introspect is login.introspect: when Enabled, a login whose access token the provider's
+// introspection endpoint calls inactive, or whose answer does not match, ends on an error
+// page instead of a session.
+type Introspect struct {
+	Enabled bool
+	// RequireSub: the answer's sub must equal the ID token's.
+	RequireSub bool
+	// RequireClientID: the answer's client_id must equal client.id.
+	RequireClientID bool
+	// RequireScopes must all be in the answer's scope.
+	RequireScopes []string
+}
+
+// Login.RequestObject values.
+const (
+	RequestObjectNone   = "none"
+	RequestObjectSigned = "signed"
+)
+
+// Login.PAR values.
+const (
+	PARAuto   = "auto"   // when the provider requires it or advertises the endpoint
+	PARAlways = "always" // always; the endpoint must be configured or discovered
+	PARNever  = "never"  // never; the browser carries the request
+)
 
 // LoopGuard stops redirect loops: more than MaxAttempts logins started by
 // one browser within Window get an error page instead of another redirect.
@@ -282,6 +326,10 @@ type Endpoints struct {
 	// granted the offline_access scope, as the access token's "scope" claim
 	// says (RFC 9068); an opaque access token never qualifies.
 	TokenRefreshOfflineOnly bool
+	// BackchannelLogout serves {prefix}/backchannel_logout (OpenID Connect Back-Channel
+	// Logout 1.0): the provider posts a logout token there and the sessions it names are
+	// refused from then on.
+	BackchannelLogout bool
 }
 
 // JWT configures JWT verification for ID tokens and bearer tokens.

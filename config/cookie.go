@@ -73,6 +73,11 @@ func (v *validator) session() {
 	p, _ := v.enum("session.id_token_expired", r.IDTokenExpired, false, IDTokenOmit, IDTokenReauthenticate)
 	c.IDTokenExpired = p
 	c.CacheSize = v.intRange("session.cache_size", r.CacheSize, 0, 1_000_000)
+	if d, err := time.ParseDuration(r.MaxAge); err == nil && d == 0 {
+		c.MaxAge = 0
+	} else {
+		c.MaxAge = v.duration("session.max_age", r.MaxAge, 10*time.Second, 720*time.Hour)
+	}
 }
 
 func (v *validator) login() {
@@ -81,6 +86,8 @@ func (v *validator) login() {
 	c.StateLifetime = v.duration("login.state_lifetime", r.StateLifetime, 30*time.Second, time.Hour)
 	c.Userinfo = r.Userinfo
 	c.ResponseMode, _ = v.enum("login.response_mode", r.ResponseMode, false, "query", "form_post", "query.jwt", "form_post.jwt", "jwt")
+	c.PAR, _ = v.enum("login.par", r.PAR, false, PARAuto, PARAlways, PARNever)
+	c.RequestObject, _ = v.enum("login.request_object", r.RequestObject, false, RequestObjectNone, RequestObjectSigned)
 	c.LoopGuard.MaxAttempts = v.intRange("login.loop_guard.max_attempts", r.LoopGuard.MaxAttempts, 0, 100)
 	c.LoopGuard.Window = v.duration("login.loop_guard.window", r.LoopGuard.Window, 10*time.Second, time.Hour)
 	if len(r.Claims) > 64 {
@@ -94,6 +101,31 @@ func (v *validator) login() {
 		} else if u.check(v, p, name, "claim") {
 			c.Claims = append(c.Claims, name)
 		}
+	}
+	v.introspect()
+}
+
+func (v *validator) introspect() {
+	r := &v.r.Login.Introspect
+	c := &v.c.Login.Introspect
+	c.Enabled, c.RequireSub, c.RequireClientID = r.Enabled, r.RequireSub, r.RequireClientID
+	var u uniq
+	for i, s := range r.RequireScopes {
+		p := indexPath("login.introspect.require_scopes", i)
+		if !isScopeToken(s) {
+			v.add(p, "must be an RFC 6749 scope token (printable ASCII, no spaces, quotes or backslashes)")
+		} else if u.check(v, p, s, "scope") {
+			c.RequireScopes = append(c.RequireScopes, s)
+		}
+	}
+	if !r.Enabled {
+		if len(r.RequireScopes) > 0 {
+			v.add("login.introspect.require_scopes", "requires login.introspect.enabled")
+		}
+		return
+	}
+	if !v.r.Provider.Discovery && v.r.Provider.IntrospectionEndpoint == "" {
+		v.add("login.introspect.enabled", "needs provider.introspection_endpoint when provider.discovery is false")
 	}
 }
 

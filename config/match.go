@@ -16,10 +16,11 @@ const (
 	EndpointUserinfo // only when Endpoints.Userinfo
 	EndpointToken    // only when Endpoints.Token
 	EndpointSignedOut
+	EndpointBackchannelLogout // only when Endpoints.BackchannelLogout
 )
 
 type endpointPaths struct {
-	callback, signIn, signOut, signedOut, userinfo, token string
+	callback, signIn, signOut, signedOut, userinfo, token, backchannelLogout string
 }
 
 // CallbackPath is the redirect_uri's path: RedirectURL's path if set, else
@@ -40,6 +41,10 @@ func (c *Config) UserinfoPath() string { return c.paths.userinfo }
 
 // TokenPath is {Prefix}/token (served only with Endpoints.Token).
 func (c *Config) TokenPath() string { return c.paths.token }
+
+// BackchannelLogoutPath is {Prefix}/backchannel_logout (served only with
+// Endpoints.BackchannelLogout).
+func (c *Config) BackchannelLogoutPath() string { return c.paths.backchannelLogout }
 
 // EndpointFor returns the endpoint a request :path (query ignored) is for,
 // or EndpointNone. Disabled endpoints are EndpointNone. Paths are compared
@@ -65,6 +70,10 @@ func (c *Config) EndpointFor(path string) Endpoint {
 	case c.paths.token:
 		if c.Endpoints.Token {
 			return EndpointToken
+		}
+	case c.paths.backchannelLogout:
+		if c.Endpoints.BackchannelLogout {
+			return EndpointBackchannelLogout
 		}
 	}
 	return EndpointNone

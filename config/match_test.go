@@ -167,6 +167,13 @@ func TestEndpointFor(t *testing.T) {
 	if c.UserinfoPath() != "/oauth2/userinfo" || c.SignOutPath() != "/oauth2/sign_out" {
 		t.Error("endpoint paths")
 	}
+	if got := c.EndpointFor("/oauth2/backchannel_logout"); got != EndpointNone {
+		t.Errorf("backchannel_logout off by default: %v", got)
+	}
+	bc := mustParse(t, with(t, `{"endpoints":{"backchannel_logout":true}}`))
+	if got := bc.EndpointFor("/oauth2/backchannel_logout"); got != EndpointBackchannelLogout || bc.BackchannelLogoutPath() != "/oauth2/backchannel_logout" {
+		t.Errorf("backchannel_logout on: %v %s", got, bc.BackchannelLogoutPath())
+	}
 }
 
 func BenchmarkRoute(b *testing.B) {

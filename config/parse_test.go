@@ -39,6 +39,8 @@ func TestParse(t *testing.T) {
 		{name: "entra obo", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"entra_obo","scope":"api://x/.default"}}]}`},
 		{name: "exchange into a custom header", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"rfc8693","resource":"https://db.example.com/","header":"X-DB-Token"}}]}`},
 		{name: "log level in capitals", config: `{"log_level":"DEBUG"}`},
+		{name: "introspect at login", config: `{"login":{"introspect":{"enabled":true,"require_sub":false,"require_scopes":["openid","email"]}},"endpoints":{"backchannel_logout":true}}`},
+		{name: "introspect with a static endpoint", config: `{"provider":{"discovery":false,"authorization_endpoint":"https://op/auth","token_endpoint":"https://op/token","jwks_uri":"https://op/keys","introspection_endpoint":"https://op/introspect"},"login":{"introspect":{"enabled":true}}}`},
 		{name: "compose service host over http", config: `{"provider":{"issuer":"http://oidc_op:9000/","insecure_allow_http":true,"authority":"oidc_op:9000"}}`},
 
 		// The document itself.
@@ -144,6 +146,12 @@ func TestParse(t *testing.T) {
 		{name: "lifetime too long", config: `{"session":{"lifetime":"1000h"}}`, expectErr: "session.lifetime: must be between 1m and 720h"},
 		{name: "id_token_expired", config: `{"session":{"id_token_expired":"keep"}}`, expectErr: "session.id_token_expired: must be one of omit, reauthenticate"},
 		{name: "cache size", config: `{"session":{"cache_size":-1}}`, expectErr: "session.cache_size: must be between 0 and 1000000"},
+		{name: "max_age too short", config: `{"session":{"max_age":"5s"}}`, expectErr: "session.max_age: must be between 10s and 720h"},
+		{name: "max_age not a duration", config: `{"session":{"max_age":"1 day"}}`, expectErr: "session.max_age: must be a duration"},
+		{name: "request object without a key", config: `{"login":{"request_object":"signed"}}`, expectErr: "login.request_object: signed needs the client's private key"},
+		{name: "request object value", config: `{"login":{"request_object":"unsigned"}}`, expectErr: "login.request_object: must be one of none, signed"},
+		{name: "par value", config: `{"login":{"par":"yes"}}`, expectErr: "login.par: must be one of auto, always, never"},
+		{name: "par endpoint over http", config: `{"provider":{"pushed_authorization_request_endpoint":"http://login.example.com/par"}}`, expectErr: "provider.pushed_authorization_request_endpoint: must use https"},
 		{name: "state lifetime", config: `{"login":{"state_lifetime":"2h"}}`, expectErr: "login.state_lifetime: must be between 30s and 1h"},
 		{name: "response mode", config: `{"login":{"response_mode":"fragment"}}`, expectErr: "login.response_mode: must be one of query, form_post, query.jwt, form_post.jwt, jwt (not \"fragment\")"},
 		{name: "loop guard attempts", config: `{"login":{"loop_guard":{"max_attempts":101}}}`, expectErr: "login.loop_guard.max_attempts: must be between 0 and 100"},
@@ -169,6 +177,11 @@ func TestParse(t *testing.T) {
 		{name: "pass-through unnormalized prefix", config: `{"pass_through":[{"prefix":"/public//x"}]}`, expectErr: "pass_through[0].prefix: must be a normalized path"},
 		{name: "api prefix", config: `{"api":{"prefixes":["api/"]}}`, expectErr: "api.prefixes[0]: must start with /"},
 		{name: "refresh token without token endpoint", config: `{"endpoints":{"token_include_refresh_token":true}}`, expectErr: "endpoints.token_include_refresh_token: requires endpoints.token"},
+		{name: "introspect scopes without introspect", config: `{"login":{"introspect":{"require_scopes":["email"]}}}`, expectErr: "login.introspect.require_scopes: requires login.introspect.enabled"},
+		{name: "introspect without discovery or endpoint", config: `{"provider":{"discovery":false,"authorization_endpoint":"https://op/auth","token_endpoint":"https://op/token","jwks_uri":"https://op/keys"},"login":{"introspect":{"enabled":true}}}`, expectErr: "login.introspect.enabled: needs provider.introspection_endpoint when provider.discovery is false"},
+		{name: "introspect bad scope", config: `{"login":{"introspect":{"enabled":true,"require_scopes":["a b"]}}}`, expectErr: "login.introspect.require_scopes[0]: must be an RFC 6749 scope token"},
+		{name: "introspect duplicate scope", config: `{"login":{"introspect":{"enabled":true,"require_scopes":["a","a"]}}}`, expectErr: "login.introspect.require_scopes[1]: "},
+		{name: "redirect_url on the backchannel path", config: `{"redirect_url":"https://apps.example.com/oauth2/backchannel_logout"}`, expectErr: "redirect_url: its path \"/oauth2/backchannel_logout\" is already another endpoint's"},
 		{name: "offline only without refresh token", config: `{"endpoints":{"token":true,"token_refresh_token_offline_only":true}}`, expectErr: "endpoints.token_refresh_token_offline_only: requires endpoints.token_include_refresh_token"},
 
 		// jwt

@@ -39,6 +39,7 @@ type rawProvider struct {
 	EndSessionEndpoint      string `json:"end_session_endpoint"`
 	RevocationEndpoint      string `json:"revocation_endpoint"`
 	IntrospectionEndpoint   string `json:"introspection_endpoint"`
+	PAREndpoint             string `json:"pushed_authorization_request_endpoint"`
 	Cluster                 string `json:"cluster"`
 	JWKSCluster             string `json:"jwks_cluster"`
 	Authority               string `json:"authority"`
@@ -82,14 +83,25 @@ type rawSession struct {
 	Refresh        bool   `json:"refresh"`
 	IDTokenExpired string `json:"id_token_expired"`
 	CacheSize      int    `json:"cache_size"`
+	MaxAge         string `json:"max_age"`
 }
 
 type rawLogin struct {
-	StateLifetime string       `json:"state_lifetime"`
-	Userinfo      bool         `json:"userinfo"`
-	LoopGuard     rawLoopGuard `json:"loop_guard"`
-	Claims        []string     `json:"claims"`
-	ResponseMode  string       `json:"response_mode"`
+	StateLifetime string        `json:"state_lifetime"`
+	Userinfo      bool          `json:"userinfo"`
+	LoopGuard     rawLoopGuard  `json:"loop_guard"`
+	Claims        []string      `json:"claims"`
+	Introspect    rawIntrospect `json:"introspect"`
+	PAR           string        `json:"par"`
+	RequestObject string        `json:"request_object"`
+	ResponseMode  string        `json:"response_mode"`
+}
+
+type rawIntrospect struct {
+	Enabled         bool     `json:"enabled"`
+	RequireSub      bool     `json:"require_sub"`
+	RequireClientID bool     `json:"require_client_id"`
+	RequireScopes   []string `json:"require_scopes"`
 }
 
 type rawLoopGuard struct {
@@ -121,6 +133,7 @@ type rawEndpoints struct {
 	Token                    bool `json:"token"`
 	TokenIncludeRefreshToken bool `json:"token_include_refresh_token"`
 	TokenRefreshOfflineOnly  bool `json:"token_refresh_token_offline_only"`
+	BackchannelLogout        bool `json:"backchannel_logout"`
 }
 
 type rawJWT struct {
@@ -231,12 +244,16 @@ func defaultRaw() rawConfig {
 			Refresh:        true,
 			IDTokenExpired: IDTokenOmit,
 			CacheSize:      10000,
+			MaxAge:         "0",
 		},
 		Login: rawLogin{
 			StateLifetime: "10m",
 			ResponseMode:  "query",
 			LoopGuard:     rawLoopGuard{MaxAttempts: 5, Window: "5m"},
 			Claims:        []string{"sub", "email", "name", "preferred_username", "groups"},
+			PAR:           PARAuto,
+			RequestObject: RequestObjectNone,
+			Introspect:    rawIntrospect{RequireSub: true, RequireClientID: true},
 		},
 		Forward: rawForward{
 			AccessTokenHeader: "X-Forwarded-Access-Token",

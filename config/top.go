@@ -23,6 +23,8 @@ func (v *validator) endpointsUnder() {
 		signedOut: r.Prefix + "/signed_out",
 		userinfo:  r.Prefix + "/userinfo",
 		token:     r.Prefix + "/token",
+
+		backchannelLogout: r.Prefix + "/backchannel_logout",
 	}
 
 	httpOK := v.r.Provider.InsecureAllowHTTP
@@ -31,7 +33,7 @@ func (v *validator) endpointsUnder() {
 			v.add("redirect_url", "%s", msg)
 		} else if p := u.EscapedPath(); checkPath(p) != "" || p == "/" {
 			v.add("redirect_url", "its path must be a plain, normalized path other than / (it is the callback path)")
-		} else if p != c.paths.callback && (p == c.paths.signIn || p == c.paths.signOut || p == c.paths.signedOut || p == c.paths.userinfo || p == c.paths.token) {
+		} else if p != c.paths.callback && (p == c.paths.signIn || p == c.paths.signOut || p == c.paths.signedOut || p == c.paths.userinfo || p == c.paths.token || p == c.paths.backchannelLogout) {
 			v.add("redirect_url", "its path %s is already another endpoint's", quote(p))
 		} else {
 			c.paths.callback = p

@@ -10,6 +10,17 @@ import (
 // false when there is no Authorization header or it uses another scheme; ok is false when
 // it is a Bearer credential that is oversized or not a single token68.
 func BearerToken(header string, maxLen int) (token string, present, ok bool) {
+	token, present, ok = BearerCredential(header, maxLen)
+	if !ok || !IsToken68(token) {
+		return "", present, false
+	}
+	return token, true, true
+}
+
+// BearerCredential is BearerToken without the per-byte token68 check, for a caller that
+// first looks the credential up among tokens it verified (which all passed it): ok is false
+// only for an oversized header.
+func BearerCredential(header string, maxLen int) (token string, present, ok bool) {
 	const scheme = "bearer"
 	if len(header) < len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
 		return "", false, false
@@ -21,11 +32,7 @@ func BearerToken(header string, maxLen int) (token string, present, ok bool) {
 	if len(header) > maxLen {
 		return "", true, false
 	}
-	token = strings.Trim(rest, " ")
-	if !IsToken68(token) {
-		return "", true, false
-	}
-	return token, true, true
+	return strings.Trim(rest, " "), true, true
 }
 
 // IsToken68 reports whether s is an RFC 7235 token68: 1*( ALPHA / DIGIT / "-" / "." / "_" /

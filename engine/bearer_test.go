@@ -31,6 +31,11 @@ func TestBearerToken(t *testing.T) {
 			if tok != tc.token || present != tc.present || ok != tc.wellFmt {
 				t.Errorf("BearerToken(%q) = %q, %v, %v; want %q, %v, %v", tc.header, tok, present, ok, tc.token, tc.present, tc.wellFmt)
 			}
+			// BearerCredential then IsToken68 (the filter's order around its cache) decides alike.
+			cred, cpresent, cok := BearerCredential(tc.header, 64)
+			if cpresent != tc.present || (cok && IsToken68(cred)) != tc.wellFmt || tc.wellFmt && cred != tc.token {
+				t.Errorf("BearerCredential(%q) = %q, %v, %v", tc.header, cred, cpresent, cok)
+			}
 		})
 	}
 }

@@ -62,6 +62,23 @@ func (c *Cache[V]) Get(key string, now time.Time) (V, bool) {
 	return e.val, true
 }
 
+// GetBytes is Get for a key in a byte slice (a cookie reassembled into a reused buffer):
+// it neither allocates nor keeps key.
+func (c *Cache[V]) GetBytes(key []byte, now time.Time) (V, bool) {
+	var zero V
+	fp := fingerprint{n: len(key)}
+	copy(fp.tail[:], key[max(0, len(key)-len(fp.tail)):])
+	e := c.items[fp]
+	if e == nil || !sameKeyBytes(e.key, key) {
+		return zero, false
+	}
+	if !now.Before(e.exp) {
+		c.drop(e)
+		return zero, false
+	}
+	return e.val, true
+}
+
 // Put caches v under key until exp, evicting the oldest entries as needed. size is the
 // caller's estimate of what the entry holds in memory, key included; an entry larger than
 // the whole budget is not cached. A key already cached is replaced.
@@ -138,6 +155,29 @@ func SameKey(a, b string) bool {
 }
 
 func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// sameKeyBytes is SameKey for a key in a byte slice. It is a copy rather than a generic
+// SameKey so that the string version, on every lookup, stays the code it was.
+func sameKeyBytes(a string, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var d uint64
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		d |= le64(a[i:i+8]) ^ le64b(b[i:i+8])
+	}
+	for ; i < len(a); i++ {
+		d |= uint64(a[i] ^ b[i])
+	}
+	return d == 0
+}
+
+func le64b(s []byte) uint64 {
 	_ = s[7]
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56

@@ -12,12 +12,12 @@ func TestSameKey(t *testing.T) {
 	for i := range len(base) {
 		b := []byte(base)
 		b[i] ^= 1
-		if SameKey(base, string(b)) {
+		if SameKey(base, string(b)) || sameKeyBytes(base, b) {
 			t.Fatalf("SameKey ignored a flipped bit at byte %d", i)
 		}
 	}
 	for n := range 20 {
-		if !SameKey(base[:n], strings.Clone(base[:n])) {
+		if !SameKey(base[:n], strings.Clone(base[:n])) || !sameKeyBytes(base[:n], []byte(base[:n])) {
 			t.Fatalf("SameKey(%d bytes) = false for equal strings", n)
 		}
 	}
@@ -53,9 +53,32 @@ func TestCacheKeys(t *testing.T) {
 		if got != want || ok != (want != "") {
 			t.Errorf("Get(%q) = %q %v, want %q", key, got, ok, want)
 		}
+		if got, ok := c.GetBytes([]byte(key), now); got != want || ok != (want != "") {
+			t.Errorf("GetBytes(%q) = %q %v, want %q", key, got, ok, want)
+		}
 	}
 	c.Put("huge", "x", now.Add(time.Hour), 2<<20)
 	if _, ok := c.Get("huge", now); ok || c.Bytes() != 20 {
 		t.Errorf("an entry over the budget was cached (bytes %d)", c.Bytes())
+	}
+}
+
+// GetBytes finds an entry without allocating, and drops it at its expiry as Get does.
+func TestCacheGetBytes(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	c := NewCache[*int](10, 1<<20)
+	key := strings.Repeat("sealed-session-", 200)
+	v := 7
+	c.Put(key, &v, now.Add(time.Hour), 100)
+	buf := []byte(key)
+	if n := testing.AllocsPerRun(100, func() {
+		if got, ok := c.GetBytes(buf, now); !ok || got != &v {
+			t.Fatal("GetBytes missed the entry")
+		}
+	}); n != 0 {
+		t.Errorf("GetBytes: %v allocations per lookup, want 0", n)
+	}
+	if _, ok := c.GetBytes(buf, now.Add(time.Hour)); ok || c.Len() != 0 {
+		t.Errorf("GetBytes at the expiry: found %v, %d entries left", ok, c.Len())
 	}
 }

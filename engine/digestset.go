@@ -50,14 +50,41 @@ func (d DigestSet) Add(v, digest []byte, expires, now time.Time) (next []byte, s
 	return next, false
 }
 
+// Put returns the slot's new value with digest live until expires, or until the expiry it
+// already had if that is later, and expired entries removed: the deny list's upsert (a second
+// sign-out of one subject moves its time forward; Add would keep the first).
+func (d DigestSet) Put(v, digest []byte, expires, now time.Time) []byte {
+	if old, ok := d.Expiry(v, digest, now); ok && old.After(expires) {
+		expires = old
+	}
+	nowN := now.UnixNano()
+	kept := make([]byte, 0, len(v))
+	for off := 0; off+digestEntryLen <= len(v); off += digestEntryLen {
+		e := v[off : off+digestEntryLen]
+		if int64(binary.BigEndian.Uint64(e[DigestLen:])) > nowN && !bytes.Equal(e[:DigestLen], digest) {
+			kept = append(kept, e...)
+		}
+	}
+	next, _ := d.Add(kept, digest, expires, now)
+	return next
+}
+
 // Has reports whether the slot value v holds digest, live at now.
 func (d DigestSet) Has(v, digest []byte, now time.Time) bool {
+	_, ok := d.Expiry(v, digest, now)
+	return ok
+}
+
+// Expiry returns the expiry digest was added with (Add), when the slot value v holds it live
+// at now: a caller that derives a time from it (the deny list's "signed out at") reads it
+// here.
+func (d DigestSet) Expiry(v, digest []byte, now time.Time) (time.Time, bool) {
 	nowN := now.UnixNano()
 	for off := 0; off+digestEntryLen <= len(v); off += digestEntryLen {
 		e := v[off : off+digestEntryLen]
-		if bytes.Equal(e[:DigestLen], digest) && int64(binary.BigEndian.Uint64(e[DigestLen:])) > nowN {
-			return true
+		if exp := int64(binary.BigEndian.Uint64(e[DigestLen:])); bytes.Equal(e[:DigestLen], digest) && exp > nowN {
+			return time.Unix(0, exp), true
 		}
 	}
-	return false
+	return time.Time{}, false
 }

@@ -50,3 +50,37 @@ func TestDigestSetHas(t *testing.T) {
 		t.Error("Has: a live digest not found, another found, or an expired one found")
 	}
 }
+
+func TestDigestSetPutAndExpiry(t *testing.T) {
+	g := DigestSet{Slots: 64, MaxPerSlot: 4}
+	now := time.Unix(1_700_000_000, 0)
+	d := func(c byte) []byte { return bytes.Repeat([]byte{c}, DigestLen) }
+	v := g.Put(nil, d(1), now.Add(time.Minute), now)
+	v = g.Put(v, d(2), now.Add(time.Hour), now)
+	if exp, ok := g.Expiry(v, d(1), now); !ok || !exp.Equal(now.Add(time.Minute)) {
+		t.Fatalf("expiry %v %v", exp, ok)
+	}
+	// A later Put moves the expiry forward and keeps one entry per digest.
+	v = g.Put(v, d(1), now.Add(2*time.Minute), now)
+	if exp, _ := g.Expiry(v, d(1), now); !exp.Equal(now.Add(2*time.Minute)) || len(v) != 2*digestEntryLen {
+		t.Errorf("after a later put: %v, %d bytes", exp, len(v))
+	}
+	// An earlier one does not move it back.
+	v = g.Put(v, d(1), now.Add(time.Second), now)
+	if exp, _ := g.Expiry(v, d(1), now); !exp.Equal(now.Add(2*time.Minute)) || len(v) != 2*digestEntryLen {
+		t.Errorf("after an earlier put: %v, %d bytes", exp, len(v))
+	}
+	if _, ok := g.Expiry(v, d(1), now.Add(3*time.Minute)); ok {
+		t.Error("expired entry found")
+	}
+	if _, ok := g.Expiry(v, d(3), now); ok {
+		t.Error("absent entry found")
+	}
+	// Bounded like Add.
+	for c := byte(10); c < 20; c++ {
+		v = g.Put(v, d(c), now.Add(time.Hour), now)
+	}
+	if len(v) != g.MaxPerSlot*digestEntryLen {
+		t.Errorf("%d bytes, want %d", len(v), g.MaxPerSlot*digestEntryLen)
+	}
+}

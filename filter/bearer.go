@@ -54,7 +54,15 @@ func (h *httpContext) bearer(route *config.Route) (action types.Action, handled 
 		return h.respond(failure{challenge: true, status: 400, code: "invalid_request",
 			msg: "The request has more than one Authorization header.", err: errBearerDuplicate}), true
 	}
-	token, present, ok := engine.BearerToken(h.req.Authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
+	token, present, ok := engine.BearerCredential(h.req.Authorization, h.p.cfg.Limits.MaxHeaderValueBytes)
+	if ok {
+		// A token verified before is found by its bytes first: it passed the token68 check
+		// below when it was cached, and the same bytes pass it again.
+		if v := h.p.bearer.cache.get(token, h.p.now()); v != nil {
+			return h.cachedBearer(route, v), true
+		}
+		ok = engine.IsToken68(token)
+	}
 	switch {
 	case !present && route.Auth == config.AuthSessionOrBearer:
 		return types.ActionContinue, false
@@ -80,12 +88,7 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 	p := h.p
 	now := p.now()
 	if v := p.bearer.cache.get(token, now); v != nil {
-		p.bearer.m.hit.Increment(1)
-		if !acceptsIssuer(route, v.issuer) {
-			p.bearer.m.reject("issuer")
-			return h.respond(invalidToken(errForeignIssuer))
-		}
-		return h.acceptBearer(route, v)
+		return h.cachedBearer(route, v)
 	}
 	if !retried {
 		p.bearer.m.miss.Increment(1)
@@ -127,6 +130,17 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 	v.headers = p.claimHeaders(v.claims)
 	if now.Before(v.expiry) { // a token accepted within the leeway after its exp is not kept
 		p.bearer.cache.put(v)
+	}
+	return h.acceptBearer(route, v)
+}
+
+// cachedBearer serves a request whose token is in the cache of verified tokens.
+func (h *httpContext) cachedBearer(route *config.Route, v *verifiedToken) types.Action {
+	p := h.p
+	p.bearer.m.hit.Increment(1)
+	if !acceptsIssuer(route, v.issuer) {
+		p.bearer.m.reject("issuer")
+		return h.respond(invalidToken(errForeignIssuer))
 	}
 	return h.acceptBearer(route, v)
 }
@@ -226,12 +240,12 @@ func (h *httpContext) acceptBearer(route *config.Route, v *verifiedToken) types.
 		return h.respond(invalidToken(err))
 	}
 	if a := route.Authorization; a != nil {
-		if missing := missingScopes(a, v.scopes); len(missing) > 0 {
+		if missing := engine.MissingScopes(a.Scopes, v.scopes); len(missing) > 0 {
 			p.bearer.m.denied.Increment(1)
 			return h.respond(failure{challenge: true, status: 403, code: "insufficient_scope", scope: strings.Join(a.Scopes, " "),
 				msg: "The token lacks a scope this resource requires.", err: errInsufficientScope})
 		}
-		if !a.Allows(v.scopes, jsonClaims(v.claims)) {
+		if !a.Allows(v.scopes, engine.ClaimLookup(v.claims)) {
 			p.bearer.m.denied.Increment(1)
 			return h.respond(failure{challenge: true, status: 403, code: "access_denied",
 				msg: "The token's claims do not allow access to this resource.", err: errClaimsDenied})

@@ -20,6 +20,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
 
@@ -100,18 +101,18 @@ func TestAuthorizeRules(t *testing.T) {
 		{`{"groups":"admins users","email_verified":true}`, "read", 0, true},
 	} {
 		scopes := strings.Fields(tc.scopes)
-		if got := len(missingScopes(a, scopes)); got != tc.missing {
+		if got := len(engine.MissingScopes(a.Scopes, scopes)); got != tc.missing {
 			t.Errorf("%s %q: %d missing scopes, want %d", tc.claims, tc.scopes, got, tc.missing)
 		}
-		if got := a.Allows(scopes, jsonClaims([]byte(tc.claims))); got != tc.allowed {
+		if got := a.Allows(scopes, engine.ClaimLookup([]byte(tc.claims))); got != tc.allowed {
 			t.Errorf("%s %q: allowed %v, want %v", tc.claims, tc.scopes, got, tc.allowed)
 		}
 	}
-	if got := sessionScopes("opaque-token", []string{"openid"}); len(got) != 1 || got[0] != "openid" {
+	if got := engine.SessionScopes("opaque-token", []string{"openid"}); len(got) != 1 || got[0] != "openid" {
 		t.Errorf("scopes of an opaque access token: %q, want the requested ones", got)
 	}
 	at := "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(`{"scope":"openid api.read"}`)) + ".c2ln"
-	if got := sessionScopes(at, []string{"openid"}); strings.Join(got, " ") != "openid api.read" {
+	if got := engine.SessionScopes(at, []string{"openid"}); strings.Join(got, " ") != "openid api.read" {
 		t.Errorf("scopes of a JWT access token: %q", got)
 	}
 }
@@ -365,8 +366,8 @@ func BenchmarkBearerNative(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				v := c.get(token, now)
-				if v == nil || !acceptsIssuer(route, v.issuer) || len(missingScopes(route.Authorization, v.scopes)) > 0 ||
-					!route.Authorization.Allows(v.scopes, jsonClaims(v.claims)) {
+				if v == nil || !acceptsIssuer(route, v.issuer) || len(engine.MissingScopes(route.Authorization.Scopes, v.scopes)) > 0 ||
+					!route.Authorization.Allows(v.scopes, engine.ClaimLookup(v.claims)) {
 					b.Fatal("not accepted")
 				}
 			}

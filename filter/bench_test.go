@@ -115,7 +115,7 @@ type nativeResult struct {
 }
 
 // newNativeHost starts the plugin and answers its provider fetches until they are done.
-func newNativeHost(b *testing.B, fx *filterbench.Fixture, sc *filterbench.Scenario) *nativeHost {
+func newNativeHost(b testing.TB, fx *filterbench.Fixture, sc *filterbench.Scenario) *nativeHost {
 	var vm types.VMContext = NewVMContext()
 	if sc.Noop {
 		vm = &noopplugin.VM{} // the native floor: the same plugin as e2e/bench/noop
@@ -163,7 +163,7 @@ func (nh *nativeHost) answer(ctx uint32, reply func(path string) *filterbench.Re
 // run sends one request through its whole life, as e2e/host's Driver does: request headers,
 // callouts answered with a, response headers (the upstream's or the local reply's), log and
 // delete. elapsed is the time inside those calls.
-func (nh *nativeHost) run(b *testing.B, req [][2]string, a *filterbench.Response) nativeResult {
+func (nh *nativeHost) run(b testing.TB, req [][2]string, a *filterbench.Response) nativeResult {
 	var r nativeResult
 	reply := func(string) *filterbench.Response { return a }
 	t0 := time.Now()

@@ -37,6 +37,12 @@ const sessionCacheBytes = 8 << 20
 // in bytes (sessionCacheBytes).
 type sessionCache struct {
 	c *engine.Cache[*liveSession]
+	// The warm path reassembles the session cookie into buf, reused from request to request,
+	// with the codec's joiner (its chunk names computed once), and finds the entry with
+	// getBytes: no allocation. joiner is made on first use, for codec.
+	joiner *state.CookieJoiner
+	codec  state.CookieCodec
+	buf    []byte
 }
 
 func newSessionCache(max int) *sessionCache { return newSessionCacheSized(max, sessionCacheBytes) }
@@ -48,6 +54,31 @@ func newSessionCacheSized(max, maxBytes int) *sessionCache {
 // get returns the session cached for exactly these sealed bytes, unless it has expired.
 func (c *sessionCache) get(key string, now time.Time) *liveSession {
 	ls, _ := c.c.Get(key, now)
+	return ls
+}
+
+// join reassembles the session cookie's chunks, looked up with get, as codec.Join does (the
+// same checks and errors): a cookie of one chunk is returned as single (no copy), one of
+// several in joined, the cache's buffer, valid until the next join (a caller that keeps the
+// bytes copies them).
+func (c *sessionCache) join(codec state.CookieCodec, get func(string) (string, bool)) (single string, joined []byte, err error) {
+	if c.joiner == nil || c.codec != codec {
+		j, err := codec.Joiner()
+		if err != nil {
+			return "", nil, err
+		}
+		c.joiner, c.codec = j, codec
+	}
+	single, c.buf, err = c.joiner.AppendJoin(c.buf[:0], get)
+	if single != "" {
+		return single, nil, err
+	}
+	return "", c.buf, err
+}
+
+// getBytes is get for the bytes join returned.
+func (c *sessionCache) getBytes(key []byte, now time.Time) *liveSession {
+	ls, _ := c.c.GetBytes(key, now)
 	return ls
 }
 

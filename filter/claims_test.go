@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 )
 
 // Keycloak's nested roles reach claim headers and claim rules by claim path, with the same
@@ -48,7 +49,7 @@ func TestNestedClaimHeadersAndRules(t *testing.T) {
 		{rule(`https://example\.com/roles`, "y"), true},
 		{rule("https://example.com/roles", "y"), false},
 	} {
-		if got := tc.a.Allows(nil, jsonClaims(claims)); got != tc.want {
+		if got := tc.a.Allows(nil, engine.ClaimLookup(claims)); got != tc.want {
 			t.Errorf("rule %+v: allowed %v, want %v", tc.a.Claims[0], got, tc.want)
 		}
 	}

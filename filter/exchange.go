@@ -27,13 +27,6 @@ import (
 // gets wrong is a 502 (504 on a timeout). The provider's error code is in the log line and
 // the page, its description only in the log.
 
-// deniedCodes are exchange errors that say this user may not have the token: 403.
-var deniedCodes = map[string]bool{
-	"invalid_grant": true, "access_denied": true, "consent_required": true,
-	"interaction_required": true, "invalid_scope": true, "invalid_target": true,
-	"unauthorized_client": true,
-}
-
 // exchangedToken is an exchange's result.
 type exchangedToken struct {
 	token string
@@ -165,17 +158,8 @@ func (b *broker) runExchange(r *config.Route, subject string, key engine.FlightK
 
 // exchangeFailure classifies a failed exchange.
 func exchangeFailure(err error) *flightResult {
-	var te *oidc.TokenEndpointError
-	if errors.As(err, &te) {
-		switch {
-		case deniedCodes[te.Code]:
-			return &flightResult{status: engine.FlightDenied, code: te.Code, err: err}
-		case oidc.IsTransient(err):
-			return &flightResult{status: engine.FlightTransient, code: te.Code, err: err}
-		}
-		return &flightResult{status: engine.FlightFailed, code: te.Code, err: err}
-	}
-	return &flightResult{status: engine.FlightFailed, err: err}
+	status, code := engine.ClassifyExchange(err)
+	return &flightResult{status: status, code: code, err: err}
 }
 
 // adoptExchanged parks an exchanged token until it expires within the route's margin.

@@ -48,23 +48,20 @@ func (h *httpContext) formPostCallback() types.Action {
 	if err := proxywasm.RemoveHttpRequestHeader("cookie"); err != nil {
 		return h.respond(failure{status: 500, code: "internal_error", msg: "The request could not be read.", err: err})
 	}
-	h.formPost = true
+	h.onBody = h.formPostBody
 	return types.ActionContinue
 }
 
-// OnHttpRequestBody collects a form post callback's body (and passes every other body on).
-func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
-	if !h.formPost {
-		return types.ActionContinue
-	}
+// formPostBody collects a form post callback's body (h.onBody, from OnHttpRequestBody).
+func (h *httpContext) formPostBody(bodySize int, endOfStream bool) types.Action {
 	if bodySize > h.p.cfg.Limits.MaxQueryBytes {
-		h.formPost = false
+		h.onBody = nil
 		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is too large."})
 	}
 	if !endOfStream {
 		return types.ActionPause // Envoy buffers until the end of the stream
 	}
-	h.formPost = false
+	h.onBody = nil
 	body, err := proxywasm.GetHttpRequestBody(0, bodySize)
 	if err != nil && bodySize > 0 {
 		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", err: err, msg: "The sign-in response could not be read."})
@@ -74,18 +71,6 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 
 // formPostEmpty answers a form post callback whose headers ended the stream (no body).
 func (h *httpContext) formPostEmpty() types.Action {
-	h.formPost = false
+	h.onBody = nil
 	return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback", msg: "The sign-in response is empty."})
-}
-
-func atoiOr(s string, def int) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return def
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n
 }

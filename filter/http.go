@@ -20,7 +20,9 @@ type httpContext struct {
 	setCookies [][2]string // Set-Cookie headers for the response (local or upstream)
 	api        int8        // 0 unknown, 1 API, -1 navigation
 	route      *config.Route
-	formPost   bool // a form post callback's body is awaited (formpost.go)
+	// onBody, when set, takes the request body (an endpoint that reads one paused the
+	// headers): called by OnHttpRequestBody with the buffered size.
+	onBody func(size int, endOfStream bool) types.Action
 }
 
 func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
@@ -35,7 +37,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action
 
 	switch h.req.PathOnly {
 	case cfg.CallbackPath():
-		if a := h.callback(); !h.formPost || !endOfStream {
+		if a := h.callback(); h.onBody == nil || !endOfStream {
 			return a
 		}
 		return h.formPostEmpty()
@@ -53,6 +55,10 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action
 		if cfg.Endpoints.Token {
 			return h.tokenEndpoint()
 		}
+	case cfg.BackchannelLogoutPath():
+		if cfg.Endpoints.BackchannelLogout {
+			return h.backchannelLogout(endOfStream)
+		}
 	}
 	if cfg.IsPassThrough(h.req.Method, h.req.PathOnly) {
 		return types.ActionContinue
@@ -67,6 +73,15 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action
 		}
 	}
 	return h.authenticate()
+}
+
+// OnHttpRequestBody hands the body to the endpoint that asked for it (onBody); any other
+// request's body goes upstream untouched.
+func (h *httpContext) OnHttpRequestBody(size int, endOfStream bool) types.Action {
+	if h.onBody == nil {
+		return types.ActionContinue
+	}
+	return h.onBody(size, endOfStream)
 }
 
 // OnHttpResponseHeaders adds the cookies the request phase decided on (a re-sealed session

@@ -17,23 +17,27 @@ import (
 //	oidc_proxy.callout.<kind>.<outcome>       provider callouts, by calloutOutcomes
 //	oidc_proxy.callout.<kind>.ms              latency of callouts the provider answered
 //	oidc_proxy.jwks.refetch_limited           unknown-kid refetches refused by the rate limit
+//	oidc_proxy.backchannel_logout.<outcome>   back-channel logout requests, by backchannelOutcomes
 type metrics struct {
 	loginStarted, loginSucceeded proxywasm.MetricCounter
+	loginPushed                  proxywasm.MetricCounter // logins started by a pushed authorization request
+	sessionMaxAge                proxywasm.MetricCounter // sessions ended by session.max_age
 	loginFailed                  map[string]proxywasm.MetricCounter
 	sessionHit, sessionMiss      proxywasm.MetricCounter
 	callouts                     map[string]map[string]proxywasm.MetricCounter
 	calloutMS                    map[string]proxywasm.MetricHistogram
 	refetchLimited               proxywasm.MetricCounter
+	backchannelLogout            map[string]proxywasm.MetricCounter
 }
 
 // loginFailReasons is the closed set of reasons a login can fail for.
 var loginFailReasons = []string{
 	"provider_error", "bad_callback", "bad_state", "expired_state", "binding", "replay",
 	"token_endpoint", "id_token", "userinfo", "unreachable", "timeout", "not_ready", "loop", "session",
-	"token_expired", "session_too_large",
+	"token_expired", "session_too_large", "introspection", "par",
 }
 
-var calloutKinds = []string{"discovery", "jwks", "token", "refresh", "exchange", "revoke", "userinfo"}
+var calloutKinds = []string{"discovery", "jwks", "token", "refresh", "exchange", "revoke", "userinfo", "introspection", "par"}
 
 // Callout outcomes: the provider answered 2xx/3xx with something usable (ok) or unusable
 // (invalid), answered 4xx or 5xx, timed out, or could not be reached.
@@ -51,6 +55,8 @@ var calloutOutcomes = []string{outcomeOK, outcomeInvalid, outcome4xx, outcome5xx
 func newMetrics() *metrics {
 	m := &metrics{
 		loginStarted:   proxywasm.DefineCounterMetric("oidc_proxy.login.started"),
+		loginPushed:    proxywasm.DefineCounterMetric("oidc_proxy.login.pushed"),
+		sessionMaxAge:  proxywasm.DefineCounterMetric("oidc_proxy.session.max_age_ended"),
 		loginSucceeded: proxywasm.DefineCounterMetric("oidc_proxy.login.succeeded"),
 		loginFailed:    map[string]proxywasm.MetricCounter{},
 		sessionHit:     proxywasm.DefineCounterMetric("oidc_proxy.session.cache_hit"),
@@ -58,6 +64,11 @@ func newMetrics() *metrics {
 		callouts:       map[string]map[string]proxywasm.MetricCounter{},
 		calloutMS:      map[string]proxywasm.MetricHistogram{},
 		refetchLimited: proxywasm.DefineCounterMetric("oidc_proxy.jwks.refetch_limited"),
+
+		backchannelLogout: map[string]proxywasm.MetricCounter{},
+	}
+	for _, o := range backchannelOutcomes {
+		m.backchannelLogout[o] = proxywasm.DefineCounterMetric("oidc_proxy.backchannel_logout." + o)
 	}
 	for _, r := range loginFailReasons {
 		m.loginFailed[r] = proxywasm.DefineCounterMetric("oidc_proxy.login.failed." + r)
@@ -70,6 +81,12 @@ func newMetrics() *metrics {
 		m.calloutMS[k] = proxywasm.DefineHistogramMetric("oidc_proxy.callout." + k + ".ms")
 	}
 	return m
+}
+
+func (m *metrics) backchannel(outcome string) {
+	if c, ok := m.backchannelLogout[outcome]; ok {
+		c.Increment(1)
+	}
 }
 
 func (m *metrics) loginFail(reason string) {

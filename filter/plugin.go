@@ -41,10 +41,12 @@ type pluginContext struct {
 	cache     *sessionCache
 	replay    *replayGuard
 	signedOut *signedOutList // sessions signed out on this Envoy (signedout.go)
-	bearer    *bearerState
-	broker    *broker
-	metrics   *metrics
-	identity  map[string]bool
+	// logoutJTIs: back-channel logout tokens used on this Envoy (backchannel.go)
+	logoutJTIs *replayGuard
+	bearer     *bearerState
+	broker     *broker
+	metrics    *metrics
+	identity   map[string]bool
 
 	now   func() time.Time
 	rand  io.Reader
@@ -104,6 +106,7 @@ func (p *pluginContext) configure(data []byte) error {
 	p.cache = newSessionCache(cfg.Session.CacheSize)
 	p.replay = newReplayGuard(cfg.Provider.Issuer)
 	p.signedOut = newSignedOutList(cfg.Provider.Issuer)
+	p.logoutJTIs = newLogoutJTIs(cfg.Provider.Issuer)
 	p.bearer = newBearerState(cfg, p.contextID)
 	p.broker = newBroker(p)
 	return nil

@@ -166,20 +166,8 @@ func (b *broker) refresh(old *state.Session, key engine.FlightKey, finish func(*
 // refreshFailure classifies a failed refresh: invalid_grant and other definite refusals end
 // the session; timeouts, 5xx and garbage are transient.
 func refreshFailure(err error) *flightResult {
-	var te *oidc.TokenEndpointError
-	switch {
-	case oidc.IsInvalidGrant(err):
-		return &flightResult{status: engine.FlightEnded, code: "invalid_grant", err: err}
-	case oidc.IsTransient(err):
-		res := &flightResult{status: engine.FlightTransient, err: err}
-		if errors.As(err, &te) {
-			res.code = te.Code
-		}
-		return res
-	case errors.As(err, &te):
-		return &flightResult{status: engine.FlightFailed, code: te.Code, err: err}
-	}
-	return &flightResult{status: engine.FlightTransient, err: err} // a malformed success answer
+	status, code := engine.ClassifyRefresh(err)
+	return &flightResult{status: status, code: code, err: err}
 }
 
 // adoptRefreshed validates a refresh answer and builds the new session: a returned ID token
@@ -241,7 +229,7 @@ func (b *broker) adoptRefreshed(old *state.Session, key engine.FlightKey, tr *oi
 		b.refreshDone(old, key, &flightResult{status: engine.FlightFailed, err: err}, nil, finish)
 		return
 	}
-	res := &flightResult{status: engine.FlightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: ns.Expiry, cookies: chunks}}
+	res := &flightResult{status: engine.FlightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: p.sessionEnd(&ns), cookies: chunks}}
 	auditInfo("token_refreshed", "key", key.String()[:8], "sub", ns.Subject, "id_token", renewed(tr.IDToken != ""), "refresh_token", renewed(tr.RefreshToken != ""))
 	b.refreshDone(old, key, res, []byte(sealed), finish)
 }
@@ -300,7 +288,7 @@ func (b *broker) openParkedSession(k engine.FlightKey, payload []byte, now time.
 	if err := s.UnmarshalBinary(plain); err != nil {
 		return nil, err
 	}
-	return &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: s.Expiry}, nil
+	return &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: p.sessionEnd(s)}, nil
 }
 
 func renewed(b bool) string {

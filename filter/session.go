@@ -2,6 +2,7 @@ package filter
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -18,7 +19,10 @@ import (
 var (
 	errNoSession      = errors.New("filter: no session cookie")
 	errSessionExpired = errors.New("filter: session expired")
-	errSignedOut      = errors.New("filter: session signed out")
+	// errMaxAgePassed: session.max_age has passed since the user authenticated (or the
+	// session carries no auth_time to tell).
+	errMaxAgePassed = fmt.Errorf("%w: session.max_age since auth_time passed", errSessionExpired)
+	errSignedOut    = errors.New("filter: session signed out")
 )
 
 // identityHeaders is the lower-case set of request headers only the filter may set.
@@ -44,6 +48,10 @@ func (h *httpContext) authenticate() types.Action {
 	}
 	route := h.exchangeRoute()
 	wantID := h.p.cfg.Forward.IDTokenHeader != "" || route != nil && route.Exchange.SubjectTokenType == oidc.TokenTypeIDToken
+	if !engine.RefreshDue(h.p.cfg.Session, ls.s, h.p.now(), wantID) {
+		// What freshen does first, without building its continuation (an allocation).
+		return h.forwardSession(ls, route)
+	}
 	return h.freshen(ls, wantID, 0, func(ls *liveSession) types.Action { return h.forwardSession(ls, route) })
 }
 
@@ -108,6 +116,11 @@ func (h *httpContext) reauthenticate(s *state.Session, now time.Time) bool {
 	return !canRefresh && engine.IDTokenDue(s, now.Add(cfg.Session.RefreshMargin), cfg.Session.RefreshMargin)
 }
 
+// sessionEnd is when s stops being usable: its expiry, or sooner under session.max_age.
+func (p *pluginContext) sessionEnd(s *state.Session) time.Time {
+	return engine.SessionEnd(s, p.cfg.Session.MaxAge)
+}
+
 // loadSession reassembles the session cookie and returns the open session, from the per-VM
 // cache when these exact cookie bytes were seen before.
 func (h *httpContext) loadSession() (*liveSession, error) {
@@ -118,7 +131,7 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 	if len(h.req.Cookie) > p.cfg.Limits.MaxCookieBytes {
 		return nil, errors.New("filter: cookie header too large")
 	}
-	sealed, err := p.sessions.Join(h.req.CookieValue)
+	single, joined, err := p.cache.join(p.sessions, h.req.CookieValue)
 	if err != nil {
 		if errors.Is(err, state.ErrNoCookie) {
 			return nil, errNoSession
@@ -126,7 +139,13 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 		return nil, err
 	}
 	now := p.now()
-	if ls := p.cache.get(sealed, now); ls != nil {
+	var ls *liveSession
+	if single != "" {
+		ls = p.cache.get(single, now)
+	} else {
+		ls = p.cache.getBytes(joined, now)
+	}
+	if ls != nil {
 		p.metrics.sessionHit.Increment(1)
 		if p.signedOut.refuses(ls, now) {
 			return nil, errSignedOut
@@ -134,6 +153,10 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 		return ls, nil
 	}
 	p.metrics.sessionMiss.Increment(1)
+	sealed := single
+	if sealed == "" {
+		sealed = string(joined)
+	}
 	plain, err := p.sealer.Open(state.PurposeSession, p.cfg.Cookie.Name, sealed, now)
 	if err != nil {
 		return nil, err
@@ -142,10 +165,15 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 	if err := s.UnmarshalBinary(plain); err != nil {
 		return nil, err
 	}
-	if !now.Before(s.Expiry) {
+	end := p.sessionEnd(s)
+	if !now.Before(end) {
+		if end.Before(s.Expiry) {
+			p.metrics.sessionMaxAge.Increment(1)
+			return nil, errMaxAgePassed
+		}
 		return nil, errSessionExpired
 	}
-	ls := &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: s.Expiry}
+	ls = &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: end}
 	if p.signedOut.refuses(ls, now) {
 		return nil, errSignedOut
 	}

@@ -3,9 +3,11 @@ package filter
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
 
 // Sign-out that sticks. Sessions are stateless (sealed cookies), so a copy of a cookie taken
@@ -17,6 +19,10 @@ import (
 // 4,096 live entries each, oldest dropped first), CAS writes, expired entries dropped on each
 // write. An entry is 12 bytes of a digest of the session's identity, sessionRef (its random
 // login id), and its expiry: no token, no subject.
+//
+// Back-channel logout (backchannel.go) writes to the same list: entries keyed by the
+// provider's session id ("sid:"+sid) and subject ("sub:"+sub), which refuse the sessions
+// established before the logout (loggedOutAtProvider).
 //
 // Other replicas do not share this Envoy's shared data. There the signed-out session keeps
 // working at most until its access token expires: sign-out revoked the refresh token, so the
@@ -42,25 +48,114 @@ func (l *signedOutList) add(ls *liveSession, until, now time.Time) error {
 	if err := l.list.use(ls.ref(), until, now); err != nil && !errors.Is(err, errReplayed) {
 		return err
 	}
-	return updateShared(l.genKey, func(v []byte) ([]byte, error) {
-		var n uint64
-		if len(v) == 8 {
-			n = binary.BigEndian.Uint64(v)
+	return l.bump(0)
+}
+
+// addProviderLogout refuses, on every VM of this Envoy, the sessions a back-channel logout
+// names: with sid, those of that provider session (a token with both sid and sub names that
+// one session, section 2.4); with only sub, every session of that user.
+// Either way only sessions established before now: a user who signs in again afterwards has
+// a new session. lifetime is session.lifetime, so the entries live as long as the sessions
+// they refuse can.
+//
+// The entry's expiry carries the time: it is now + lifetime, and a session established at t
+// has Expiry t + lifetime (session.go keeps it absolute across refreshes), so "established
+// before now" is "Expiry not after the entry's expiry", with no time stored beside it. (A
+// session.lifetime changed while an entry lives shifts that line by the change.)
+func (l *signedOutList) addProviderLogout(sid, sub string, lifetime time.Duration, now time.Time) error {
+	until := now.Add(lifetime)
+	if sid != "" {
+		sub = ""
+	}
+	for _, key := range providerLogoutKeys(sid, sub) {
+		digest, slot := l.list.set.Digest(key)
+		err := updateShared(l.list.prefix+strconv.Itoa(slot), func(v []byte) ([]byte, error) {
+			return l.list.set.Put(v, digest, until, now), nil
+		})
+		if err != nil {
+			return err
 		}
-		return binary.BigEndian.AppendUint64(nil, n+1), nil
+	}
+	return l.bump(1)
+}
+
+// providerLogoutKeys are the deny-list values of a provider's logout: "sid:" and "sub:"
+// under the list's issuer prefix (a session ref, engine.SessionRef, starts "login:" or "v1:"). A
+// session is looked up under both.
+func providerLogoutKeys(sid, sub string) []string {
+	keys := make([]string, 0, 2)
+	if sid != "" {
+		keys = append(keys, "sid:"+sid)
+	}
+	if sub != "" {
+		keys = append(keys, "sub:"+sub)
+	}
+	return keys
+}
+
+// The generation is two counters in one shared-data value: sign-outs (by login id), then
+// provider logouts (by sid or sub). A session is looked up only under the kinds of entry
+// that exist, so plain sign-outs keep costing one slot read per session and generation.
+// (An 8-byte value, written before provider logouts existed, is the first counter alone.)
+type generation struct{ signOuts, providerLogouts uint64 }
+
+func readGeneration(v []byte) (generation, bool) {
+	switch len(v) {
+	case 8:
+		return generation{signOuts: binary.BigEndian.Uint64(v)}, true
+	case 16:
+		return generation{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])}, true
+	}
+	return generation{}, false
+}
+
+// sum changes whenever either counter does: what a session remembers it was checked at.
+func (g generation) sum() uint64 { return g.signOuts + g.providerLogouts }
+
+// bump moves counter which (0 sign-outs, 1 provider logouts): every VM checks its sessions
+// again.
+func (l *signedOutList) bump(which int) error {
+	return updateShared(l.genKey, func(v []byte) ([]byte, error) {
+		g, _ := readGeneration(v)
+		if which == 0 {
+			g.signOuts++
+		} else {
+			g.providerLogouts++
+		}
+		return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, g.signOuts), g.providerLogouts), nil
 	})
 }
 
-// refuses reports whether ls's session was signed out.
+// refuses reports whether ls's session was signed out, or ended by the provider
+// (back-channel logout).
 func (l *signedOutList) refuses(ls *liveSession, now time.Time) bool {
 	v, _, err := getSharedData(l.genKey)
-	if err != nil || len(v) != 8 {
+	g, ok := readGeneration(v)
+	if err != nil || !ok {
 		return false // nobody signed out on this Envoy (or no shared data)
 	}
-	if gen := binary.BigEndian.Uint64(v); gen != ls.checkedGen {
-		ls.signedOut, ls.checkedGen = l.list.seen(ls.ref(), now), gen
+	if sum := g.sum(); sum != ls.checkedGen {
+		ls.signedOut = g.signOuts > 0 && l.list.seen(ls.ref(), now) ||
+			g.providerLogouts > 0 && l.loggedOutAtProvider(ls.s, now)
+		ls.checkedGen = sum
 	}
 	return ls.signedOut
+}
+
+// loggedOutAtProvider reports whether a back-channel logout named s (by its sid or its sub)
+// after s was established.
+func (l *signedOutList) loggedOutAtProvider(s *state.Session, now time.Time) bool {
+	for _, key := range providerLogoutKeys(s.SessionID, s.Subject) {
+		digest, slot := l.list.set.Digest(key)
+		v, _, err := getSharedData(l.list.prefix + strconv.Itoa(slot))
+		if err != nil {
+			continue
+		}
+		if until, ok := l.list.set.Expiry(v, digest, now); ok && !s.Expiry.After(until) {
+			return true
+		}
+	}
+	return false
 }
 
 func (ls *liveSession) ref() string {

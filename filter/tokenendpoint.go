@@ -53,7 +53,7 @@ func (h *httpContext) sameOrigin() bool {
 }
 
 // grantsOffline reports whether the session's access token says offline_access was granted
-// (its "scope" or "scp", as sessionScopes reads them); an opaque access token says nothing.
+// (its "scope" or "scp", as engine.SessionScopes reads them); an opaque access token says nothing.
 func grantsOffline(accessToken string) bool {
-	return slices.Contains(sessionScopes(accessToken, nil), "offline_access")
+	return slices.Contains(engine.SessionScopes(accessToken, nil), "offline_access")
 }

@@ -83,17 +83,34 @@ func copyKey(k *Key) (*Key, error) {
 		return nil, fmt.Errorf("%w: nil", ErrInvalidKey)
 	}
 	c := *k
-	f := jwkFields{use: k.Use, alg: string(k.Algorithm), kid: k.ID}
-	switch pub := k.Public.(type) {
+	f, err := fieldsOf(k.Public)
+	if err != nil {
+		return nil, err
+	}
+	f.use, f.alg, f.kid = k.Use, string(k.Algorithm), k.ID
+	// Going through the JWK checks keeps one set of rules, and the decoded
+	// result is a fresh copy.
+	parsed, err := f.key()
+	if err != nil {
+		return nil, err
+	}
+	c.Public = parsed.Public
+	return &c, nil
+}
+
+// fieldsOf is the JWK members of a public key (kty and the key's own members).
+func fieldsOf(pub crypto.PublicKey) (jwkFields, error) {
+	var f jwkFields
+	switch pub := pub.(type) {
 	case *rsa.PublicKey:
 		if pub == nil || pub.N == nil {
-			return nil, fmt.Errorf("%w: nil RSA key", ErrInvalidKey)
+			return f, fmt.Errorf("%w: nil RSA key", ErrInvalidKey)
 		}
 		f.kty, f.n, f.e = "RSA", b64.EncodeToString(pub.N.Bytes()), b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes())
 	case *ecdsa.PublicKey:
 		point, err := pointOf(pub)
 		if err != nil {
-			return nil, err
+			return f, err
 		}
 		size := (len(point) - 1) / 2
 		f.kty, f.crv = "EC", pub.Curve.Params().Name
@@ -103,16 +120,9 @@ func copyKey(k *Key) (*Key, error) {
 	case []byte:
 		f.kty, f.k = "oct", b64.EncodeToString(pub)
 	default:
-		return nil, fmt.Errorf("%w: unsupported key type %T", ErrInvalidKey, k.Public)
+		return f, fmt.Errorf("%w: unsupported key type %T", ErrInvalidKey, pub)
 	}
-	// Going through the JWK checks keeps one set of rules, and the decoded
-	// result is a fresh copy.
-	parsed, err := f.key()
-	if err != nil {
-		return nil, err
-	}
-	c.Public = parsed.Public
-	return &c, nil
+	return f, nil
 }
 
 // pointOf returns the uncompressed encoding of an ECDSA key, failing for

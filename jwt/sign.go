@@ -139,26 +139,20 @@ func (k *SigningKey) MarshalPKCS8() ([]byte, error) {
 }
 
 func newSigningKey(signer crypto.Signer, alg Algorithm, kid string) (*SigningKey, error) {
-	f := jwkFields{}
+	f, err := fieldsOf(signer.Public())
+	if err != nil {
+		return nil, err
+	}
 	var want family
-	switch pub := signer.Public().(type) {
-	case *rsa.PublicKey:
+	switch f.kty {
+	case "RSA":
 		want = famPKCS1
-		f.kty, f.n, f.e = "RSA", b64.EncodeToString(pub.N.Bytes()), b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes())
-	case *ecdsa.PublicKey:
-		point, err := pointOf(pub)
-		if err != nil {
-			return nil, err
-		}
+	case "EC":
 		want = famECDSA
-		size := (len(point) - 1) / 2
-		f.kty, f.crv = "EC", pub.Curve.Params().Name
-		f.x, f.y = b64.EncodeToString(point[1:1+size]), b64.EncodeToString(point[1+size:])
-	case ed25519.PublicKey:
+	case "OKP":
 		want = famEdDSA
-		f.kty, f.crv, f.x = "OKP", "Ed25519", b64.EncodeToString(pub)
 	default:
-		return nil, fmt.Errorf("%w: unsupported private key type %T", ErrInvalidKey, pub)
+		return nil, fmt.Errorf("%w: unsupported private key type %T", ErrInvalidKey, signer)
 	}
 	// The public half goes through the JWK rules (sizes, curve, weak keys).
 	if _, err := f.publicKey("verify"); err != nil {

@@ -151,8 +151,64 @@ func (c CookieCodec) Join(get func(name string) (string, bool)) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	names := c.names(max)
-	var vals [MaxChunksLimit]string
+	var parts [MaxChunksLimit]string
+	count, err := c.join(c.names(max), size, max, get, &parts)
+	if err != nil {
+		return "", err
+	}
+	if count == 1 {
+		return parts[0], nil
+	}
+	total := 0
+	for _, v := range parts[:count] {
+		total += len(v)
+	}
+	var b strings.Builder
+	b.Grow(total)
+	for _, v := range parts[:count] {
+		b.WriteString(v)
+	}
+	return b.String(), nil
+}
+
+// CookieJoiner is a codec's Join with its chunk names computed once, for a request path that
+// joins on every request: AppendJoin reassembles into the caller's buffer and allocates
+// nothing (but for an error).
+type CookieJoiner struct {
+	c         CookieCodec
+	size, max int
+	names     chunkNames
+}
+
+// Joiner returns the codec's joiner, or the codec's error if it is invalid.
+func (c CookieCodec) Joiner() (*CookieJoiner, error) {
+	size, max, err := c.limits()
+	if err != nil {
+		return nil, err
+	}
+	return &CookieJoiner{c: c, size: size, max: max, names: c.names(max)}, nil
+}
+
+// AppendJoin reassembles the value Join would return, with the same checks and errors: a
+// value in one chunk is returned as single (a slice of that cookie's value, no copy); one
+// of several chunks is appended to dst instead (single is "").
+func (j *CookieJoiner) AppendJoin(dst []byte, get func(name string) (string, bool)) (single string, _ []byte, _ error) {
+	var parts [MaxChunksLimit]string
+	count, err := j.c.join(j.names, j.size, j.max, get, &parts)
+	if err != nil {
+		return "", dst, err
+	}
+	if count == 1 {
+		return parts[0], dst, nil
+	}
+	for _, v := range parts[:count] {
+		dst = append(dst, v...)
+	}
+	return "", dst, nil
+}
+
+// join looks up and checks the chunks (see Join), leaving their payloads in parts[:count].
+func (c CookieCodec) join(names chunkNames, size, max int, get func(name string) (string, bool), vals *[MaxChunksLimit]string) (int, error) {
 	var present [MaxChunksLimit]bool
 	seen := 0
 	for i := 0; i < max; i++ {
@@ -162,40 +218,30 @@ func (c CookieCodec) Join(get func(name string) (string, bool)) (string, error) 
 		}
 		seen++
 		if l := len(names.at(i)) + 1 + len(vals[i]); l > size {
-			return "", fmt.Errorf("%w: cookie %q is %d bytes, limit %d", ErrTooLarge, names.at(i), l, size)
+			return 0, fmt.Errorf("%w: cookie %q is %d bytes, limit %d", ErrTooLarge, names.at(i), l, size)
 		}
 	}
 	if seen == 0 {
-		return "", fmt.Errorf("%w: %q", ErrNoCookie, c.Name)
+		return 0, fmt.Errorf("%w: %q", ErrNoCookie, c.Name)
 	}
 	if !present[0] {
-		return "", fmt.Errorf("%w: cookie %q: first chunk missing", ErrMalformed, c.Name)
+		return 0, fmt.Errorf("%w: cookie %q: first chunk missing", ErrMalformed, c.Name)
 	}
 	_, count, _, ok := parseChunk(vals[0])
 	if !ok || count > max {
-		return "", fmt.Errorf("%w: cookie %q: bad chunk header", ErrMalformed, c.Name)
+		return 0, fmt.Errorf("%w: cookie %q: bad chunk header", ErrMalformed, c.Name)
 	}
 	if seen != count {
-		return "", fmt.Errorf("%w: cookie %q: %d chunks present, header says %d", ErrMalformed, c.Name, seen, count)
+		return 0, fmt.Errorf("%w: cookie %q: %d chunks present, header says %d", ErrMalformed, c.Name, seen, count)
 	}
-	total := 0
 	for i := 0; i < count; i++ {
 		idx, n, payload, ok := parseChunk(vals[i])
 		if !present[i] || !ok || idx != i || n != count {
-			return "", fmt.Errorf("%w: cookie %q: chunk %d of %d missing or out of order", ErrMalformed, c.Name, i, count)
+			return 0, fmt.Errorf("%w: cookie %q: chunk %d of %d missing or out of order", ErrMalformed, c.Name, i, count)
 		}
 		vals[i] = payload
-		total += len(payload)
 	}
-	if count == 1 {
-		return vals[0], nil
-	}
-	var b strings.Builder
-	b.Grow(total)
-	for _, v := range vals[:count] {
-		b.WriteString(v)
-	}
-	return b.String(), nil
+	return count, nil
 }
 
 // chunkNames holds every chunk name in one string (one allocation), sliced

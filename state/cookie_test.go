@@ -178,11 +178,50 @@ func TestJoinStrict(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := c.Join(mapGet(tt.m))
+			got, err := c.Join(mapGet(tt.m))
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Join = %v, want %v", err, tt.wantErr)
 			}
+			j, jerr := c.Joiner()
+			if jerr != nil {
+				t.Fatal(jerr)
+			}
+			single, buf, aerr := j.AppendJoin([]byte("kept"), mapGet(tt.m))
+			if joined := single + string(buf[len("kept"):]); fmt.Sprint(aerr) != fmt.Sprint(err) || joined != got ||
+				single != "" && len(buf) != len("kept") || string(buf[:len("kept")]) != "kept" {
+				t.Fatalf("AppendJoin = %q, %q, %v; Join = %q, %v", single, buf, aerr, got, err)
+			}
 		})
+	}
+}
+
+// AppendJoin into a buffer that holds the value allocates nothing: the warm request path
+// joins the session cookie on every request.
+func TestAppendJoinAllocatesNothing(t *testing.T) {
+	c := CookieCodec{Name: "s", MaxCookieSize: 128, MaxChunks: 4}
+	cookies, err := c.Split(b64ish(250))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.Joiner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cookieMap(cookies)
+	get := func(name string) (string, bool) { v, ok := m[name]; return v, ok }
+	buf := make([]byte, 0, 512)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, buf, err = j.AppendJoin(buf[:0], get); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("AppendJoin: %v allocations per join, want 0", n)
+	}
+	if string(buf) != b64ish(250) {
+		t.Errorf("AppendJoin joined %d bytes, not the value split", len(buf))
+	}
+	if _, err := (CookieCodec{}).Joiner(); !errors.Is(err, ErrInvalidCodec) {
+		t.Errorf("Joiner of an invalid codec = %v, want ErrInvalidCodec", err)
 	}
 }
 

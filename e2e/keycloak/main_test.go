@@ -42,6 +42,8 @@ var suite struct {
 	// shared is the Envoy most scenarios use (the example config plus testOnly), offline
 	// the one that also asks for offline_access and serves {prefix}/token.
 	shared, offline *proxy.Proxy
+	// wasm is plugin.wasm's path (PLUGIN_WASM), for the scenarios' own Envoys (featureProxy).
+	wasm string
 }
 
 func TestMain(m *testing.M) {
@@ -68,6 +70,7 @@ func runSuite(m *testing.M) (code int) {
 	if wasm == "" {
 		return fail(fmt.Errorf("PLUGIN_WASM is not set (make build, then PLUGIN_WASM=$PWD/plugin.wasm)"))
 	}
+	suite.wasm = wasm
 	kcPort, err := keycloak.FreePort()
 	if err != nil {
 		return fail(err)
@@ -214,8 +217,8 @@ func exampleConfig(addr string, extra map[string]any) ([]byte, error) {
 	return json.Marshal(c)
 }
 
-// setPath sets the value at a dotted path; create makes missing objects, else a missing key
-// reports false.
+// setPath sets the value at a dotted path (nil deletes it); create makes missing objects,
+// else a missing key reports false.
 func setPath(c map[string]any, path string, v any, create bool) bool {
 	parts := strings.Split(path, ".")
 	for _, p := range parts[:len(parts)-1] {
@@ -232,6 +235,10 @@ func setPath(c map[string]any, path string, v any, create bool) bool {
 	last := parts[len(parts)-1]
 	if _, ok := c[last]; !ok && !create {
 		return false
+	}
+	if v == nil {
+		delete(c, last)
+		return true
 	}
 	c[last] = v
 	return true

@@ -38,6 +38,7 @@ type options struct {
 	concs                                           []int
 	profile                                         string // rows to profile with perf after the runs
 	profileN, profileC                              int
+	alt                                             [][2]string // -variant
 }
 
 func main() {
@@ -59,7 +60,19 @@ func main() {
 	flag.IntVar(&o.profileN, "profile-n", 20000, "requests per profiled row")
 	flag.IntVar(&o.profileC, "profile-c", 1, "connections of the profiled rows")
 	flag.StringVar(&concs, "c", "1,16", "connections (closed-loop concurrency), comma-separated")
+	var alt string
+	flag.StringVar(&alt, "variant", "", "other builds of the plugin, name=path,...: each adds the rows pass@name, warm@name and bearer-hit@name, run beside the plugin's (same configuration, same session)")
 	flag.Parse()
+	for _, a := range strings.Split(alt, ",") {
+		if a == "" {
+			continue
+		}
+		name, path, ok := strings.Cut(a, "=")
+		if !ok || name == "" || path == "" {
+			fatalf("-variant: %q, want name=path", a)
+		}
+		o.alt = append(o.alt, [2]string{name, path})
+	}
 	for _, s := range strings.Split(concs, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || c < 1 {
@@ -88,7 +101,11 @@ func run(o options) error {
 		return err
 	}
 	var selected []row
-	for _, r := range rows {
+	all := rows
+	for _, a := range o.alt {
+		all = append(all, altRows(a[0])...)
+	}
+	for _, r := range all {
 		if r.name == "none" || match.MatchString(r.name) {
 			selected = append(selected, r)
 		}
@@ -115,7 +132,7 @@ func run(o options) error {
 	load0 := loadavg()
 	logf("starting the provider, the app, the Envoy processes and oauth2-proxy; logging in through each")
 	setup, cancelSetup := context.WithTimeout(ctx, 3*time.Minute)
-	r, err := newRig(setup, rigOptions{wasm: o.wasm, oauth2Proxy: o.oauth2Proxy, noopWasm: o.noopWasm, starts: o.starts, log: logw})
+	r, err := newRig(setup, rigOptions{wasm: o.wasm, alt: o.alt, oauth2Proxy: o.oauth2Proxy, noopWasm: o.noopWasm, starts: o.starts, log: logw})
 	cancelSetup()
 	if err != nil {
 		return err
@@ -123,6 +140,9 @@ func run(o options) error {
 	defer r.Close()
 	logf("setup %v; plugin serving %v after Envoy's exec (median of %d starts)", time.Since(t0).Round(time.Millisecond),
 		median(r.ready).Round(time.Millisecond), len(r.ready))
+	for _, a := range o.alt {
+		logf("variant %s (%s): serving %v after Envoy's exec (one start)", a[0], a[1], r.altReady[a[0]].Round(time.Millisecond))
+	}
 
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
@@ -194,9 +214,13 @@ func profileRows(r *rig, o options) ([]profile, error) {
 			continue
 		}
 		var rw *row
-		for i := range rows {
-			if rows[i].name == name {
-				rw = &rows[i]
+		all := rows
+		for _, a := range o.alt {
+			all = append(all, altRows(a[0])...)
+		}
+		for i := range all {
+			if all[i].name == name {
+				rw = &all[i]
 			}
 		}
 		if rw == nil {

@@ -30,6 +30,10 @@ type rig struct {
 	none, plugin, oauth2, jwt, o2pEdge *envoy.Envoy
 	noop, shim, shimGet, shimRead      *envoy.Envoy // the floor rows (nil without -noop-wasm)
 	o2p                                *oauth2Proxy
+	// alt are other builds of the plugin (-variant name=path), same configuration, for
+	// before/after rows in one run; altReady their start times (one start each).
+	alt      map[string]*envoy.Envoy
+	altReady map[string]time.Duration
 
 	pluginCookie, oauth2Cookie, o2pCookie string // Cookie headers from real logins
 	minter                                *minter
@@ -43,6 +47,7 @@ type rig struct {
 
 type rigOptions struct {
 	wasm, oauth2Proxy, noopWasm string
+	alt                         [][2]string // name, path
 	starts                      int
 	log                         io.Writer
 }
@@ -98,6 +103,24 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 	}
 	if r.pluginCookie, err = browserLogin(ctx, r.provider, r.plugin.URL, "/app/page"); err != nil {
 		return nil, err
+	}
+	if len(o.alt) > 0 {
+		cfg, err := r.pluginConfig()
+		if err != nil {
+			return nil, err
+		}
+		r.alt, r.altReady = map[string]*envoy.Envoy{}, map[string]time.Duration{}
+		for _, a := range o.alt {
+			t0 := time.Now()
+			e, err := start("plugin "+a[0], envoy.Bootstrap{WasmPath: a[1], PluginConfig: cfg})
+			if err != nil {
+				return nil, err
+			}
+			if err := r.waitServing(ctx, e.URL); err != nil {
+				return nil, err
+			}
+			r.alt[a[0]], r.altReady[a[0]] = e, time.Since(t0)
+		}
 	}
 	if r.minter, err = newMinter(r.key, r.pluginCookie); err != nil {
 		return nil, err

@@ -151,3 +151,40 @@ var rows = []row{
 
 // also compares rows with oauth2-proxy, what users pick instead of a filter.
 var alsoVersus = map[string]string{"warm": "oauth2-proxy", "bearer-hit": "oauth2-proxy"}
+
+// altRows are the pass-through, warm session and cached bearer rows for another build of the
+// plugin (-variant name=path): the same requests against its own Envoy.
+func altRows(name string) []row {
+	e := func(r *rig) (*envoy.Envoy, error) {
+		if r.alt[name] == nil {
+			return nil, errSkip
+		}
+		return r.alt[name], nil
+	}
+	return []row{
+		{name: "pass@" + name, title: "plugin " + name + ", pass-through path",
+			target: func(r *rig, _ *variants, _, _ int) (target, error) {
+				a, err := e(r)
+				if err != nil {
+					return target{}, err
+				}
+				return fixed(a, browserHead(host(a), "/healthz", r.pluginCookie)), nil
+			}},
+		{name: "warm@" + name, title: "plugin " + name + ", warm session", peer: "oauth2", forwarded: "X-Forwarded-Access-Token",
+			target: func(r *rig, _ *variants, _, _ int) (target, error) {
+				a, err := e(r)
+				if err != nil {
+					return target{}, err
+				}
+				return fixed(a, browserHead(host(a), "/app/page", r.pluginCookie)), nil
+			}},
+		{name: "bearer-hit@" + name, title: "plugin " + name + ", bearer RS256, cached", peer: "jwt-cached", forwarded: "Authorization",
+			target: func(r *rig, _ *variants, _, _ int) (target, error) {
+				a, err := e(r)
+				if err != nil {
+					return target{}, err
+				}
+				return fixed(a, apiHead(host(a), "/api/data", r.token)), nil
+			}},
+	}
+}

@@ -1,0 +1,223 @@
+package keycloak_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
+)
+
+// bclProxy starts an Envoy of its own with the example config, testOnly and extra, signing in
+// as a Keycloak client of its own (created through the admin API, deleted at the end) whose
+// back-channel logout URL is this Envoy's {prefix}/backchannel_logout.
+func bclProxy(t *testing.T, clientID string, extra map[string]any) *proxy.Proxy {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	addr, err := proxy.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := randomSecret()
+	base := "http://" + addr
+	client := map[string]any{
+		"clientId": clientID, "enabled": true, "protocol": "openid-connect", "publicClient": false,
+		"clientAuthenticatorType": "client-secret", "secret": secret, "standardFlowEnabled": true,
+		"directAccessGrantsEnabled": false, "frontchannelLogout": false,
+		"redirectUris": []string{base + "/oauth2/callback"},
+		// Keycloak 26 introspects a token only for a client in its audience
+		// (docs/providers.md): an audience mapper puts the client there.
+		"protocolMappers": []any{map[string]any{
+			"name": "own audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
+			"config": map[string]string{"included.client.audience": clientID, "access.token.claim": "true",
+				"id.token.claim": "false", "introspection.token.claim": "true"},
+		}},
+		"attributes": map[string]string{
+			"pkce.code.challenge.method":          "S256",
+			"post.logout.redirect.uris":           base + "/*",
+			"backchannel.logout.url":              base + "/oauth2/backchannel_logout",
+			"backchannel.logout.session.required": "true",
+		},
+	}
+	if err := suite.kc.Admin(ctx, "POST", "/clients", client, nil); err != nil {
+		t.Fatalf("creating client %s: %v", clientID, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if uuid, err := suite.kc.ClientUUID(ctx, clientID); err == nil {
+			_ = suite.kc.Admin(ctx, "DELETE", "/clients/"+uuid, nil, nil)
+		}
+	})
+	settings := map[string]any{"client.id": clientID, "client.secret": secret}
+	for k, v := range testOnly {
+		settings[k] = v
+	}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	cfg, err := exampleConfig(addr, settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := startProxy(ctx, os.Getenv("PLUGIN_WASM"), addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Errorf("Envoy: %v", err)
+		}
+	})
+	if err := waitReady(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestBackchannelLogoutFromKeycloak: with login.introspect on, a login through Keycloak is
+// introspected and succeeds; when an administrator ends the user's Keycloak session,
+// Keycloak posts a logout token to the plugin, and the plugin session ends with it (the next
+// API call 401, the next navigation Keycloak's password form). A logout token signed with a
+// key Keycloak does not publish is refused (after one JWKS refetch).
+func TestBackchannelLogoutFromKeycloak(t *testing.T) {
+	needSuite(t)
+	p := bclProxy(t, "bcl-gateway", map[string]any{
+		"login.introspect.enabled":        true,
+		"login.introspect.require_scopes": []string{"openid", "email"},
+		"endpoints.backchannel_logout":    true,
+	})
+	began := time.Now()
+	u := newUser(t, p, "alice")
+	if pg := u.login("/app1/"); pg.status != 200 {
+		t.Fatalf("login: %d at %s\n%s", pg.status, pg.url, p.LogText())
+	}
+	if n, _ := p.Metric("oidc_proxy.callout.introspection.ok"); n != 1 {
+		t.Errorf("introspection callouts ok: %d, want 1", n)
+	}
+	if n := countEvents(t, "INTROSPECT_TOKEN", "", began); n < 1 {
+		t.Errorf("Keycloak logged %d introspections, want at least 1", n)
+	}
+	w, pg := u.whoami("/app1/api/whoami")
+	if pg.status != 200 {
+		t.Fatalf("whoami: %d", pg.status)
+	}
+	sid := idTokenSID(t, w)
+
+	// A forged logout token for that session: 400, and the session goes on.
+	forged := forgedLogoutToken(t, "bcl-gateway", sid)
+	if st, body := postLogout(t, p, forged); st != 400 || !strings.Contains(body, "invalid_request") {
+		t.Errorf("forged logout token: %d %s, want 400", st, body)
+	}
+	if pg := u.api("/app1/api/whoami"); pg.status != 200 {
+		t.Fatalf("after a forged logout token: %d", pg.status)
+	}
+
+	// An administrator ends alice's session at Keycloak: Keycloak calls the plugin.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := suite.kc.Admin(ctx, "DELETE", "/sessions/"+url.PathEscape(sid), nil, nil); err != nil {
+		t.Fatalf("ending the Keycloak session: %v", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for n, _ := p.Metric("oidc_proxy.backchannel_logout.ok"); n < 1; n, _ = p.Metric("oidc_proxy.backchannel_logout.ok") {
+		if time.Now().After(deadline) {
+			t.Fatalf("Keycloak did not post a logout token the plugin accepted\n%s", p.LogText())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for i := range 4 { // both workers
+		if pg := u.api("/app1/api/whoami"); pg.status != http.StatusUnauthorized {
+			t.Fatalf("API call %d after the back-channel logout: %d, want 401", i, pg.status)
+		}
+	}
+	if pg := u.get(p.URL + "/app1/"); !isLoginForm(pg) {
+		t.Errorf("navigation after the back-channel logout: %d at %s, want Keycloak's password form", pg.status, pg.url)
+	}
+	if !strings.Contains(p.LogText(), "event=backchannel_logout ") {
+		t.Errorf("no backchannel_logout audit line")
+	}
+	// Signing in again works.
+	if pg := u.submit(u.get(p.URL + "/app1/")); pg.status != 200 {
+		t.Errorf("signing in again: %d at %s", pg.status, pg.url)
+	}
+}
+
+// TestIntrospectionRefusesLoginAtKeycloak: a required scope Keycloak did not grant (phone is
+// an optional scope the plugin does not ask for) ends the login on a 403 page.
+func TestIntrospectionRefusesLoginAtKeycloak(t *testing.T) {
+	needSuite(t)
+	p := bclProxy(t, "bcl-gateway-2", map[string]any{
+		"login.introspect.enabled":        true,
+		"login.introspect.require_scopes": []string{"phone"},
+	})
+	u := newUser(t, p, "bob")
+	u.expectStatus = http.StatusForbidden
+	pg := u.login("/app1/")
+	if pg.status != http.StatusForbidden || !strings.Contains(pg.body, "does not match") {
+		t.Fatalf("login: %d %.300s, want 403", pg.status, pg.body)
+	}
+	if n, _ := p.Metric("oidc_proxy.login.failed.introspection"); n != 1 {
+		t.Errorf("login.failed.introspection %d, want 1", n)
+	}
+}
+
+func idTokenSID(t *testing.T, w demoapp.WhoAmI) string {
+	t.Helper()
+	ti := w.Tokens["X-Forwarded-Id-Token"]
+	if ti == nil {
+		t.Fatal("the app got no ID token")
+	}
+	sid, _ := ti.Claims["sid"].(string)
+	if sid == "" {
+		t.Fatalf("the ID token has no sid: %v", ti.Claims)
+	}
+	return sid
+}
+
+// forgedLogoutToken is a well-formed logout token for sid signed with a key of the test's own.
+func forgedLogoutToken(t *testing.T, clientID, sid string) string {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
+		(&jose.SignerOptions{}).WithType("logout+jwt").WithHeader("kid", "not-keycloaks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, _ := json.Marshal(map[string]any{"iss": suite.issuer, "aud": clientID, "iat": time.Now().Unix(), "jti": randomSecret(),
+		"sid": sid, "events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}})
+	jws, err := signer.Sign(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := jws.CompactSerialize()
+	return s
+}
+
+func postLogout(t *testing.T, p *proxy.Proxy, token string) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(p.URL+"/oauth2/backchannel_logout", url.Values{"logout_token": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	n, _ := resp.Body.Read(buf)
+	b.Write(buf[:n])
+	return resp.StatusCode, b.String()
+}
