@@ -19,7 +19,6 @@ var notReadByFilter = map[string]string{
 	"Prefix":                            "config derives the endpoint paths from it (SignInPath, ...)",
 	"Client.SecretEnv":                  "config.ParseWithEnv resolves it into Client.Secret",
 	"Client.SigningKeyEnv":              "config.ParseWithEnv resolves it into Client.SigningKey",
-	"Client.SigningKey":                 "TEMPORARY: read by private_key_jwt and signed request objects (issue 16, in progress)",
 	"Keys.SecretEnv":                    "config.ParseWithEnv resolves it into Keys[].Secret",
 	"Forward.Strip":                     "config merges it into Forward.Remove, the one identity-header list",
 	"Routes":                            "config.Config.Route picks the request's route",
