@@ -61,7 +61,7 @@ func TestClientAssertion(t *testing.T) {
 			if form.Get("client_assertion_type") != ClientAssertionType || form.Get("client_id") != c.ID || form.Has("client_secret") {
 				t.Fatalf("%s: form %v", tc.method, form)
 			}
-			jws, err := jose.ParseSigned(form.Get("client_assertion"), []jose.SignatureAlgorithm{tc.alg})
+			jws, err := jose.ParseSignedCompact(form.Get("client_assertion"), []jose.SignatureAlgorithm{tc.alg})
 			if err != nil {
 				t.Fatalf("%s: %v", tc.method, err)
 			}
@@ -74,7 +74,7 @@ func TestClientAssertion(t *testing.T) {
 			}
 			var claims struct {
 				Iss, Sub, Aud, Jti string
-				Iat, Exp          int64
+				Iat, Exp           int64
 			}
 			d := json.NewDecoder(bytes.NewReader(payload))
 			d.DisallowUnknownFields()
@@ -91,7 +91,7 @@ func TestClientAssertion(t *testing.T) {
 	other, _ := jwt.GenerateSigningKey(jwt.ES256, rand.Reader)
 	r := Refresh("https://op.example/token", Client{ID: "rp", AuthMethod: AuthPrivateKeyJWT, Signer: other, Rand: rand.Reader}, "rt", nil)
 	form, _ := url.ParseQuery(string(r.Body))
-	jws, err := jose.ParseSigned(form.Get("client_assertion"), []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(form.Get("client_assertion"), []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestClientAssertionAudienceDefault(t *testing.T) {
 	k, _ := jwt.GenerateSigningKey(jwt.ES256, rand.Reader)
 	r := Revoke("https://op.example/revoke", Client{ID: "rp", AuthMethod: AuthPrivateKeyJWT, Signer: k, Rand: rand.Reader}, "rt", "")
 	form, _ := url.ParseQuery(string(r.Body))
-	jws, err := jose.ParseSigned(form.Get("client_assertion"), []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(form.Get("client_assertion"), []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}
