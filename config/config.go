@@ -81,6 +81,8 @@ type Provider struct {
 	EndSessionEndpoint    string
 	RevocationEndpoint    string
 	IntrospectionEndpoint string
+	// PAREndpoint is the pushed authorization request endpoint (RFC 9126).
+	PAREndpoint string
 	// Cluster is the Envoy cluster for callouts to the provider; JWKSCluster
 	// the one for JWKS fetches (defaults to Cluster).
 	Cluster     string
@@ -194,6 +196,11 @@ type Session struct {
 	IDTokenExpired string
 	// CacheSize is the number of opened sessions cached per VM (0 = none).
 	CacheSize int
+	// MaxAge, when positive, is the longest a session lives after the user
+	// authenticated at the provider (auth_time), whatever the refreshes:
+	// max_age is sent in the authorization request and the ID token must
+	// carry auth_time. 0 is off.
+	MaxAge time.Duration
 }
 
 // Session.IDTokenExpired values.
@@ -212,6 +219,14 @@ type Login struct {
 	// Claims are the ID token (and userinfo) claims kept in the session.
 	// "sub" is always kept, listed or not.
 	Claims []string
+	// PAR is PARAuto, PARAlways or PARNever: whether the authorization
+	// request is pushed to the provider (RFC 9126) and the browser carries
+	// only its request_uri.
+	PAR string
+	// RequestObject is RequestObjectNone or RequestObjectSigned: whether the
+	// authorization request is a request object (RFC 9101) signed with
+	// Client.SigningKey, sent by value (inside the push under PAR).
+	RequestObject string
 	// Introspect checks the login's access token at the provider's introspection endpoint
 	// (RFC 7662) before the session is established.
 	Introspect Introspect
@@ -229,6 +244,19 @@ type Introspect struct {
 	// RequireScopes must all be in the answer's scope.
 	RequireScopes []string
 }
+
+// Login.RequestObject values.
+const (
+	RequestObjectNone   = "none"
+	RequestObjectSigned = "signed"
+)
+
+// Login.PAR values.
+const (
+	PARAuto   = "auto"   // when the provider requires it or advertises the endpoint
+	PARAlways = "always" // always; the endpoint must be configured or discovered
+	PARNever  = "never"  // never; the browser carries the request
+)
 
 // LoopGuard stops redirect loops: more than MaxAttempts logins started by
 // one browser within Window get an error page instead of another redirect.

@@ -73,6 +73,11 @@ func (v *validator) session() {
 	p, _ := v.enum("session.id_token_expired", r.IDTokenExpired, false, IDTokenOmit, IDTokenReauthenticate)
 	c.IDTokenExpired = p
 	c.CacheSize = v.intRange("session.cache_size", r.CacheSize, 0, 1_000_000)
+	if d, err := time.ParseDuration(r.MaxAge); err == nil && d == 0 {
+		c.MaxAge = 0
+	} else {
+		c.MaxAge = v.duration("session.max_age", r.MaxAge, 10*time.Second, 720*time.Hour)
+	}
 }
 
 func (v *validator) login() {
@@ -80,6 +85,8 @@ func (v *validator) login() {
 	c := &v.c.Login
 	c.StateLifetime = v.duration("login.state_lifetime", r.StateLifetime, 30*time.Second, time.Hour)
 	c.Userinfo = r.Userinfo
+	c.PAR, _ = v.enum("login.par", r.PAR, false, PARAuto, PARAlways, PARNever)
+	c.RequestObject, _ = v.enum("login.request_object", r.RequestObject, false, RequestObjectNone, RequestObjectSigned)
 	c.LoopGuard.MaxAttempts = v.intRange("login.loop_guard.max_attempts", r.LoopGuard.MaxAttempts, 0, 100)
 	c.LoopGuard.Window = v.duration("login.loop_guard.window", r.LoopGuard.Window, 10*time.Second, time.Hour)
 	if len(r.Claims) > 64 {

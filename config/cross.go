@@ -25,6 +25,10 @@ func (v *validator) crossChecks() {
 		}
 	}
 
+	if c.Login.RequestObject == RequestObjectSigned && c.Client.SigningKey == nil && v.r.Client.PrivateKey == "" && v.r.Client.PrivateKeyEnv == "" {
+		v.add("login.request_object", "signed needs the client's private key (client.private_key or client.private_key_env)")
+	}
+
 	if total := c.Cookie.MaxChunkSize * c.Cookie.MaxChunks; total > c.Limits.MaxCookieBytes {
 		v.add("cookie.max_chunks", "cookie.max_chunk_size × cookie.max_chunks = %d bytes, more than limits.max_cookie_bytes (%d): the filter would refuse its own cookies", total, c.Limits.MaxCookieBytes)
 	}

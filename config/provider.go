@@ -32,6 +32,7 @@ func (v *validator) provider() {
 		{"end_session_endpoint", r.EndSessionEndpoint, &c.EndSessionEndpoint, false},
 		{"revocation_endpoint", r.RevocationEndpoint, &c.RevocationEndpoint, false},
 		{"introspection_endpoint", r.IntrospectionEndpoint, &c.IntrospectionEndpoint, false},
+		{"pushed_authorization_request_endpoint", r.PAREndpoint, &c.PAREndpoint, false},
 	}
 	for _, e := range endpoints {
 		path := "provider." + e.name

@@ -39,6 +39,7 @@ type rawProvider struct {
 	EndSessionEndpoint      string `json:"end_session_endpoint"`
 	RevocationEndpoint      string `json:"revocation_endpoint"`
 	IntrospectionEndpoint   string `json:"introspection_endpoint"`
+	PAREndpoint             string `json:"pushed_authorization_request_endpoint"`
 	Cluster                 string `json:"cluster"`
 	JWKSCluster             string `json:"jwks_cluster"`
 	Authority               string `json:"authority"`
@@ -82,6 +83,7 @@ type rawSession struct {
 	Refresh        bool   `json:"refresh"`
 	IDTokenExpired string `json:"id_token_expired"`
 	CacheSize      int    `json:"cache_size"`
+	MaxAge         string `json:"max_age"`
 }
 
 type rawLogin struct {
@@ -90,6 +92,8 @@ type rawLogin struct {
 	LoopGuard     rawLoopGuard  `json:"loop_guard"`
 	Claims        []string      `json:"claims"`
 	Introspect    rawIntrospect `json:"introspect"`
+	PAR           string        `json:"par"`
+	RequestObject string        `json:"request_object"`
 }
 
 type rawIntrospect struct {
@@ -239,11 +243,14 @@ func defaultRaw() rawConfig {
 			Refresh:        true,
 			IDTokenExpired: IDTokenOmit,
 			CacheSize:      10000,
+			MaxAge:         "0",
 		},
 		Login: rawLogin{
 			StateLifetime: "10m",
 			LoopGuard:     rawLoopGuard{MaxAttempts: 5, Window: "5m"},
 			Claims:        []string{"sub", "email", "name", "preferred_username", "groups"},
+			PAR:           PARAuto,
+			RequestObject: RequestObjectNone,
 			Introspect:    rawIntrospect{RequireSub: true, RequireClientID: true},
 		},
 		Forward: rawForward{

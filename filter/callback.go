@@ -105,7 +105,7 @@ func (h *httpContext) onCodeExchanged(ls *state.LoginState, r *calloutResponse, 
 func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, retried bool) {
 	p := h.p
 	v := &oidc.IDTokenValidator{Issuer: p.cfg.Provider.Issuer, ClientID: p.cfg.Client.ID,
-		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway}
+		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway, MaxAge: p.cfg.Session.MaxAge}
 	claims, err := v.Validate(tr.IDToken, ls.Nonce, tr.AccessToken)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
 		auditInfo("unknown_signing_key", "corr", h.correlationID(), "action", "jwks_refetch")
@@ -120,7 +120,7 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 	}
 	if err != nil {
 		auditWarn("id_token_rejected", "corr", h.correlationID(), "reason", err)
-		h.respond(failure{status: 401, code: "invalid_id_token", reason: "id_token", err: err, msg: "The identity provider's ID token was rejected."})
+		h.respond(idTokenFailure(err))
 		return
 	}
 	md := p.provider.md
@@ -251,4 +251,17 @@ func userinfoFailure(err error) failure {
 	}
 	return failure{status: 502, code: "userinfo", reason: "userinfo", err: err,
 		msg: "The identity provider's userinfo endpoint gave an invalid answer."}
+}
+
+// idTokenFailure maps a rejected ID token at login to a 401 page; session.max_age's two
+// refusals say what the provider got wrong.
+func idTokenFailure(err error) failure {
+	f := failure{status: 401, code: "invalid_id_token", reason: "id_token", err: err, msg: "The identity provider's ID token was rejected."}
+	switch {
+	case errors.Is(err, oidc.ErrAuthTimeMissing):
+		f.msg = "The identity provider's ID token does not say when you signed in (auth_time), which this site requires (session.max_age)."
+	case errors.Is(err, oidc.ErrMaxAgeExceeded):
+		f.msg = "The identity provider's ID token says you signed in longer ago than this site allows (session.max_age): the provider did not ask you to sign in again."
+	}
+	return f
 }

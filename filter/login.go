@@ -74,14 +74,32 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 		var sealed string
 		sealed, err = p.sealer.Seal(state.PurposeState, cfg.BindingCookieName(), plain, now.Add(cfg.Login.StateLifetime))
 		if err == nil {
-			var authURL string
-			authURL, err = oidc.AuthorizeURL(p.provider.md.AuthorizationEndpoint, oidc.AuthParams{
+			ap := oidc.AuthParams{
 				ClientID: cfg.Client.ID, RedirectURI: h.redirectURI(), Scopes: cfg.Scopes,
 				State: sealed, Nonce: nonce, CodeChallenge: pkce.Challenge(verifier),
-				Extra: cfg.ExtraAuthParams, Prompt: prompt,
-			})
+				Extra: cfg.ExtraAuthParams, Prompt: prompt, MaxAge: cfg.Session.MaxAge,
+			}
+			md := p.provider.md
+			push, perr := engine.PushAuthorization(cfg.Login.PAR, md.PushedAuthorizationRequestEndpoint, md.RequirePushedAuthorizationRequests)
+			if perr != nil {
+				return h.respond(failure{status: 502, code: "par_endpoint", reason: "par", err: perr,
+					msg: "The login could not be started: login.par asks for a pushed authorization request and the identity provider names no endpoint for it."})
+			}
+			var requestObject string
+			if requestObject, err = h.signRequestObject(ap, now); err != nil {
+				return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
+			}
+			h.addCookie(engine.SetCookie(cfg.Cookie, cfg.BindingCookieName(), binding, cfg.Login.StateLifetime))
+			if push {
+				return h.pushAuthorization(ap, requestObject)
+			}
+			var authURL string
+			if requestObject != "" {
+				authURL, err = oidc.RequestObjectURL(md.AuthorizationEndpoint, ap, requestObject)
+			} else {
+				authURL, err = oidc.AuthorizeURL(md.AuthorizationEndpoint, ap)
+			}
 			if err == nil {
-				h.addCookie(engine.SetCookie(cfg.Cookie, cfg.BindingCookieName(), binding, cfg.Login.StateLifetime))
 				p.metrics.loginStarted.Increment(1)
 				auditInfo("login_started", "corr", h.correlationID())
 				return h.redirect(authURL)

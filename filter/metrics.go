@@ -20,6 +20,8 @@ import (
 //	oidc_proxy.backchannel_logout.<outcome>   back-channel logout requests, by backchannelOutcomes
 type metrics struct {
 	loginStarted, loginSucceeded proxywasm.MetricCounter
+	loginPushed                  proxywasm.MetricCounter // logins started by a pushed authorization request
+	sessionMaxAge                proxywasm.MetricCounter // sessions ended by session.max_age
 	loginFailed                  map[string]proxywasm.MetricCounter
 	sessionHit, sessionMiss      proxywasm.MetricCounter
 	callouts                     map[string]map[string]proxywasm.MetricCounter
@@ -32,10 +34,10 @@ type metrics struct {
 var loginFailReasons = []string{
 	"provider_error", "bad_callback", "bad_state", "expired_state", "binding", "replay",
 	"token_endpoint", "id_token", "userinfo", "unreachable", "timeout", "not_ready", "loop", "session",
-	"token_expired", "session_too_large", "introspection",
+	"token_expired", "session_too_large", "introspection", "par",
 }
 
-var calloutKinds = []string{"discovery", "jwks", "token", "refresh", "exchange", "revoke", "userinfo", "introspection"}
+var calloutKinds = []string{"discovery", "jwks", "token", "refresh", "exchange", "revoke", "userinfo", "introspection", "par"}
 
 // Callout outcomes: the provider answered 2xx/3xx with something usable (ok) or unusable
 // (invalid), answered 4xx or 5xx, timed out, or could not be reached.
@@ -53,6 +55,8 @@ var calloutOutcomes = []string{outcomeOK, outcomeInvalid, outcome4xx, outcome5xx
 func newMetrics() *metrics {
 	m := &metrics{
 		loginStarted:   proxywasm.DefineCounterMetric("oidc_proxy.login.started"),
+		loginPushed:    proxywasm.DefineCounterMetric("oidc_proxy.login.pushed"),
+		sessionMaxAge:  proxywasm.DefineCounterMetric("oidc_proxy.session.max_age_ended"),
 		loginSucceeded: proxywasm.DefineCounterMetric("oidc_proxy.login.succeeded"),
 		loginFailed:    map[string]proxywasm.MetricCounter{},
 		sessionHit:     proxywasm.DefineCounterMetric("oidc_proxy.session.cache_hit"),

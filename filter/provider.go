@@ -62,6 +62,7 @@ func applyOverrides(md *oidc.Metadata, cfg *config.Config) {
 	set(&md.EndSessionEndpoint, pc.EndSessionEndpoint)
 	set(&md.RevocationEndpoint, pc.RevocationEndpoint)
 	set(&md.IntrospectionEndpoint, pc.IntrospectionEndpoint)
+	set(&md.PushedAuthorizationRequestEndpoint, pc.PAREndpoint)
 }
 
 // adoptMetadata parses a discovery document, which must name the configured issuer, applies

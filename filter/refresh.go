@@ -229,7 +229,7 @@ func (b *broker) adoptRefreshed(old *state.Session, key engine.FlightKey, tr *oi
 		b.refreshDone(old, key, &flightResult{status: engine.FlightFailed, err: err}, nil, finish)
 		return
 	}
-	res := &flightResult{status: engine.FlightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: ns.Expiry, cookies: chunks}}
+	res := &flightResult{status: engine.FlightOK, value: &liveSession{s: &ns, headers: p.claimHeaders(ns.Claims), expiry: p.sessionEnd(&ns), cookies: chunks}}
 	auditInfo("token_refreshed", "key", key.String()[:8], "sub", ns.Subject, "id_token", renewed(tr.IDToken != ""), "refresh_token", renewed(tr.RefreshToken != ""))
 	b.refreshDone(old, key, res, []byte(sealed), finish)
 }
@@ -288,7 +288,7 @@ func (b *broker) openParkedSession(k engine.FlightKey, payload []byte, now time.
 	if err := s.UnmarshalBinary(plain); err != nil {
 		return nil, err
 	}
-	return &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: s.Expiry}, nil
+	return &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: p.sessionEnd(s)}, nil
 }
 
 func renewed(b bool) string {

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -18,7 +19,10 @@ import (
 var (
 	errNoSession      = errors.New("filter: no session cookie")
 	errSessionExpired = errors.New("filter: session expired")
-	errSignedOut      = errors.New("filter: session signed out")
+	// errMaxAgePassed: session.max_age has passed since the user authenticated (or the
+	// session carries no auth_time to tell).
+	errMaxAgePassed = fmt.Errorf("%w: session.max_age since auth_time passed", errSessionExpired)
+	errSignedOut    = errors.New("filter: session signed out")
 )
 
 // identityHeaders is the lower-case set of request headers only the filter may set.
@@ -112,6 +116,11 @@ func (h *httpContext) reauthenticate(s *state.Session, now time.Time) bool {
 	return !canRefresh && engine.IDTokenDue(s, now.Add(cfg.Session.RefreshMargin), cfg.Session.RefreshMargin)
 }
 
+// sessionEnd is when s stops being usable: its expiry, or sooner under session.max_age.
+func (p *pluginContext) sessionEnd(s *state.Session) time.Time {
+	return engine.SessionEnd(s, p.cfg.Session.MaxAge)
+}
+
 // loadSession reassembles the session cookie and returns the open session, from the per-VM
 // cache when these exact cookie bytes were seen before.
 func (h *httpContext) loadSession() (*liveSession, error) {
@@ -156,10 +165,15 @@ func (h *httpContext) loadSession() (*liveSession, error) {
 	if err := s.UnmarshalBinary(plain); err != nil {
 		return nil, err
 	}
-	if !now.Before(s.Expiry) {
+	end := p.sessionEnd(s)
+	if !now.Before(end) {
+		if end.Before(s.Expiry) {
+			p.metrics.sessionMaxAge.Increment(1)
+			return nil, errMaxAgePassed
+		}
 		return nil, errSessionExpired
 	}
-	ls = &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: s.Expiry}
+	ls = &liveSession{s: s, headers: p.claimHeaders(s.Claims), expiry: end}
 	if p.signedOut.refuses(ls, now) {
 		return nil, errSignedOut
 	}

@@ -2,6 +2,8 @@ package oidc
 
 import (
 	"sort"
+	"strconv"
+	"time"
 )
 
 // AuthParams are the inputs of an authorization request (OIDC Core 3.1.2.1)
@@ -20,6 +22,10 @@ type AuthParams struct {
 	// Prompt, when set (e.g. "none" for silent re-authentication), overrides
 	// any "prompt" in Extra.
 	Prompt string
+	// MaxAge, when positive, is sent as max_age in whole seconds (OIDC Core
+	// 3.1.2.1; the ID token must then carry auth_time) and overrides any
+	// "max_age" in Extra.
+	MaxAge time.Duration
 }
 
 // reservedAuthParams are set by AuthorizeURL itself and cannot come from
@@ -46,26 +52,42 @@ func IsReservedAuthParam(name string) bool {
 // on endpoint is kept (RFC 6749 3.1) unless this request sets the same
 // parameter. Parameter order is deterministic: the endpoint's own, then
 // response_type, client_id, redirect_uri, scope, state, nonce,
-// code_challenge, code_challenge_method, prompt, then Extra sorted by name.
+// code_challenge, code_challenge_method, prompt, max_age, then Extra sorted
+// by name.
 func AuthorizeURL(endpoint string, p AuthParams) (string, error) {
 	if _, err := parseEndpoint(endpoint, true); err != nil {
 		return "", err
 	}
-	switch {
-	case p.ClientID == "":
-		return "", errorf(ErrMissingParam, "client_id")
-	case p.RedirectURI == "":
-		return "", errorf(ErrMissingParam, "redirect_uri")
-	case p.State == "":
-		return "", errorf(ErrMissingParam, "state")
-	case p.CodeChallenge == "":
-		return "", errorf(ErrMissingParam, "code_challenge")
-	}
-	scope, err := scopeString(p.Scopes, true)
+	params, err := p.params()
 	if err != nil {
 		return "", err
 	}
-	params := make([]queryParam, 0, 10+len(p.Extra))
+	return appendQuery(endpoint, params), nil
+}
+
+// params checks p and returns the authorization request's parameters in the
+// order AuthorizeURL documents. Empty values are left in (the encoders skip
+// them).
+func (p AuthParams) params() ([]queryParam, error) {
+	switch {
+	case p.ClientID == "":
+		return nil, errorf(ErrMissingParam, "client_id")
+	case p.RedirectURI == "":
+		return nil, errorf(ErrMissingParam, "redirect_uri")
+	case p.State == "":
+		return nil, errorf(ErrMissingParam, "state")
+	case p.CodeChallenge == "":
+		return nil, errorf(ErrMissingParam, "code_challenge")
+	}
+	scope, err := scopeString(p.Scopes, true)
+	if err != nil {
+		return nil, err
+	}
+	maxAge := ""
+	if p.MaxAge > 0 {
+		maxAge = strconv.FormatInt(int64(p.MaxAge/time.Second), 10)
+	}
+	params := make([]queryParam, 0, 11+len(p.Extra))
 	params = append(params,
 		queryParam{"response_type", "code"},
 		queryParam{"client_id", p.ClientID},
@@ -76,10 +98,11 @@ func AuthorizeURL(endpoint string, p AuthParams) (string, error) {
 		queryParam{"code_challenge", p.CodeChallenge},
 		queryParam{"code_challenge_method", "S256"},
 		queryParam{"prompt", p.Prompt},
+		queryParam{"max_age", maxAge},
 	)
 	names := make([]string, 0, len(p.Extra))
 	for k := range p.Extra {
-		if k == "" || IsReservedAuthParam(k) || (k == "prompt" && p.Prompt != "") {
+		if k == "" || IsReservedAuthParam(k) || (k == "prompt" && p.Prompt != "") || (k == "max_age" && maxAge != "") {
 			continue
 		}
 		names = append(names, k)
@@ -88,7 +111,7 @@ func AuthorizeURL(endpoint string, p AuthParams) (string, error) {
 	for _, k := range names {
 		params = append(params, queryParam{k, p.Extra[k]})
 	}
-	return appendQuery(endpoint, params), nil
+	return params, nil
 }
 
 // scopeString joins scopes with spaces, dropping duplicates and empty

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 	"testing"
+	"time"
 )
 
 func TestAuthorizeURL(t *testing.T) {
@@ -49,6 +50,12 @@ func TestAuthorizeURL(t *testing.T) {
 		{"prompt none overrides extra prompt", "https://op.example.com/authorize",
 			with(func(p *AuthParams) { p.Prompt = "none"; p.Extra = map[string]string{"prompt": "login"} }),
 			"https://op.example.com/authorize?" + wantBase + "&prompt=none", nil},
+		{"max_age in seconds, overrides extra max_age", "https://op.example.com/authorize",
+			with(func(p *AuthParams) { p.MaxAge = 90 * time.Minute; p.Extra = map[string]string{"max_age": "5"} }),
+			"https://op.example.com/authorize?" + wantBase + "&max_age=5400", nil},
+		{"extra max_age without MaxAge", "https://op.example.com/authorize",
+			with(func(p *AuthParams) { p.Extra = map[string]string{"max_age": "5"} }),
+			"https://op.example.com/authorize?" + wantBase + "&max_age=5", nil},
 		{"no nonce", "https://op.example.com/authorize", with(func(p *AuthParams) { p.Nonce = "" }),
 			"https://op.example.com/authorize?response_type=code&client_id=app+one&redirect_uri=https%3A%2F%2Fapp.example.com%2Foauth2%2Fcallback" +
 				"&scope=openid+profile+email&state=st.ate-1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256", nil},

@@ -22,6 +22,10 @@ type Metadata struct {
 	EndSessionEndpoint    string
 	RevocationEndpoint    string
 	IntrospectionEndpoint string
+	// PushedAuthorizationRequestEndpoint (RFC 9126 5), and whether the
+	// provider accepts authorization requests only through it.
+	PushedAuthorizationRequestEndpoint string
+	RequirePushedAuthorizationRequests bool
 
 	// AuthorizationResponseIssParameterSupported (RFC 9207): when true, the
 	// callback must carry an "iss" parameter equal to Issuer.
@@ -45,6 +49,7 @@ var discoveryNames = []string{
 	"id_token_signing_alg_values_supported", "scopes_supported",
 	"grant_types_supported", "token_endpoint_auth_methods_supported",
 	"code_challenge_methods_supported",
+	"pushed_authorization_request_endpoint", "require_pushed_authorization_requests",
 }
 
 const (
@@ -64,6 +69,8 @@ const (
 	dGrantTypes
 	dTokenAuthMethods
 	dCodeChallenge
+	dPAR
+	dRequirePAR
 	dCount
 )
 
@@ -98,6 +105,7 @@ func ParseDiscovery(body []byte, expectedIssuer string, allowHTTP bool) (*Metada
 		{&md.TokenEndpoint, dToken}, {&md.UserinfoEndpoint, dUserinfo},
 		{&md.JWKSURI, dJWKS}, {&md.EndSessionEndpoint, dEndSession},
 		{&md.RevocationEndpoint, dRevocation}, {&md.IntrospectionEndpoint, dIntrospection},
+		{&md.PushedAuthorizationRequestEndpoint, dPAR},
 	}
 	for _, s := range strs {
 		if *s.dst, err = stringMember(v[s.i], discoveryNames[s.i]); err != nil {
@@ -119,6 +127,9 @@ func ParseDiscovery(body []byte, expectedIssuer string, allowHTTP bool) (*Metada
 		}
 	}
 	if md.AuthorizationResponseIssParameterSupported, err = boolMember(v[dIssParam], discoveryNames[dIssParam]); err != nil {
+		return nil, err
+	}
+	if md.RequirePushedAuthorizationRequests, err = boolMember(v[dRequirePAR], discoveryNames[dRequirePAR]); err != nil {
 		return nil, err
 	}
 	if err := md.validate(expectedIssuer, allowHTTP, v[:]); err != nil {
@@ -151,7 +162,7 @@ func (md *Metadata) validate(expectedIssuer string, allowHTTP bool, v []gjson.Re
 		{md.AuthorizationEndpoint, dAuthorization}, {md.TokenEndpoint, dToken},
 		{md.UserinfoEndpoint, dUserinfo}, {md.JWKSURI, dJWKS},
 		{md.EndSessionEndpoint, dEndSession}, {md.RevocationEndpoint, dRevocation},
-		{md.IntrospectionEndpoint, dIntrospection},
+		{md.IntrospectionEndpoint, dIntrospection}, {md.PushedAuthorizationRequestEndpoint, dPAR},
 	}
 	for _, e := range endpoints {
 		if e.url == "" && !present(v[e.i]) {

@@ -49,6 +49,9 @@ func TestParseDiscoveryProviders(t *testing.T) {
 			if !md.AuthorizationResponseIssParameterSupported {
 				t.Error("iss parameter support not read")
 			}
+			if md.PushedAuthorizationRequestEndpoint != keycloakIssuer+"/protocol/openid-connect/ext/par/request" || md.RequirePushedAuthorizationRequests {
+				t.Errorf("PAR endpoint %q, required %v", md.PushedAuthorizationRequestEndpoint, md.RequirePushedAuthorizationRequests)
+			}
 			if md.EndSessionEndpoint != keycloakIssuer+"/protocol/openid-connect/logout" ||
 				md.RevocationEndpoint != keycloakIssuer+"/protocol/openid-connect/revoke" ||
 				md.IntrospectionEndpoint != keycloakIssuer+"/protocol/openid-connect/token/introspect" {
@@ -135,6 +138,8 @@ func TestParseDiscoveryRejects(t *testing.T) {
 		{"endpoint with space", set("userinfo_endpoint", "https://openidconnect.googleapis.com/v1/user info"), googleIssuer, false, ErrInvalidURL},
 		{"empty optional endpoint", set("revocation_endpoint", ""), googleIssuer, false, ErrInvalidURL},
 		{"endpoint not a string", set("end_session_endpoint", true), googleIssuer, false, ErrMalformed},
+		{"http PAR endpoint", set("pushed_authorization_request_endpoint", "http://accounts.google.com/par"), googleIssuer, false, ErrInvalidURL},
+		{"PAR required not a bool", set("require_pushed_authorization_requests", "true"), googleIssuer, false, ErrMalformed},
 		{"iss support not a bool", set("authorization_response_iss_parameter_supported", "true"), googleIssuer, false, ErrMalformed},
 		{"http issuer", set("issuer", "http://accounts.google.com"), "http://accounts.google.com", false, ErrInvalidURL},
 		{"issuer with query", set("issuer", googleIssuer+"?x=1"), googleIssuer + "?x=1", false, ErrInvalidURL},

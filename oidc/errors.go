@@ -37,6 +37,11 @@ var (
 	ErrSubjectChanged  = errors.New("oidc: refreshed id token changed subject")
 	ErrAuthTimeChanged = errors.New("oidc: refreshed id token changed auth_time")
 	ErrAuthorizedParty = errors.New("oidc: id token authorized party mismatch")
+	// ErrAuthTimeMissing: a maximum authentication age was requested and the ID
+	// token has no auth_time (OIDC Core 3.1.2.1: it is then REQUIRED).
+	// ErrMaxAgeExceeded: its auth_time is older than the maximum age.
+	ErrAuthTimeMissing = errors.New("oidc: id token has no auth_time, which max_age requires")
+	ErrMaxAgeExceeded  = errors.New("oidc: id token auth_time is older than max_age")
 	// ErrTimeout is for the caller to wrap when a callout to the provider
 	// times out, so that [IsTransient] sees it.
 	ErrTimeout = errors.New("oidc: request to the provider timed out")

@@ -65,6 +65,25 @@ func printableBounded(s string, max int) bool {
 	return true
 }
 
+func FuzzParsePushResponse(f *testing.F) {
+	f.Add(201, "application/json", []byte(`{"request_uri":"urn:ietf:params:oauth:request_uri:x","expires_in":60}`))
+	f.Add(400, "application/json", []byte(`{"error":"invalid_request","error_description":"x"}`))
+	f.Add(201, "application/json", []byte(`{"request_uri":"a","request_uri":"b","expires_in":"60"}`))
+	f.Add(502, "text/html", []byte(`<html></html>`))
+	f.Fuzz(func(t *testing.T, status int, ct string, body []byte) {
+		r, err := ParsePushResponse(status, ct, body, 4096)
+		if err != nil {
+			if r != nil || !strings.HasPrefix(err.Error(), "oidc: ") {
+				t.Fatalf("r=%v err=%v", r, err)
+			}
+			return
+		}
+		if r.RequestURI == "" || r.ExpiresIn <= 0 || !isVSCHAR(r.RequestURI) {
+			t.Fatalf("accepted %+v", r)
+		}
+	})
+}
+
 func FuzzParseCallback(f *testing.F) {
 	f.Add("code=c&state=s")
 	f.Add("state=st1&session_state=5f3c&iss=https%3A%2F%2Fsso.example.com%2Frealms%2Fcorp&code=c.1.2")

@@ -16,6 +16,11 @@ type IDTokenValidator struct {
 	Verifier *jwt.Verifier
 	Now      func() time.Time
 	Leeway   time.Duration
+	// MaxAge, when positive, is the max_age the authorization request sent:
+	// Validate then requires auth_time and refuses one older than MaxAge
+	// (with Leeway). ValidateRefreshed does not apply it (auth_time cannot
+	// change, OIDC Core 12.2; the session's own end enforces the age).
+	MaxAge time.Duration
 }
 
 // Validate applies OIDC Core 3.1.3.7 to an ID token from a code exchange and
@@ -26,7 +31,9 @@ type IDTokenValidator struct {
 // present, exp required and not passed, iat required and not in the future
 // (both with Leeway), nonce equal to nonce when nonce is not empty (pass the
 // one sent in the authorization request: it must be there), and at_hash
-// when the token has one and accessToken is not empty (3.1.3.8, 3.2.2.9).
+// when the token has one and accessToken is not empty (3.1.3.8, 3.2.2.9),
+// and, when MaxAge is set, auth_time present ([ErrAuthTimeMissing]) and
+// auth_time + MaxAge + Leeway not passed ([ErrMaxAgeExceeded]; 3.1.3.7 item 13).
 //
 // A token signed with a key not in the set wraps jwt.ErrUnknownKey: the
 // caller may refetch the JWKS (rate limited) and retry once.
@@ -38,7 +45,27 @@ func (v *IDTokenValidator) Validate(rawIDToken, nonce, accessToken string) (*jwt
 	if err := checkAtHash(tok, claims, accessToken); err != nil {
 		return nil, err
 	}
+	if err := v.checkMaxAge(claims); err != nil {
+		return nil, err
+	}
 	return claims, nil
+}
+
+func (v *IDTokenValidator) checkMaxAge(claims *jwt.Claims) error {
+	if v.MaxAge <= 0 {
+		return nil
+	}
+	if claims.AuthTime.IsZero() {
+		return idTokenError(ErrAuthTimeMissing)
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	if age := now().Sub(claims.AuthTime); age > v.MaxAge+v.Leeway {
+		return idTokenError(fmt.Errorf("%w: authenticated %ds ago, max_age %ds", ErrMaxAgeExceeded, int64(age/time.Second), int64(v.MaxAge/time.Second)))
+	}
+	return nil
 }
 
 // ValidateRefreshed validates an ID token returned by a refresh (OIDC Core

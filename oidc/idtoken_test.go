@@ -149,6 +149,11 @@ func TestIDTokenValidate(t *testing.T) {
 	onlyRS := newValidator(rsaKey, ecKey)
 	onlyRS.Verifier = jwt.NewVerifier(jwt.NewKeySet(rsaKey.jwk(), ecKey.jwk()), jwt.Options{Algorithms: []jwt.Algorithm{jwt.RS256}})
 
+	maxAge := newValidator(rsaKey, ecKey)
+	maxAge.MaxAge = time.Hour
+	authAt := func(d time.Duration) string {
+		return rsaKey.sign(t, claimsWith(func(m map[string]any) { m["auth_time"] = testNow.Add(-d).Unix() }))
+	}
 	good := rsaKey.sign(t, baseClaims())
 	tampered := func() string {
 		parts := strings.Split(good, ".")
@@ -207,6 +212,11 @@ func TestIDTokenValidate(t *testing.T) {
 			`{"iss":"https://op.example.com","sub":"user-1","aud":"client-1","exp":1999999999,"iat":1741078000,"sub":"admin"}`), "", "", []error{jwt.ErrMalformed}},
 		{"garbage", v, "not-a-jwt", testNonce, "", []error{jwt.ErrMalformed}},
 		{"empty", v, "", testNonce, "", []error{ErrMissingParam}},
+		{"max_age: auth_time recent", maxAge, authAt(59 * time.Minute), testNonce, "", nil},
+		{"max_age: auth_time past max_age within leeway", maxAge, authAt(time.Hour + 10*time.Second), testNonce, "", nil},
+		{"max_age: auth_time too old", maxAge, authAt(time.Hour + time.Minute), testNonce, "", []error{ErrMaxAgeExceeded}},
+		{"max_age: auth_time missing", maxAge, rsaKey.sign(t, claimsWith(func(m map[string]any) { delete(m, "auth_time") })), testNonce, "", []error{ErrAuthTimeMissing}},
+		{"no max_age: auth_time old", v, authAt(48 * time.Hour), testNonce, "", nil},
 		{"unconfigured validator", &IDTokenValidator{Issuer: testIssuer}, good, testNonce, "", []error{ErrNotConfigured}},
 	}
 	for _, tt := range tests {

@@ -184,16 +184,34 @@ func (c Client) post(endpoint string, params []queryParam) Request {
 	case AuthClientSecretBasic:
 		headers = append(headers, [2]string{"authorization", basicAuth(c.ID, c.Secret)})
 	case AuthClientSecretPost:
-		params = append(params, queryParam{"client_id", c.ID}, queryParam{"client_secret", c.Secret})
+		if !hasParam(params, "client_id") {
+			params = append(params, queryParam{"client_id", c.ID})
+		}
+		params = append(params, queryParam{"client_secret", c.Secret})
 	case AuthPrivateKeyJWT, AuthClientSecretJWT:
-		params = append(params, queryParam{"client_id", c.ID})
+		if !hasParam(params, "client_id") {
+			params = append(params, queryParam{"client_id", c.ID})
+		}
 		if a, ok := c.assertion(endpoint); ok {
 			params = append(params, queryParam{"client_assertion_type", ClientAssertionType}, queryParam{"client_assertion", a})
 		}
 	default:
-		params = append(params, queryParam{"client_id", c.ID})
+		if !hasParam(params, "client_id") {
+			params = append(params, queryParam{"client_id", c.ID})
+		}
 	}
 	return Request{Method: "POST", URL: endpoint, Headers: headers, Body: formEncode(params)}
+}
+
+// hasParam reports whether params already sets name (a pushed authorization
+// request carries client_id among its own parameters).
+func hasParam(params []queryParam, name string) bool {
+	for _, p := range params {
+		if p.name == name && p.value != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (c Client) method() string {

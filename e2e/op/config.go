@@ -76,6 +76,14 @@ type Config struct {
 	// OAuth 2.0 Security BCP recommends. Off by default: reuse then fails on
 	// its own and the current refresh token keeps working.
 	RevokeFamilyOnRefreshReuse bool
+	// PAR serves a pushed authorization request endpoint (RFC 9126) at /par and
+	// advertises it in discovery; RequirePAR also refuses authorization
+	// requests that were not pushed (require_pushed_authorization_requests).
+	PAR, RequirePAR bool
+	// RequestObjectKeys are the public keys of ClientID's signed request objects
+	// (RFC 9101), by value or pushed; a request object is refused unless one of
+	// them verifies it. Empty: request objects are refused.
+	RequestObjectKeys []jose.JSONWebKey
 }
 
 // Client is a confidential client registered at the provider.

@@ -31,13 +31,15 @@ const (
 	// EndpointRefreshReuse counts presentations of an already rotated refresh
 	// token; it is a count only (faults set on it have no effect).
 	EndpointRefreshReuse
+	// EndpointPAR is the pushed authorization request endpoint (Config.PAR).
+	EndpointPAR
 	endpointCount
 )
 
 var endpointNames = [...]string{
 	"discovery", "jwks", "authorize", "login", "token", "code", "refresh",
 	"token_exchange", "obo", "userinfo", "introspection", "revocation",
-	"end_session", "refresh_reuse",
+	"end_session", "refresh_reuse", "par",
 }
 
 func (e Endpoint) String() string {
@@ -64,6 +66,7 @@ type Counts struct {
 	Revocation    int
 	EndSession    int
 	RefreshReuse  int // rotated refresh tokens presented again
+	PAR           int // pushed authorization requests
 }
 
 // FaultKind is how a faulted request fails.
@@ -121,7 +124,7 @@ func (s *stats) snapshot() Counts {
 		Login: c[EndpointLogin], Token: c[EndpointToken], Code: c[EndpointCode],
 		Refresh: c[EndpointRefresh], TokenExchange: c[EndpointTokenExchange], OBO: c[EndpointOBO],
 		Userinfo: c[EndpointUserinfo], Introspection: c[EndpointIntrospection],
-		Revocation: c[EndpointRevocation], EndSession: c[EndpointEndSession],
+		Revocation: c[EndpointRevocation], EndSession: c[EndpointEndSession], PAR: c[EndpointPAR],
 		RefreshReuse: c[EndpointRefreshReuse],
 	}
 }

@@ -49,6 +49,14 @@ func writeEdited(w http.ResponseWriter, rec *httptest.ResponseRecorder, edit fun
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := s.provider
 	switch path := r.URL.Path; {
+	case s.par != nil && path == parPath:
+		s.servePAR(w, r)
+	case s.par != nil && path == oidc.DiscoveryEndpoint:
+		s.serveDiscoveryWithPAR(w, r)
+	case s.par != nil && path == p.AuthorizationEndpoint().Relative():
+		s.serveAuthorizeWithPAR(w, r)
+	case path == p.AuthorizationEndpoint().Relative() && r.URL.Query().Get("request") != "":
+		s.serveAuthorizeWithRequest(w, r)
 	case path == "/":
 		s.serveIndex(w, r)
 	case path == loginPath:
@@ -83,6 +91,8 @@ func (s *Server) classify(r *http.Request) []Endpoint {
 		return []Endpoint{EndpointLogin}
 	case entraTokenPath:
 		return []Endpoint{EndpointOBO}
+	case parPath:
+		return []Endpoint{EndpointPAR}
 	case p.TokenEndpoint().Relative():
 		_ = r.ParseForm() // the library reads r.Form later; a bad body fails there
 		switch {

@@ -39,6 +39,8 @@ type Server struct {
 	cookieName string
 
 	noIDTokenOnRefresh atomic.Bool
+	par                *parStore // nil unless Config.PAR
+	requestKeys        atomic.Pointer[[]jose.JSONWebKey]
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -80,6 +82,10 @@ func Start(cfg Config) (*Server, error) {
 		serveErr:   make(chan error, 1),
 	}
 	s.noIDTokenOnRefresh.Store(cfg.NoIDTokenOnRefresh)
+	s.SetRequestObjectKeys(cfg.RequestObjectKeys)
+	if cfg.PAR || cfg.RequirePAR {
+		s.par = &parStore{required: cfg.RequirePAR, requests: map[string]pushedRequest{}}
+	}
 	s.store = newStorage(cfg, keys, s.stats)
 	if s.provider, err = newProvider(s.issuer, s.store, keys); err != nil {
 		_ = ln.Close()
@@ -245,6 +251,17 @@ func (s *Server) Lifetimes() (access, id, refresh time.Duration) {
 // SetNoIDTokenOnRefresh switches whether refresh_token grant responses omit
 // id_token.
 func (s *Server) SetNoIDTokenOnRefresh(omit bool) { s.noIDTokenOnRefresh.Store(omit) }
+
+// SetNoAuthTime switches whether the ID tokens of logins completed from now on omit
+// auth_time (OIDC Core makes it optional unless max_age was requested).
+func (s *Server) SetNoAuthTime(omit bool) {
+	s.store.mu.Lock()
+	s.store.noAuthTime = omit
+	s.store.mu.Unlock()
+}
+
+// SetRequestObjectKeys replaces the client's request object keys (Config.RequestObjectKeys).
+func (s *Server) SetRequestObjectKeys(keys []jose.JSONWebKey) { s.requestKeys.Store(&keys) }
 
 // RevokeAllRefreshTokens makes every refresh token issued so far invalid, as
 // an administrator revoking sessions at the provider would.

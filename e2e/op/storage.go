@@ -48,6 +48,7 @@ type storage struct {
 	access       map[string]*accessToken
 	refresh      map[string]*refreshState
 	sessions     map[string]*loginSession
+	noAuthTime   bool // ID tokens of new logins carry no auth_time (SetNoAuthTime)
 }
 
 type lifetimes struct{ access, id, refresh time.Duration }
@@ -251,6 +252,9 @@ func (s *storage) completeAuthRequest(id string, sess loginSession) error {
 		return fmt.Errorf("%w: auth request", ErrNotFound)
 	}
 	a.done, a.userID, a.sessionID, a.authTime = true, sess.userID, sess.id, sess.authTime
+	if s.noAuthTime {
+		a.authTime = time.Time{}
+	}
 	return nil
 }
 
