@@ -106,7 +106,8 @@ type Client struct {
 	// SecretEnv is the environment variable Secret was read from
 	// (client.secret_env), or "" when it was in the configuration.
 	SecretEnv string
-	// AuthMethod is ClientSecretBasic or ClientSecretPost.
+	// AuthMethod is ClientSecretBasic, ClientSecretPost, PrivateKeyJWT or
+	// ClientSecretJWT.
 	AuthMethod string
 	// SigningKey is the client's private signing key (client.private_key or
 	// client.private_key_env), nil when none is configured.
@@ -128,6 +129,8 @@ func (c Client) GoString() string { return "config.Client" + c.String() }
 const (
 	ClientSecretBasic = "client_secret_basic" // HTTP Basic (RFC 6749 section 2.3.1)
 	ClientSecretPost  = "client_secret_post"  // client_id and client_secret in the form body
+	PrivateKeyJWT     = "private_key_jwt"     // RFC 7523 2.2 assertion signed with SigningKey
+	ClientSecretJWT   = "client_secret_jwt"   // RFC 7523 2.2 assertion, HS256 with Secret
 )
 
 // Key is one key of the sealing key ring.

@@ -61,7 +61,7 @@ func TestParseWithEnvProblems(t *testing.T) {
 		name, config, expectErr string
 	}{
 		{"both secret and secret_env", `{"client":{"secret_env":"GOOD_KEY"}}`, "client.secret_env: set exactly one of secret and secret_env"},
-		{"neither", `{"client":{"secret":null}}`, "client.secret: required (for client_secret_basic and client_secret_post); or name an environment variable holding it in secret_env"},
+		{"neither", `{"client":{"secret":null}}`, "client.secret: required (for client_secret_basic, client_secret_post and client_secret_jwt); or name an environment variable holding it in secret_env"},
 		{"client variable not set", `{"client":{"secret":null,"secret_env":"OIDC_CLIENT_SECRET"}}`, "client.secret_env: environment variable OIDC_CLIENT_SECRET is not set in the plugin's VM"},
 		{"client variable empty", `{"client":{"secret":null,"secret_env":"EMPTY"}}`, "client.secret_env: environment variable EMPTY is empty"},
 		{"client variable with a trailing newline", `{"client":{"secret":null,"secret_env":"NEWLINE"}}`, "client.secret_env: environment variable NEWLINE contains control characters (a trailing newline?)"},

@@ -79,13 +79,23 @@ func (v *validator) client() {
 		v.add("client.id", "%s", msg)
 	}
 	// Never quote the secret, not even a part of it.
-	secret, at, from, ok := v.secret("client", r.Secret, r.SecretEnv, "required (for client_secret_basic and client_secret_post)")
-	if ok {
-		if msg := checkText(secret, 4096); msg != "" {
-			v.add(at, "%s%s", from, msg)
+	m, _ := v.enum("client.auth_method", r.AuthMethod, false, ClientSecretBasic, ClientSecretPost, PrivateKeyJWT, ClientSecretJWT)
+	var secret string
+	if m != PrivateKeyJWT || r.Secret != "" || r.SecretEnv != "" {
+		var at, from string
+		var ok bool
+		secret, at, from, ok = v.secret("client", r.Secret, r.SecretEnv, "required (for client_secret_basic, client_secret_post and client_secret_jwt)")
+		if ok {
+			if msg := checkText(secret, 4096); msg != "" {
+				v.add(at, "%s%s", from, msg)
+			} else if m == ClientSecretJWT && len(secret) < 32 {
+				v.add(at, "%sclient_secret_jwt (HS256) needs a secret of at least 32 bytes", from)
+			}
 		}
 	}
-	m, _ := v.enum("client.auth_method", r.AuthMethod, false, ClientSecretBasic, ClientSecretPost)
 	v.c.Client = Client{ID: r.ID, Secret: secret, SecretEnv: r.SecretEnv, AuthMethod: m}
 	v.c.Client.SigningKey, v.c.Client.SigningKeyEnv = v.clientKey()
+	if m == PrivateKeyJWT && v.c.Client.SigningKey == nil && r.PrivateKey == "" && r.PrivateKeyEnv == "" {
+		v.add("client.private_key", "required for auth_method private_key_jwt (or private_key_env)")
+	}
 }

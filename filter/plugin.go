@@ -11,6 +11,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
@@ -100,7 +101,16 @@ func (p *pluginContext) configure(data []byte) error {
 	setLogLevel(cfg.LogLevel)
 	p.sealer = sealer
 	p.sessions = state.CookieCodec{Name: cfg.Cookie.Name, MaxCookieSize: cfg.Cookie.MaxChunkSize, MaxChunks: cfg.Cookie.MaxChunks}
-	p.client = oidc.Client{ID: cfg.Client.ID, Secret: cfg.Client.Secret, AuthMethod: cfg.Client.AuthMethod}
+	p.client = oidc.Client{ID: cfg.Client.ID, Secret: cfg.Client.Secret, AuthMethod: cfg.Client.AuthMethod,
+		Audience: cfg.Provider.Issuer, Now: p.now, Rand: p.rand}
+	switch cfg.Client.AuthMethod {
+	case config.PrivateKeyJWT:
+		p.client.Signer = cfg.Client.SigningKey
+	case config.ClientSecretJWT:
+		if p.client.Signer, err = jwt.NewHMACSigningKey(jwt.HS256, []byte(cfg.Client.Secret)); err != nil {
+			return err
+		}
+	}
 	p.metrics = newMetrics()
 	p.provider = newProvider(cfg, p.metrics, p.contextID)
 	p.cache = newSessionCache(cfg.Session.CacheSize)

@@ -2,15 +2,32 @@ package oidc
 
 import (
 	"encoding/base64"
+	"encoding/hex"
+	"io"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
 
 // Client authentication methods (RFC 6749 2.3.1, OIDC Core 9).
 const (
 	AuthClientSecretBasic = "client_secret_basic"
 	AuthClientSecretPost  = "client_secret_post"
-	AuthNone              = "none" // public client: client_id in the body only
+	AuthNone              = "none"              // public client: client_id in the body only
+	AuthPrivateKeyJWT     = "private_key_jwt"   // RFC 7523 2.2 assertion signed with the client's key
+	AuthClientSecretJWT   = "client_secret_jwt" // RFC 7523 2.2 assertion, HMAC with the secret
 )
+
+// ClientAssertionType is client_assertion_type for JWT client assertions
+// (RFC 7523 2.2).
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// AssertionLifetime is how long a client assertion is valid.
+const AssertionLifetime = 60 * time.Second
 
 // Client is the relying party's registration at the provider.
 type Client struct {
@@ -19,6 +36,17 @@ type Client struct {
 	// AuthMethod is one of the Auth* constants. Empty means
 	// client_secret_basic when Secret is set, else none.
 	AuthMethod string
+	// Signer signs client assertions (private_key_jwt: the client's key;
+	// client_secret_jwt: an HMAC key of the secret). Without it those
+	// methods send client_id only, which the provider rejects.
+	Signer *jwt.SigningKey
+	// Audience is the assertions' aud: the issuer identifier (RFC 7523bis,
+	// FAPI 2.0), accepted by every endpoint. Empty: the endpoint's URL.
+	Audience string
+	// Now and Rand feed iat/exp and jti (and ECDSA/PSS); nil means
+	// time.Now and no assertion.
+	Now  func() time.Time
+	Rand io.Reader
 }
 
 // Request is an outgoing HTTP request for the caller to send (in the filter,
@@ -160,6 +188,13 @@ func (c Client) post(endpoint string, params []queryParam) Request {
 			params = append(params, queryParam{"client_id", c.ID})
 		}
 		params = append(params, queryParam{"client_secret", c.Secret})
+	case AuthPrivateKeyJWT, AuthClientSecretJWT:
+		if !hasParam(params, "client_id") {
+			params = append(params, queryParam{"client_id", c.ID})
+		}
+		if a, ok := c.assertion(endpoint); ok {
+			params = append(params, queryParam{"client_assertion_type", ClientAssertionType}, queryParam{"client_assertion", a})
+		}
 	default:
 		if !hasParam(params, "client_id") {
 			params = append(params, queryParam{"client_id", c.ID})
@@ -181,13 +216,55 @@ func hasParam(params []queryParam, name string) bool {
 
 func (c Client) method() string {
 	switch c.AuthMethod {
-	case AuthClientSecretBasic, AuthClientSecretPost, AuthNone:
+	case AuthClientSecretBasic, AuthClientSecretPost, AuthNone, AuthPrivateKeyJWT, AuthClientSecretJWT:
 		return c.AuthMethod
 	}
 	if c.Secret != "" {
 		return AuthClientSecretBasic
 	}
 	return AuthNone
+}
+
+// assertion signs a client assertion (RFC 7523 2.2, OIDC Core 9): iss and
+// sub the client_id, aud the Audience (else endpoint), a random jti, iat
+// now and exp AssertionLifetime later. ok is false when there is no signer
+// or signing fails; the request then goes without one and the provider's
+// invalid_client answer fails it as any rejected credential.
+func (c Client) assertion(endpoint string) (string, bool) {
+	if c.Signer == nil || c.Rand == nil {
+		return "", false
+	}
+	var id [16]byte
+	if _, err := io.ReadFull(c.Rand, id[:]); err != nil {
+		return "", false
+	}
+	now := time.Now
+	if c.Now != nil {
+		now = c.Now
+	}
+	t := now().Unix()
+	aud := c.Audience
+	if aud == "" {
+		aud = endpoint
+	}
+	b := []byte(`{"iss":`)
+	b = appendJSONString(b, c.ID)
+	b = append(b, `,"sub":`...)
+	b = appendJSONString(b, c.ID)
+	b = append(b, `,"aud":`...)
+	b = appendJSONString(b, aud)
+	b = append(b, `,"jti":"`...)
+	b = hex.AppendEncode(b, id[:])
+	b = append(b, `","iat":`...)
+	b = strconv.AppendInt(b, t, 10)
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, t+int64(AssertionLifetime/time.Second), 10)
+	b = append(b, '}')
+	s, err := c.Signer.Sign(jwt.SignHeader{}, b, c.Rand)
+	if err != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // basicAuth encodes client credentials per RFC 6749 2.3.1: the id and the
@@ -211,4 +288,22 @@ func joinScopes(scopes []string) string {
 		s, _ = scopeString(ok, false)
 	}
 	return s
+}
+
+// appendJSONString appends s as a JSON string (RFC 8259 7); invalid UTF-8
+// becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[r>>4], hexDigits[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
 }

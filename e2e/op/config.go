@@ -33,6 +33,10 @@ type Config struct {
 	// ClientID and ClientSecret register the confidential client used by the
 	// plugin. It authenticates with client_secret_basic or client_secret_post.
 	ClientID, ClientSecret string
+	// ClientJWKS, when set, is the main client's public JWK Set: the client
+	// then authenticates with private_key_jwt (RFC 7523 2.2) only, its
+	// assertions' aud holding the issuer.
+	ClientJWKS []byte
 	// RedirectURIs are the client's registered redirect URIs. Unless
 	// StrictRedirectURIs is set, any http loopback URI (127.0.0.1, [::1],
 	// localhost, any port and path) is accepted as well.
@@ -87,6 +91,9 @@ type Client struct {
 	ID, Secret             string
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
+	// JWKS, when set, makes the client authenticate with private_key_jwt
+	// under these public keys.
+	JWKS []byte
 }
 
 // User is an account that can log in at the form.

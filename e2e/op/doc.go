@@ -15,7 +15,8 @@
 //   - refresh token rotation: a used refresh token is invalid afterwards and a
 //     reuse answers invalid_grant (and is counted);
 //   - RFC 8693 token exchange, RFC 7009 revocation, RFC 7662 introspection
-//     (client_secret_basic and client_secret_post everywhere);
+//     (client_secret_basic and client_secret_post everywhere; private_key_jwt for a
+//     client registered with Config.ClientJWKS or Client.JWKS);
 //   - an Entra-style on-behalf-of grant (jwt-bearer with
 //     requested_token_use=on_behalf_of) at the token endpoint and at
 //     /entra/token, with Microsoft's response shape and AADSTS errors;

@@ -37,7 +37,7 @@ func TestDiscovery(t *testing.T) {
 	for k, want := range map[string][]string{
 		"code_challenge_methods_supported":      {"S256"},
 		"grant_types_supported":                 {"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"},
-		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post"},
+		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "private_key_jwt"},
 		"id_token_signing_alg_values_supported": {"RS256"},
 		"response_types_supported":              {"code"},
 		"scopes_supported":                      {"openid", "profile", "email", "offline_access"},

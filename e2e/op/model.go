@@ -105,6 +105,7 @@ type accessToken struct {
 // client implements zitadel's op.Client and op.HasRedirectGlobs.
 type client struct {
 	id, secret      string
+	privateKeyJWT   bool
 	redirects       []string
 	postLogout      []string
 	loopbackAllowed bool
@@ -115,7 +116,12 @@ func (c *client) GetID() string                        { return c.id }
 func (c *client) RedirectURIs() []string               { return c.redirects }
 func (c *client) PostLogoutRedirectURIs() []string     { return c.postLogout }
 func (c *client) ApplicationType() zop.ApplicationType { return zop.ApplicationTypeWeb }
-func (c *client) AuthMethod() oidc.AuthMethod          { return oidc.AuthMethodBasic }
+func (c *client) AuthMethod() oidc.AuthMethod {
+	if c.privateKeyJWT {
+		return oidc.AuthMethodPrivateKeyJWT
+	}
+	return oidc.AuthMethodBasic
+}
 func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }

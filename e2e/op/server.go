@@ -105,6 +105,7 @@ func newProvider(issuer string, store *storage, keys *keyRing) (*zop.Provider, e
 		DefaultLogoutRedirectURI: issuer + loggedOutPath,
 		CodeMethodS256:           true,
 		AuthMethodPost:           true,
+		AuthMethodPrivateKeyJWT:  true,
 		GrantTypeRefreshToken:    true,
 		SupportedClaims:          append(append([]string{}, zop.DefaultSupportedClaims...), "groups", "sid"),
 		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail,

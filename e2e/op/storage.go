@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -65,7 +66,7 @@ func newStorage(cfg Config, keys *keyRing, st *stats) *storage {
 		keys:  keys,
 		stats: st,
 		clients: map[string]Client{cfg.ClientID: {
-			ID: cfg.ClientID, Secret: cfg.ClientSecret,
+			ID: cfg.ClientID, Secret: cfg.ClientSecret, JWKS: cfg.ClientJWKS,
 			RedirectURIs: cfg.RedirectURIs, PostLogoutRedirectURIs: cfg.PostLogoutRedirectURIs,
 		}},
 		users: slices.Clone(cfg.Users),
@@ -131,7 +132,7 @@ func (s *storage) GetClientByClientID(_ context.Context, clientID string) (zop.C
 		return nil, fmt.Errorf("%w: %q", ErrUnknownClient, clientID)
 	}
 	return &client{
-		id: c.ID, secret: c.Secret,
+		id: c.ID, secret: c.Secret, privateKeyJWT: c.JWKS != nil,
 		redirects: c.RedirectURIs, postLogout: c.PostLogoutRedirectURIs,
 		loopbackAllowed: s.policy.loopbackRedirects,
 		idTokenLifetime: s.currentLifetimes().id,
@@ -267,11 +268,23 @@ func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorith
 
 func (s *storage) KeySet(context.Context) ([]zop.Key, error) { return s.keys.published(), nil }
 
-// --- not supported -------------------------------------------------------------
-
-func (s *storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
-	return nil, fmt.Errorf("%w: JWT profile client keys", ErrNotImplemented)
+// GetKeyByIDAndClientID finds a private_key_jwt client's public key.
+func (s *storage) GetKeyByIDAndClientID(_ context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
+	c, ok := s.clients[clientID]
+	if !ok || c.JWKS == nil {
+		return nil, fmt.Errorf("%w: %q has no keys", ErrUnknownClient, clientID)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(c.JWKS, &set); err != nil {
+		return nil, err
+	}
+	if k := set.Key(keyID); len(k) > 0 {
+		return &k[0], nil
+	}
+	return nil, fmt.Errorf("%w: no key %q for %q", ErrUnknownClient, keyID, clientID)
 }
+
+// --- not supported -------------------------------------------------------------
 
 func (s *storage) ValidateJWTProfileScopes(_ context.Context, _ string, scopes []string) ([]string, error) {
 	return scopes, nil
