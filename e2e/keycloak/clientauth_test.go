@@ -53,19 +53,39 @@ func TestPrivateKeyJWT(t *testing.T) {
 		t.Fatal("the access token was not refreshed")
 	}
 
+	// Another key: Keycloak refuses the client's assertions. Logins push their request (PAR,
+	// Keycloak advertises it), so the push is refused and the navigation gets a 502 page;
+	// with PAR off, the login form comes and the code exchange is refused instead. (Keycloak
+	// answers a push with a bad assertion invalid_request, the token endpoint invalid_client.)
 	other, _ := jwt.GenerateSigningKey(jwt.ES256, rand.Reader)
-	client["clientId"] = "pkjwt-wrong"
-	bad, _ := featureProxy(t, map[string]any{
+	wrong := map[string]any{
 		"client.auth_method": "private_key_jwt", "client.private_key": clientKeyPEM(t, other), "client.secret": nil,
-	}, client)
+	}
+	client["clientId"] = "pkjwt-wrong"
+	bad, _ := featureProxy(t, wrong, client)
 	eve := newUser(t, bad, "bob")
+	out := eve.get(bad.URL + "/app2/")
+	if out.status != http.StatusBadGateway || !strings.Contains(out.body, "refused the sign-in request (") {
+		t.Errorf("pushed request with a wrong key: %d %.400s", out.status, out.body)
+	}
+	expectCorrelated(t, out)
+
+	wrong["login.par"] = "never"
+	client["clientId"] = "pkjwt-wrong-nopar"
+	bad, _ = featureProxy(t, wrong, client)
+	eve = newUser(t, bad, "bob")
 	lp := eve.get(bad.URL + "/app2/")
 	if !isLoginForm(lp) {
 		t.Fatalf("no login form: %d at %s", lp.status, lp.url)
 	}
 	eve.expectStatus = http.StatusBadGateway
-	out := eve.submit(lp)
-	if corr := out.header.Get("x-correlation-id"); corr == "" || !strings.Contains(out.body, corr) {
-		t.Errorf("502 page without its correlation id: %v %.400s", out.header, out.body)
+	expectCorrelated(t, eve.submit(lp))
+}
+
+// expectCorrelated: the page carries the x-correlation-id of its response.
+func expectCorrelated(t *testing.T, pg page) {
+	t.Helper()
+	if corr := pg.header.Get("x-correlation-id"); corr == "" || !strings.Contains(pg.body, corr) {
+		t.Errorf("%d page without its correlation id: %v %.400s", pg.status, pg.header, pg.body)
 	}
 }

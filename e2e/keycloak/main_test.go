@@ -281,7 +281,9 @@ func startProxy(ctx context.Context, wasm, addr string, cfg []byte) (*proxy.Prox
 }
 
 // waitReady waits until each worker's plugin has Keycloak's discovery document: until then
-// it answers navigations with 503. It wants a run of login redirects over fresh connections.
+// it answers navigations with 503. It wants a run of answers from a plugin that has it, over
+// fresh connections: login redirects, or the plugin's own 502 page (with its correlation id)
+// when the pushed authorization request is refused, as a client with a wrong key is.
 func waitReady(ctx context.Context, p *proxy.Proxy) error {
 	noFollow := &http.Client{Transport: &http.Transport{DisableKeepAlives: true},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -293,7 +295,8 @@ func waitReady(ctx context.Context, p *proxy.Proxy) error {
 		if err == nil {
 			resp.Body.Close()
 			last = resp.Status
-			if resp.StatusCode == http.StatusFound {
+			if resp.StatusCode == http.StatusFound ||
+				resp.StatusCode == http.StatusBadGateway && resp.Header.Get("x-correlation-id") != "" {
 				ok++
 				continue
 			}
