@@ -1,7 +1,9 @@
 package config
 
 import (
+	"encoding/pem"
 	"errors"
+	"strings"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
@@ -72,3 +74,41 @@ func (v *validator) clientKey() (*jwt.SigningKey, string) {
 
 // signingAlgs are the algs a client key may sign with.
 var signingAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
+
+// clientCertificate binds the client key to client.certificate (PEM), the
+// X.509 certificate the provider has registered for it: client assertions
+// then name it by x5t and x5t#S256, as Entra ID's certificate credentials
+// need. The certificate must hold the private key's public key.
+func (v *validator) clientCertificate() {
+	text := strings.TrimSpace(v.r.Client.Certificate)
+	if text == "" {
+		return
+	}
+	const at = "client.certificate"
+	k := v.c.Client.SigningKey
+	if k == nil {
+		if v.r.Client.PrivateKey == "" && v.r.Client.PrivateKeyEnv == "" {
+			v.add(at, "needs client.private_key or client.private_key_env (the certificate's private key)")
+		}
+		return
+	}
+	block, rest := pem.Decode([]byte(text))
+	switch {
+	case block == nil || block.Type != "CERTIFICATE":
+		v.add(at, "must be one PEM CERTIFICATE block (-----BEGIN CERTIFICATE-----; newlines as \\n in JSON)")
+		return
+	case strings.TrimSpace(string(rest)) != "":
+		v.add(at, "must be one PEM CERTIFICATE block: give the client's certificate only, not a chain")
+		return
+	}
+	bound, err := k.WithCertificate(block.Bytes)
+	if err != nil {
+		msg := err.Error()
+		if p := jwt.ErrInvalidKey.Error() + ": "; strings.HasPrefix(msg, p) {
+			msg = msg[len(p):]
+		}
+		v.add(at, "%s", msg)
+		return
+	}
+	v.c.Client.SigningKey = bound
+}

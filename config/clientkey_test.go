@@ -7,8 +7,10 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"math/big"
 	"strings"
 	"testing"
+	"time"
 )
 
 func testKeyPEM(t *testing.T) string {
@@ -63,6 +65,55 @@ func TestClientSigningKey(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), secretBits) {
 			t.Errorf("the error quotes the key: %v", err)
+		}
+	}
+}
+
+func certPEMFor(t *testing.T, keyPEM string) string {
+	t.Helper()
+	block, _ := pem.Decode([]byte(keyPEM))
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv := k.(*ecdsa.PrivateKey)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(3), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// TestClientCertificateAndAudience: client.certificate binds the key to its certificate
+// (thumbprints for the assertions' x5t); client.assertion_audience picks the aud; each
+// mistake is named by its path.
+func TestClientCertificateAndAudience(t *testing.T) {
+	keyPEM := testKeyPEM(t)
+	q, _ := json.Marshal(keyPEM)
+	cert, _ := json.Marshal(certPEMFor(t, keyPEM))
+	otherCert, _ := json.Marshal(certPEMFor(t, testKeyPEM(t)))
+	c := mustParse(t, with(t, `{"client":{"auth_method":"private_key_jwt","secret":"","private_key":`+string(q)+`,"certificate":`+string(cert)+`,"assertion_audience":"endpoint"}}`))
+	if x5t, s256 := c.Client.SigningKey.CertificateThumbprints(); x5t == "" || s256 == "" || c.Client.AssertionAudience != AudienceEndpoint {
+		t.Fatalf("certificate not bound or audience %q", c.Client.AssertionAudience)
+	}
+	c = mustParse(t, with(t, `{"client":{"auth_method":"private_key_jwt","secret":"","private_key":`+string(q)+`}}`))
+	if c.Client.AssertionAudience != AudienceIssuer {
+		t.Errorf("default audience %q", c.Client.AssertionAudience)
+	}
+	chain := strings.Trim(string(cert), `"`) + strings.Trim(string(cert), `"`)
+	for _, tc := range []struct{ config, want string }{
+		{`{"client":{"auth_method":"private_key_jwt","secret":"","private_key":` + string(q) + `,"certificate":` + string(otherCert) + `}}`, "client.certificate: the certificate holds another public key than the private key"},
+		{`{"client":{"auth_method":"private_key_jwt","secret":"","private_key":` + string(q) + `,"certificate":"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"}}`, "client.certificate: not an X.509 certificate"},
+		{`{"client":{"auth_method":"private_key_jwt","secret":"","private_key":` + string(q) + `,"certificate":` + string(q) + `}}`, "client.certificate: must be one PEM CERTIFICATE block"},
+		{`{"client":{"auth_method":"private_key_jwt","secret":"","private_key":` + string(q) + `,"certificate":"` + chain + `"}}`, "client.certificate: must be one PEM CERTIFICATE block: give the client's certificate only"},
+		{`{"client":{"certificate":` + string(cert) + `}}`, "client.certificate: needs client.private_key"},
+		{`{"client":{"auth_method":"private_key_jwt","secret":"","private_key":` + string(q) + `,"assertion_audience":"token"}}`, `client.assertion_audience: must be one of issuer, endpoint (not "token")`},
+		{`{"client":{"assertion_audience":"endpoint"}}`, "client.assertion_audience: only for auth_method private_key_jwt or client_secret_jwt"},
+	} {
+		_, err := Parse(with(t, tc.config))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want %q, got %v", tc.want, err)
 		}
 	}
 }

@@ -114,7 +114,16 @@ type Client struct {
 	SigningKey *jwt.SigningKey
 	// SigningKeyEnv is the environment variable SigningKey was read from, or "".
 	SigningKeyEnv string
+	// AssertionAudience is the aud of client assertions: AudienceIssuer or
+	// AudienceEndpoint.
+	AssertionAudience string
 }
+
+// Client.AssertionAudience values.
+const (
+	AudienceIssuer   = "issuer"   // provider.issuer at every endpoint (RFC 7523bis, FAPI 2.0, Keycloak)
+	AudienceEndpoint = "endpoint" // the URL of the endpoint called (RFC 7523 3; Entra ID, Okta)
+)
 
 // String describes c without its secret.
 func (c Client) String() string {

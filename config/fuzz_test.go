@@ -30,7 +30,7 @@ func canonicalJSON(t testing.TB, c *Config) []byte {
 			JWKSCluster: c.Provider.JWKSCluster, Authority: c.Provider.Authority, Timeout: dur(c.Provider.Timeout),
 			MetadataRefreshInterval: dur(c.Provider.MetadataRefreshInterval), JWKSMinRefetchInterval: dur(c.Provider.JWKSMinRefetchInterval),
 		},
-		Client:                rawClient{ID: c.Client.ID, Secret: c.Client.Secret, AuthMethod: c.Client.AuthMethod},
+		Client:                rawClient{ID: c.Client.ID, Secret: c.Client.Secret, AuthMethod: c.Client.AuthMethod, AssertionAudience: c.Client.AssertionAudience},
 		Prefix:                c.Prefix,
 		RedirectURL:           c.RedirectURL,
 		PostLogoutRedirectURL: c.PostLogoutRedirectURL,

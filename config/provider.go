@@ -94,7 +94,12 @@ func (v *validator) client() {
 		}
 	}
 	v.c.Client = Client{ID: r.ID, Secret: secret, SecretEnv: r.SecretEnv, AuthMethod: m}
+	v.c.Client.AssertionAudience, _ = v.enum("client.assertion_audience", r.AssertionAudience, false, AudienceIssuer, AudienceEndpoint)
+	if r.AssertionAudience != AudienceIssuer && m != PrivateKeyJWT && m != ClientSecretJWT {
+		v.add("client.assertion_audience", "only for auth_method private_key_jwt or client_secret_jwt")
+	}
 	v.c.Client.SigningKey, v.c.Client.SigningKeyEnv = v.clientKey()
+	v.clientCertificate()
 	if m == PrivateKeyJWT && v.c.Client.SigningKey == nil && r.PrivateKey == "" && r.PrivateKeyEnv == "" {
 		v.add("client.private_key", "required for auth_method private_key_jwt (or private_key_env)")
 	}

@@ -58,6 +58,9 @@ type rawClient struct {
 	PrivateKeyEnv string `json:"private_key_env"`
 	SigningAlg    string `json:"signing_alg"`
 	KeyID         string `json:"key_id"`
+	Certificate   string `json:"certificate"`
+	// AssertionAudience: issuer or endpoint (private_key_jwt, client_secret_jwt).
+	AssertionAudience string `json:"assertion_audience"`
 }
 
 type rawKey struct {
@@ -226,7 +229,7 @@ func defaultRaw() rawConfig {
 			MetadataRefreshInterval: "1h",
 			JWKSMinRefetchInterval:  "30s",
 		},
-		Client: rawClient{AuthMethod: ClientSecretBasic},
+		Client: rawClient{AuthMethod: ClientSecretBasic, AssertionAudience: AudienceIssuer},
 		Prefix: "/oauth2",
 		Scopes: []string{"openid", "profile", "email"},
 		Cookie: rawCookie{

@@ -103,6 +103,9 @@ func (p *pluginContext) configure(data []byte) error {
 	p.sessions = state.CookieCodec{Name: cfg.Cookie.Name, MaxCookieSize: cfg.Cookie.MaxChunkSize, MaxChunks: cfg.Cookie.MaxChunks}
 	p.client = oidc.Client{ID: cfg.Client.ID, Secret: cfg.Client.Secret, AuthMethod: cfg.Client.AuthMethod,
 		Audience: cfg.Provider.Issuer, Now: p.now, Rand: p.rand}
+	if cfg.Client.AssertionAudience == config.AudienceEndpoint {
+		p.client.Audience = "" // each assertion names the endpoint it goes to
+	}
 	switch cfg.Client.AuthMethod {
 	case config.PrivateKeyJWT:
 		p.client.Signer = cfg.Client.SigningKey

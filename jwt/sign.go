@@ -32,6 +32,9 @@ type SigningKey struct {
 	signer    crypto.Signer // nil for HMAC
 	secret    []byte        // HMAC only
 	jwk       []byte        // the public JWK's RFC 7638 members, in their order
+	// x5t and x5tS256 name the certificate the key is bound to
+	// (WithCertificate): base64url SHA-1 and SHA-256 of its DER; "" for none.
+	x5t, x5tS256 string
 }
 
 // ErrSigning: a signature could not be made (the random source failed).
@@ -257,6 +260,9 @@ type SignHeader struct {
 	Type     string // typ, such as "dpop+jwt" or "oauth-authz-req+jwt"; "" for none
 	NoKeyID  bool   // leave out kid
 	EmbedJWK bool   // write the public key as jwk (DPoP); implies NoKeyID
+	// Certificate writes x5t and x5t#S256 of the key's certificate, when
+	// it has one (WithCertificate): client assertions for Entra ID.
+	Certificate bool
 }
 
 // Sign returns the compact JWS of payload (a JSON object, written as is)
@@ -274,6 +280,9 @@ func (k *SigningKey) Sign(h SignHeader, payload []byte, random io.Reader) (strin
 		hdr += `,"jwk":` + string(k.jwk)
 	case !h.NoKeyID && !h.EmbedJWK && k.ID != "":
 		hdr += `,"kid":"` + k.ID + `"`
+	}
+	if h.Certificate && !h.EmbedJWK && k.x5tS256 != "" {
+		hdr += `,"x5t":"` + k.x5t + `","x5t#S256":"` + k.x5tS256 + `"`
 	}
 	hdr += "}"
 	input := make([]byte, 0, b64.EncodedLen(len(hdr))+1+b64.EncodedLen(len(payload)))

@@ -2,8 +2,14 @@ package oidc
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"net/url"
 	"testing"
 	"time"
@@ -112,5 +118,40 @@ func TestClientAssertionAudienceDefault(t *testing.T) {
 	_ = json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims)
 	if claims.Aud != "https://op.example/revoke" {
 		t.Errorf("aud %q", claims.Aud)
+	}
+}
+
+// TestClientAssertionNamesCertificate: a client key bound to its certificate (Entra ID's
+// certificate credentials) names it in every assertion by x5t and x5t#S256.
+func TestClientAssertionNamesCertificate(t *testing.T) {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(priv)
+	k, err := jwt.ParsePKCS8(pkcs8, jwt.ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err = k.WithCertificate(der); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(der)
+	r := Refresh("https://login.example/t/oauth2/v2.0/token", Client{ID: "rp", AuthMethod: AuthPrivateKeyJWT, Signer: k, Rand: rand.Reader}, "rt", nil)
+	form, _ := url.ParseQuery(string(r.Body))
+	jws, err := jose.ParseSignedCompact(form.Get("client_assertion"), []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jws.Verify(priv.Public()); err != nil {
+		t.Fatal(err)
+	}
+	if got := jws.Signatures[0].Header.ExtraHeaders["x5t#S256"]; got != base64.RawURLEncoding.EncodeToString(sum[:]) {
+		t.Errorf("x5t#S256 %v", got)
+	}
+	if jws.Signatures[0].Header.ExtraHeaders["x5t"] == nil {
+		t.Error("no x5t")
 	}
 }

@@ -260,7 +260,9 @@ func (c Client) assertion(endpoint string) (string, bool) {
 	b = append(b, `,"exp":`...)
 	b = strconv.AppendInt(b, t+int64(AssertionLifetime/time.Second), 10)
 	b = append(b, '}')
-	s, err := c.Signer.Sign(jwt.SignHeader{}, b, c.Rand)
+	// A key bound to its certificate names it (x5t, x5t#S256): Entra ID
+	// finds certificate credentials by thumbprint, not kid.
+	s, err := c.Signer.Sign(jwt.SignHeader{Certificate: true}, b, c.Rand)
 	if err != nil {
 		return "", false
 	}

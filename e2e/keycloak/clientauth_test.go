@@ -1,8 +1,15 @@
 package keycloak_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
@@ -87,5 +94,57 @@ func expectCorrelated(t *testing.T, pg page) {
 	t.Helper()
 	if corr := pg.header.Get("x-correlation-id"); corr == "" || !strings.Contains(pg.body, corr) {
 		t.Errorf("%d page without its correlation id: %v %.400s", pg.status, pg.header, pg.body)
+	}
+}
+
+// TestPrivateKeyJWTCertificate: the client registered as Entra ID registers certificate
+// credentials: Keycloak holds the client's certificate (not a JWKS), the plugin has the key
+// and client.certificate (its assertions carry x5t and x5t#S256) and names each endpoint as
+// the assertion's aud (client.assertion_audience endpoint, as Entra ID and Okta want).
+// bob's login pushes its request (PAR endpoint as aud), exchanges the code and refreshes
+// (token endpoint as aud).
+func TestPrivateKeyJWTCertificate(t *testing.T) {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "pkjwt-cert"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, priv.Public(), priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(priv)
+	// Keycloak names a certificate's key by the SHA-256 of its SubjectPublicKeyInfo (its
+	// KeyUtils.createKeyId), not by RFC 7638 thumbprint, and finds keys by kid only.
+	spki, _ := x509.MarshalPKIXPublicKey(priv.Public())
+	kid := sha256.Sum256(spki)
+	client := map[string]any{
+		"clientId": "pkjwt-cert", "clientAuthenticatorType": "client-jwt",
+		"attributes": map[string]any{
+			"jwt.credential.certificate":      base64.StdEncoding.EncodeToString(der),
+			"token.endpoint.auth.signing.alg": "ES256",
+		},
+	}
+	p, _ := featureProxy(t, map[string]any{
+		"client.auth_method": "private_key_jwt", "client.secret": nil,
+		"client.private_key":        string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})),
+		"client.certificate":        string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		"client.assertion_audience": "endpoint",
+		"client.key_id":             base64.RawURLEncoding.EncodeToString(kid[:]),
+	}, client)
+	u := newUser(t, p, "bob")
+	if pg := u.login("/app2/"); pg.url != p.URL+"/app2/" {
+		t.Fatalf("bob landed on %s", pg.url)
+	}
+	w, pg := u.whoami("/app2/api/whoami")
+	if pg.status != 200 {
+		t.Fatalf("whoami: %d %.300s", pg.status, pg.body)
+	}
+	at := token(t, w, "X-Forwarded-Access-Token")
+	waitPast(claimTime(at, "exp").Add(time.Second))
+	w, pg = u.whoami("/app2/api/whoami")
+	if pg.status != 200 {
+		t.Fatalf("whoami after expiry: %d %.300s\n%s", pg.status, pg.body, p.LogText())
+	}
+	if fresh := token(t, w, "X-Forwarded-Access-Token"); fresh.Raw == at.Raw {
+		t.Fatal("the access token was not refreshed")
 	}
 }
