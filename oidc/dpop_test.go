@@ -165,14 +165,14 @@ func TestIsUseDPoPNonce(t *testing.T) {
 func TestResourceWantsDPoPNonce(t *testing.T) {
 	for in, want := range map[string]bool{
 		`DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`: true,
-		`dpop algs="ES256 PS256", ERROR=use_dpop_nonce`:                                               true,
-		`Bearer realm="x", DPoP error="use_dpop_nonce"`:                                               true,
-		`Bearer error="use_dpop_nonce"`:                                                               false,
-		`DPoP error="invalid_token"`:                                                                  false,
-		`DPoP error="use_dpop_nonce_not"`:                                                             false,
-		``:                                                                                            false,
-		`DPoP`:                                                                                        false,
-		`DPoP error="use_dpop_nonce`:                                                                  true,
+		`dpop algs="ES256 PS256", ERROR=use_dpop_nonce`:                                                 true,
+		`Bearer realm="x", DPoP error="use_dpop_nonce"`:                                                 true,
+		`Bearer error="use_dpop_nonce"`:                                                                 false,
+		`DPoP error="invalid_token"`:                                                                    false,
+		`DPoP error="use_dpop_nonce_not"`:                                                               false,
+		``:                                                                                              false,
+		`DPoP`:                                                                                          false,
+		`DPoP error="use_dpop_nonce`:                                                                    true,
 	} {
 		if got := ResourceWantsDPoPNonce(in); got != want {
 			t.Errorf("%q: %v, want %v", in, got, want)
