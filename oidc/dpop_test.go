@@ -18,7 +18,7 @@ import (
 // verifies the signature, typ is dpop+jwt, and the jwk is the public key.
 func verifyProof(t *testing.T, proof string, alg jose.SignatureAlgorithm, key *jwt.SigningKey) map[string]any {
 	t.Helper()
-	sig, err := jose.ParseSigned(proof, []jose.SignatureAlgorithm{alg})
+	sig, err := jose.ParseSignedCompact(proof, []jose.SignatureAlgorithm{alg})
 	if err != nil {
 		t.Fatalf("go-jose parse: %v", err)
 	}
