@@ -42,6 +42,7 @@ type Config struct {
 	Endpoints Endpoints
 	JWT       JWT
 	Limits    Limits
+	DPoP      DPoP
 	// LogLevel is one of the Log* constants.
 	LogLevel string
 

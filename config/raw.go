@@ -25,6 +25,7 @@ type rawConfig struct {
 	BearerIssuers         []rawBearerIssuer `json:"bearer_issuers"`
 	Routes                []rawRoute        `json:"routes"`
 	Limits                rawLimits         `json:"limits"`
+	DPoP                  rawDPoP           `json:"dpop"`
 	LogLevel              string            `json:"log_level"`
 }
 
@@ -168,6 +169,7 @@ type rawRoute struct {
 	Authorization  *rawAuthorization `json:"authorization"`
 	RequireTyp     string            `json:"require_typ"`
 	AcceptIDTokens bool              `json:"accept_id_tokens"`
+	UpstreamDPoP   bool              `json:"upstream_dpop"`
 }
 
 func (r *rawRoute) setDefaults() { r.Auth = AuthSession }

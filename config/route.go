@@ -28,6 +28,10 @@ type Route struct {
 	// Without it a bearer token that is recognisably an ID token is refused
 	// (see the bearer route rule in config/README.md).
 	AcceptIDTokens bool
+	// UpstreamDPoP: forward the session's DPoP-bound access token as
+	// "Authorization: DPoP" with a fresh DPoP proof for the upstream request
+	// (routes[].upstream_dpop; needs DPoP.Enabled).
+	UpstreamDPoP bool
 }
 
 // RouteMatch selects requests. Prefix is a string prefix of the normalized

@@ -72,6 +72,7 @@ func (v *validator) validate() {
 	v.jwt()
 	v.bearerIssuers()
 	v.routes()
+	v.dpop()
 	v.logLevel()
 	v.crossChecks()
 }

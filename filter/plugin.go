@@ -47,6 +47,7 @@ type pluginContext struct {
 	bearer     *bearerState
 	broker     *broker
 	metrics    *metrics
+	dpopKey    *jwt.SigningKey // DPoP proof key (dpop.go), nil without dpop.enabled
 	identity   map[string]bool
 
 	now   func() time.Time
@@ -95,6 +96,9 @@ func (p *pluginContext) configure(data []byte) error {
 	}
 	sealer, err := state.NewSealer(keys, p.rand)
 	if err != nil {
+		return err
+	}
+	if err := p.setupDPoP(cfg); err != nil {
 		return err
 	}
 	p.cfg = cfg

@@ -51,14 +51,14 @@ func (r *TokenResponse) Expiry(now time.Time) time.Time {
 // [ErrMissingParam], [ErrTokenType], [ErrMalformed], [ErrDuplicateParam].
 // Classify failures with [IsInvalidGrant] and [IsTransient].
 func ParseTokenResponse(status int, contentType string, body []byte, maxBytes int) (*TokenResponse, error) {
-	return parseTokenResponse(status, contentType, body, maxBytes, false)
+	return parseTokenResponse(status, contentType, body, maxBytes, false, false)
 }
 
 // ParseExchangeResponse parses an RFC 8693 token exchange response: as
 // [ParseTokenResponse], but issued_token_type is required and token_type may
 // also be "N_A" (the issued token is not an access token, RFC 8693 2.2.1).
 func ParseExchangeResponse(status int, contentType string, body []byte, maxBytes int) (*TokenResponse, error) {
-	return parseTokenResponse(status, contentType, body, maxBytes, true)
+	return parseTokenResponse(status, contentType, body, maxBytes, true, false)
 }
 
 var tokenResponseNames = []string{
@@ -80,7 +80,7 @@ const (
 	tCount
 )
 
-func parseTokenResponse(status int, contentType string, body []byte, maxBytes int, exchange bool) (*TokenResponse, error) {
+func parseTokenResponse(status int, contentType string, body []byte, maxBytes int, exchange, dpop bool) (*TokenResponse, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxResponseBytes
 	}
@@ -108,7 +108,7 @@ func parseTokenResponse(status int, contentType string, body []byte, maxBytes in
 	if !ok {
 		return nil, &HTTPError{Status: status}
 	}
-	return tokenFields(v[:], exchange)
+	return tokenFields(v[:], exchange, dpop)
 }
 
 // endpointError returns the RFC 6749 5.2 error a body carries, or nil when
@@ -127,7 +127,7 @@ func endpointError(status int, code, desc, uri gjson.Result) *TokenEndpointError
 	return e
 }
 
-func tokenFields(v []gjson.Result, exchange bool) (*TokenResponse, error) {
+func tokenFields(v []gjson.Result, exchange, dpop bool) (*TokenResponse, error) {
 	r := &TokenResponse{}
 	var err error
 	for _, f := range []struct {
@@ -150,7 +150,7 @@ func tokenFields(v []gjson.Result, exchange bool) (*TokenResponse, error) {
 	if r.TokenType == "" {
 		return nil, errorf(ErrMissingParam, "token_type")
 	}
-	if !strings.EqualFold(r.TokenType, "Bearer") && !(exchange && r.TokenType == "N_A") {
+	if !tokenTypeOK(r.TokenType, exchange, dpop) {
 		return nil, errorf(ErrTokenType, "token_type %s", detail(r.TokenType))
 	}
 	if exchange && r.IssuedTokenType == "" {

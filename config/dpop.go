@@ -1,0 +1,125 @@
+package config
+
+import (
+	"crypto/rand"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
+)
+
+// DPoP is sender-constrained tokens with RFC 9449 proofs of possession.
+type DPoP struct {
+	// Enabled sends a DPoP proof with every token endpoint and PAR request
+	// and expects token_type "DPoP" back (dpop.enabled).
+	Enabled bool
+	// SigningKey is the configured proof key (dpop.private_key or
+	// dpop.private_key_env), or nil: the plugin then generates one at start
+	// (GenerateKey) and shares it across its VMs.
+	SigningKey *jwt.SigningKey
+	// SigningAlg is the alg of proofs (dpop.signing_alg, default ES256, or
+	// the configured key's alg).
+	SigningAlg jwt.Algorithm
+}
+
+// GenerateKey makes a fresh proof key for d.SigningAlg.
+func (d *DPoP) GenerateKey() (*jwt.SigningKey, error) {
+	return jwt.GenerateSigningKey(d.SigningAlg, rand.Reader)
+}
+
+type rawDPoP struct {
+	Enabled       bool   `json:"enabled"`
+	PrivateKey    string `json:"private_key"`
+	PrivateKeyEnv string `json:"private_key_env"`
+	SigningAlg    string `json:"signing_alg"`
+}
+
+// dpopAlgs are the algs a proof may use: asymmetric, as RFC 9449 4.2 asks.
+var dpopAlgs = []string{"ES256", "ES384", "ES512", "RS256", "PS256", "EdDSA"}
+
+// dpop validates the dpop section and routes[].upstream_dpop.
+func (v *validator) dpop() {
+	r, c := &v.r.DPoP, &v.c.DPoP
+	c.Enabled = r.Enabled
+	for i := range v.r.Routes {
+		if v.r.Routes[i].UpstreamDPoP {
+			p := indexPath("routes", i) + ".upstream_dpop"
+			switch {
+			case !r.Enabled:
+				v.add(p, "needs dpop.enabled: only a DPoP-bound access token can be forwarded with a proof")
+			case v.c.Routes[i].Auth != AuthSession:
+				v.add(p, "needs auth session: the forwarded token is the session's access token")
+			}
+			v.c.Routes[i].UpstreamDPoP = true
+		}
+	}
+	if !r.Enabled {
+		for _, k := range []struct{ path, val string }{{"dpop.private_key", r.PrivateKey}, {"dpop.private_key_env", r.PrivateKeyEnv}, {"dpop.signing_alg", r.SigningAlg}} {
+			if k.val != "" {
+				v.add(k.path, "needs dpop.enabled")
+			}
+		}
+		return
+	}
+	alg := r.SigningAlg
+	if alg != "" {
+		if _, ok := v.enum("dpop.signing_alg", alg, false, dpopAlgs...); !ok {
+			return
+		}
+	}
+	material, at := r.PrivateKey, "dpop.private_key"
+	switch {
+	case r.PrivateKey != "" && r.PrivateKeyEnv != "":
+		v.add("dpop.private_key_env", "set at most one of private_key and private_key_env")
+		return
+	case r.PrivateKeyEnv != "":
+		at = "dpop.private_key_env"
+		if !isEnvName(r.PrivateKeyEnv) {
+			v.add(at, "must be an environment variable name: a C identifier ([A-Za-z_][A-Za-z0-9_]*) of at most %d bytes", maxEnvName)
+			return
+		}
+		var set bool
+		if v.env != nil {
+			material, set = v.env(r.PrivateKeyEnv)
+		}
+		if !set || material == "" {
+			v.add(at, "environment variable %s is not set or empty in the plugin's VM (Envoy: vm_config.environment_variables; Istio: vmConfig.env)", r.PrivateKeyEnv)
+			return
+		}
+	}
+	if material == "" {
+		if alg == "" {
+			alg = "ES256"
+		}
+		c.SigningAlg = jwt.Algorithm(alg)
+		return
+	}
+	k, err := jwt.ParseSigningKey([]byte(material), jwt.Algorithm(alg), "")
+	if err != nil {
+		// jwt's messages describe the key's shape, never its bytes.
+		v.add(at, "not a usable DPoP key: %s", keyMessage(err))
+		return
+	}
+	if !member(string(k.Algorithm), dpopAlgs) {
+		v.add(at, "the key's alg %s is not one of %v: set dpop.signing_alg", k.Algorithm, dpopAlgs)
+		return
+	}
+	c.SigningKey, c.SigningAlg = k, k.Algorithm
+}
+
+func keyMessage(err error) string {
+	msg := err.Error()
+	for _, s := range []error{jwt.ErrInvalidKey, jwt.ErrAlgNotAllowed} {
+		if len(msg) > len(s.Error())+2 && msg[:len(s.Error())] == s.Error() {
+			msg = msg[len(s.Error())+2:]
+		}
+	}
+	return msg
+}
+
+func member(s string, set []string) bool {
+	for _, x := range set {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
