@@ -283,16 +283,20 @@ func backchannelAttacks(t *testing.T, e *secEnv) []secCase {
 	}
 }
 
-// bclReached: nothing of a refused logout request may reach the app. (On Envoy the filter
-// lets a plausible request's headers continue to read its body, and the local answer resets
-// the upstream request before any body byte goes there; such a request reaches the app as
-// headers at most, and the app never answers it. secUpstream sees headers only.)
+// bclReached: in the test host nothing of a refused logout request reaches the app. On
+// Envoy the request's headers may: the filter lets a plausible request's headers continue so
+// that its body comes (filter/backchannel.go: a paused header phase stops the body callbacks
+// too), and the local answer at the end of the body resets the upstream request, whether
+// the router had started it yet or not (so this is not every time). The app then sees the
+// headers of one POST at most, its body never; found by this suite, a known limit, not fixed.
 func bclReached(c *secCtx, seen []http.Header) error {
-	if len(seen) == 0 {
+	switch {
+	case len(seen) == 0:
 		return nil
-	}
-	if c.e.fs.host != nil {
+	case c.e.fs.host != nil:
 		return fmt.Errorf("%d request(s) reached the upstream, want none", len(seen))
+	case len(seen) > 1:
+		return fmt.Errorf("%d requests reached the upstream, want the headers of one at most", len(seen))
 	}
 	return nil
 }
