@@ -25,6 +25,7 @@ func TestSecurity(t *testing.T) {
 	e := startSecEnv(t, 2, nil)
 	secControls(t, e)
 	secControlsKinds(t, e)
+	secControlsBackchannel(t, e)
 	if t.Failed() {
 		t.Fatalf("a control failed: the attack cases would prove nothing\nplugin log:\n%s", proxyLog(e.fs.p))
 	}
@@ -32,7 +33,7 @@ func TestSecurity(t *testing.T) {
 	for _, group := range [][]secCase{
 		bearerAttacks(t, e), idTokenAttacks(t, e), providerFaults(t, e), stateAttacks(t, e),
 		sessionAttacks(t, e), redirectAttacks(e), headerAttacks(t, e), floods(e), signOutAndLogAttacks(e),
-		kindAttacks(t, e),
+		kindAttacks(t, e), backchannelAttacks(t, e),
 	} {
 		cases = append(cases, group...)
 	}

@@ -1,10 +1,8 @@
 package keycloak_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,90 +13,6 @@ import (
 // Pushed authorization requests (login.par) and session.max_age against Keycloak 26 through
 // Envoy. Keycloak advertises its PAR endpoint, so login.par's default (auto) pushes every
 // login of the suite; these scenarios check that it did and what a refused push looks like.
-
-// authreqProxy starts an Envoy of the test's own with the suite's settings plus extra, its
-// callback registered on the gateway client for the test's duration.
-// Ready means navigations get a redirect to Keycloak; a proxy whose logins are meant to fail
-// (ready false) is waited for until it answers anything but 503 (metadata not loaded).
-func authreqProxy(t *testing.T, extra map[string]any, ready bool) *proxy.Proxy {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	addr, err := proxy.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	uuid, err := suite.kc.ClientUUID(ctx, "apps-gateway")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var client map[string]any
-	if err := suite.kc.Admin(ctx, "GET", "/clients/"+uuid, nil, &client); err != nil {
-		t.Fatal(err)
-	}
-	uris, _ := client["redirectUris"].([]any)
-	client["redirectUris"] = append(uris, "http://"+addr+"/oauth2/callback")
-	if err := suite.kc.Admin(ctx, "PUT", "/clients/"+uuid, client, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		var c map[string]any
-		if suite.kc.Admin(ctx, "GET", "/clients/"+uuid, nil, &c) == nil {
-			var keep []any
-			for _, u := range c["redirectUris"].([]any) {
-				if u != "http://"+addr+"/oauth2/callback" {
-					keep = append(keep, u)
-				}
-			}
-			c["redirectUris"] = keep
-			_ = suite.kc.Admin(ctx, "PUT", "/clients/"+uuid, c, nil)
-		}
-	})
-	settings := map[string]any{}
-	for k, v := range testOnly {
-		settings[k] = v
-	}
-	for k, v := range extra {
-		settings[k] = v
-	}
-	cfg, err := exampleConfig(addr, settings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startProxy(ctx, os.Getenv("PLUGIN_WASM"), addr, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Errorf("Envoy: %v", err)
-		}
-	})
-	if ready {
-		if err := waitReady(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", p.URL+"/", nil)
-		req.Header.Set("Accept", "text/html")
-		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusServiceUnavailable {
-				return p
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the plugin at %s never loaded Keycloak's metadata\n%s", p.URL, p.LogText())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
 
 // authRedirect is the query of the proxy's redirect to Keycloak for a navigation to path.
 func authRedirect(t *testing.T, p *proxy.Proxy, path string) url.Values {
@@ -138,7 +52,8 @@ func TestPARWithKeycloak(t *testing.T) {
 // id and the provider's code, not a redirect.
 func TestPARRefusedByKeycloak(t *testing.T) {
 	needSuite(t)
-	p := authreqProxy(t, map[string]any{"client.secret": "not-the-secret", "login.par": "always"}, false)
+	p, _ := featureProxy(t, map[string]any{"client.secret": "not-the-secret", "login.par": "always"},
+		map[string]any{"clientId": "authreq-par-refused"})
 	u := newUser(t, p, "alice")
 	u.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	pg := u.get(p.URL + "/app1/")
@@ -158,7 +73,7 @@ func TestPARRefusedByKeycloak(t *testing.T) {
 // although its SSO session is alive.
 func TestMaxAgeWithKeycloak(t *testing.T) {
 	needSuite(t)
-	p := authreqProxy(t, map[string]any{"session.max_age": "20s"}, true)
+	p, _ := featureProxy(t, map[string]any{"session.max_age": "20s"}, map[string]any{"clientId": "authreq-max-age"})
 	if q := authRedirect(t, p, "/app1/"); q.Get("request_uri") == "" {
 		t.Fatalf("not pushed: %v", q)
 	}

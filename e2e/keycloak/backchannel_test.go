@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,72 +17,19 @@ import (
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 )
 
-// bclProxy starts an Envoy of its own with the example config, testOnly and extra, signing in
-// as a Keycloak client of its own (created through the admin API, deleted at the end) whose
-// back-channel logout URL is this Envoy's {prefix}/backchannel_logout.
-func bclProxy(t *testing.T, clientID string, extra map[string]any) *proxy.Proxy {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	addr, err := proxy.FreeAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := randomSecret()
-	base := "http://" + addr
-	client := map[string]any{
-		"clientId": clientID, "enabled": true, "protocol": "openid-connect", "publicClient": false,
-		"clientAuthenticatorType": "client-secret", "secret": secret, "standardFlowEnabled": true,
-		"directAccessGrantsEnabled": false, "frontchannelLogout": false,
-		"redirectUris": []string{base + "/oauth2/callback"},
-		// Keycloak 26 introspects a token only for a client in its audience
-		// (docs/providers.md): an audience mapper puts the client there.
+// bclClient is a Keycloak client of the scenario's own for featureProxy: its access tokens
+// carry its own id in aud (Keycloak 26 introspects a token only for a client in its
+// audience, docs/providers.md), and its logout tokens a sid.
+func bclClient(clientID string) map[string]any {
+	return map[string]any{
+		"clientId": clientID,
 		"protocolMappers": []any{map[string]any{
 			"name": "own audience", "protocol": "openid-connect", "protocolMapper": "oidc-audience-mapper",
 			"config": map[string]string{"included.client.audience": clientID, "access.token.claim": "true",
 				"id.token.claim": "false", "introspection.token.claim": "true"},
 		}},
-		"attributes": map[string]string{
-			"pkce.code.challenge.method":          "S256",
-			"post.logout.redirect.uris":           base + "/*",
-			"backchannel.logout.url":              base + "/oauth2/backchannel_logout",
-			"backchannel.logout.session.required": "true",
-		},
+		"attributes": map[string]any{"backchannel.logout.session.required": "true"},
 	}
-	if err := suite.kc.Admin(ctx, "POST", "/clients", client, nil); err != nil {
-		t.Fatalf("creating client %s: %v", clientID, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if uuid, err := suite.kc.ClientUUID(ctx, clientID); err == nil {
-			_ = suite.kc.Admin(ctx, "DELETE", "/clients/"+uuid, nil, nil)
-		}
-	})
-	settings := map[string]any{"client.id": clientID, "client.secret": secret}
-	for k, v := range testOnly {
-		settings[k] = v
-	}
-	for k, v := range extra {
-		settings[k] = v
-	}
-	cfg, err := exampleConfig(addr, settings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := startProxy(ctx, os.Getenv("PLUGIN_WASM"), addr, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := p.Close(); err != nil {
-			t.Errorf("Envoy: %v", err)
-		}
-	})
-	if err := waitReady(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // TestBackchannelLogoutFromKeycloak: with login.introspect on, a login through Keycloak is
@@ -93,11 +39,11 @@ func bclProxy(t *testing.T, clientID string, extra map[string]any) *proxy.Proxy 
 // key Keycloak does not publish is refused (after one JWKS refetch).
 func TestBackchannelLogoutFromKeycloak(t *testing.T) {
 	needSuite(t)
-	p := bclProxy(t, "bcl-gateway", map[string]any{
+	p, _ := featureProxy(t, map[string]any{
 		"login.introspect.enabled":        true,
 		"login.introspect.require_scopes": []string{"openid", "email"},
 		"endpoints.backchannel_logout":    true,
-	})
+	}, bclClient("bcl-gateway"))
 	began := time.Now()
 	u := newUser(t, p, "alice")
 	if pg := u.login("/app1/"); pg.status != 200 {
@@ -158,10 +104,10 @@ func TestBackchannelLogoutFromKeycloak(t *testing.T) {
 // an optional scope the plugin does not ask for) ends the login on a 403 page.
 func TestIntrospectionRefusesLoginAtKeycloak(t *testing.T) {
 	needSuite(t)
-	p := bclProxy(t, "bcl-gateway-2", map[string]any{
+	p, _ := featureProxy(t, map[string]any{
 		"login.introspect.enabled":        true,
 		"login.introspect.require_scopes": []string{"phone"},
-	})
+	}, bclClient("bcl-gateway-2"))
 	u := newUser(t, p, "bob")
 	u.expectStatus = http.StatusForbidden
 	pg := u.login("/app1/")

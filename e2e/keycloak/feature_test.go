@@ -18,7 +18,8 @@ import (
 // must name a "clientId"), with this Envoy's callback and post-logout URIs and a fresh secret;
 // the plugin's client.id and client.secret are set to it (settings may still override them).
 // The Envoy is stopped and the client deleted when the test ends. It returns the proxy and the
-// client's secret ("" without a client).
+// client's secret ("" without a client). When settings turn endpoints.backchannel_logout on,
+// the client's back-channel logout URL is this Envoy's {prefix}/backchannel_logout.
 func featureProxy(t *testing.T, settings, client map[string]any) (*proxy.Proxy, string) {
 	t.Helper()
 	needSuite(t)
@@ -50,6 +51,9 @@ func featureProxy(t *testing.T, settings, client map[string]any) (*proxy.Proxy, 
 			"pkce.code.challenge.method": "S256",
 			"post.logout.redirect.uris":  "http://" + addr + "/*",
 			"access.token.lifespan":      "10",
+		}
+		if on, _ := settings["endpoints.backchannel_logout"].(bool); on {
+			attrs["backchannel.logout.url"] = "http://" + addr + "/oauth2/backchannel_logout"
 		}
 		for k, v := range client {
 			if k == "attributes" {
