@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -139,6 +140,7 @@ func startMTLSEnvoy(t *testing.T, p *mtlsPKI, provider *op.Server, mtlsURL, cert
 			"mtls_cluster": "oidc_mtls", "token_endpoint": mtlsURL + "/token", "timeout": "3s"},
 		"client": map[string]any{"id": op.DefaultClientID, "auth_method": "tls_client_auth"},
 		"keys":   []any{map[string]any{"id": "k1", "secret": "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE"}},
+		"scopes": []any{"openid", "profile", "offline_access"},
 		"cookie": map[string]any{"secure": false},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -178,12 +180,15 @@ func startMTLSEnvoy(t *testing.T, p *mtlsPKI, provider *op.Server, mtlsURL, cert
 // TestMTLSClientAuthThroughEnvoy: with client.auth_method tls_client_auth, Envoy's cluster
 // presents the client certificate to the provider's mutual-TLS token endpoint, which
 // authenticates the client by it; a cluster with another certificate, or none, is refused by
-// the provider, and the login ends on a 502 page with a correlation id.
+// the provider, and the login ends on a 502 page with a correlation id. The refresh goes the
+// same way.
 func TestMTLSClientAuthThroughEnvoy(t *testing.T) {
 	if !onEnvoy() {
 		t.Skip("Envoy only: the client certificate is the Envoy cluster's upstream TLS; e2e/host's callouts have no TLS client")
 	}
-	provider, err := op.Start(op.Config{})
+	// A 2 s access token: shorter than twice the refresh margin, the plugin refreshes it once
+	// half its lifetime has passed, through the same mutual-TLS endpoint.
+	provider, err := op.Start(op.Config{AccessTokenLifetime: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +239,14 @@ func TestMTLSClientAuthThroughEnvoy(t *testing.T) {
 			}
 			if r = b.get(px.URL + "/app/"); r.status != http.StatusOK || r.body != "app" {
 				t.Errorf("after login: %d %.200s", r.status, r.body)
+			}
+			time.Sleep(1200 * time.Millisecond) // past half the access token's lifetime
+			if r = b.get(px.URL + "/app/"); r.status != http.StatusOK || r.body != "app" {
+				t.Errorf("after the refresh: %d %.200s", r.status, r.body)
+			}
+			// The code, and at least one refresh (the first request may already refresh).
+			if n := calls.Load() - before; n < 2 || !strings.Contains(px.Envoy.Log(), "event=token_refreshed") {
+				t.Errorf("the mTLS token endpoint got %d calls, want the code and a refresh\n%s", n, px.Envoy.Log())
 			}
 		})
 	}
