@@ -88,6 +88,11 @@ type Provider struct {
 	// the one for JWKS fetches (defaults to Cluster).
 	Cluster     string
 	JWKSCluster string
+	// MTLSCluster is the cluster for the back-channel calls of the mutual-TLS
+	// client authentication methods (token, revocation, introspection, PAR,
+	// userinfo), the one whose upstream TLS presents the client certificate;
+	// it defaults to Cluster, and is "" unless Client.AuthMethod is one of them.
+	MTLSCluster string
 	// Authority is the :authority for callouts, or "" for the host (and
 	// port) of each callout's URL.
 	Authority string
@@ -107,8 +112,8 @@ type Client struct {
 	// SecretEnv is the environment variable Secret was read from
 	// (client.secret_env), or "" when it was in the configuration.
 	SecretEnv string
-	// AuthMethod is ClientSecretBasic, ClientSecretPost, PrivateKeyJWT or
-	// ClientSecretJWT.
+	// AuthMethod is ClientSecretBasic, ClientSecretPost, PrivateKeyJWT,
+	// ClientSecretJWT, TLSClientAuth or SelfSignedTLSClientAuth.
 	AuthMethod string
 	// SigningKey is the client's private signing key (client.private_key or
 	// client.private_key_env), nil when none is configured.
@@ -141,6 +146,10 @@ const (
 	ClientSecretPost  = "client_secret_post"  // client_id and client_secret in the form body
 	PrivateKeyJWT     = "private_key_jwt"     // RFC 7523 2.2 assertion signed with SigningKey
 	ClientSecretJWT   = "client_secret_jwt"   // RFC 7523 2.2 assertion, HS256 with Secret
+	// RFC 8705 2: the TLS client certificate of Provider.MTLSCluster
+	// authenticates the client; the body carries client_id only.
+	TLSClientAuth           = "tls_client_auth"             // PKI-issued certificate (subject DN or SAN registered)
+	SelfSignedTLSClientAuth = "self_signed_tls_client_auth" // self-signed certificate (its key registered)
 )
 
 // Key is one key of the sealing key ring.

@@ -93,7 +93,7 @@ func TestParse(t *testing.T) {
 		{name: "client secret with newline", config: `{"client":{"secret":"abc\ndef"}}`, expectErr: "client.secret: must not contain control characters"},
 		{name: "exchange token endpoint over http", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"entra_obo","scope":"api://x/.default","token_endpoint":"http://login.example.com/token"}}]}`, expectErr: "routes[0].exchange.token_endpoint: must use https (http only with provider.insecure_allow_http"},
 		{name: "exchange token endpoint relative", config: `{"routes":[{"name":"g","match":{"prefix":"/g/"},"exchange":{"type":"entra_obo","scope":"api://x/.default","token_endpoint":"/entra/token"}}]}`, expectErr: "routes[0].exchange.token_endpoint: must be an absolute URL"},
-		{name: "auth method", config: `{"client":{"auth_method":"tls_client_auth"}}`, expectErr: `client.auth_method: must be one of client_secret_basic, client_secret_post, private_key_jwt, client_secret_jwt (not "tls_client_auth")`},
+		{name: "auth method", config: `{"client":{"auth_method":"tls_client_auth_x"}}`, expectErr: `client.auth_method: must be one of client_secret_basic, client_secret_post, private_key_jwt, client_secret_jwt, tls_client_auth, self_signed_tls_client_auth (not "tls_client_auth_x")`},
 
 		// endpoints and redirects
 		{name: "prefix without slash", config: `{"prefix":"oauth2"}`, expectErr: "prefix: must start with /"},

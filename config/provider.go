@@ -71,6 +71,24 @@ func (v *validator) provider() {
 	c.JWKSMinRefetchInterval = v.duration("provider.jwks_min_refetch_interval", r.JWKSMinRefetchInterval, time.Second, time.Hour)
 }
 
+// mtlsCluster validates provider.mtls_cluster: only with a mutual-TLS
+// client authentication method, where it defaults to provider.cluster.
+func (v *validator) mtlsCluster(mtls bool) {
+	c := v.r.Provider.MTLSCluster
+	switch {
+	case !mtls && c != "":
+		v.add("provider.mtls_cluster", "only with client.auth_method tls_client_auth or self_signed_tls_client_auth")
+	case !mtls:
+	case c == "":
+		v.c.Provider.MTLSCluster = v.c.Provider.Cluster
+	default:
+		if msg := checkCluster(c); msg != "" {
+			v.add("provider.mtls_cluster", "%s", msg)
+		}
+		v.c.Provider.MTLSCluster = c
+	}
+}
+
 func (v *validator) client() {
 	r := &v.r.Client
 	if r.ID == "" {
@@ -79,9 +97,12 @@ func (v *validator) client() {
 		v.add("client.id", "%s", msg)
 	}
 	// Never quote the secret, not even a part of it.
-	m, _ := v.enum("client.auth_method", r.AuthMethod, false, ClientSecretBasic, ClientSecretPost, PrivateKeyJWT, ClientSecretJWT)
+	m, _ := v.enum("client.auth_method", r.AuthMethod, false, ClientSecretBasic, ClientSecretPost, PrivateKeyJWT, ClientSecretJWT,
+		TLSClientAuth, SelfSignedTLSClientAuth)
+	mtls := m == TLSClientAuth || m == SelfSignedTLSClientAuth
+	v.mtlsCluster(mtls)
 	var secret string
-	if m != PrivateKeyJWT || r.Secret != "" || r.SecretEnv != "" {
+	if (m != PrivateKeyJWT && !mtls) || r.Secret != "" || r.SecretEnv != "" {
 		var at, from string
 		var ok bool
 		secret, at, from, ok = v.secret("client", r.Secret, r.SecretEnv, "required (for client_secret_basic, client_secret_post and client_secret_jwt)")

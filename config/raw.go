@@ -43,6 +43,7 @@ type rawProvider struct {
 	PAREndpoint             string `json:"pushed_authorization_request_endpoint"`
 	Cluster                 string `json:"cluster"`
 	JWKSCluster             string `json:"jwks_cluster"`
+	MTLSCluster             string `json:"mtls_cluster"`
 	Authority               string `json:"authority"`
 	Timeout                 string `json:"timeout"`
 	MetadataRefreshInterval string `json:"metadata_refresh_interval"`

@@ -174,6 +174,11 @@ func checkClusters(s *envoySetup) error {
 			errs = append(errs, fmt.Errorf("cluster %q: %w", name, err))
 		}
 	}
+	if m := s.cfg.Provider.MTLSCluster; m != "" && clusters[m] != nil {
+		if err := checkClientCertificate(clusters[m]); err != nil {
+			errs = append(errs, fmt.Errorf("cluster %q (provider.mtls_cluster): %w", m, err))
+		}
+	}
 	if p := s.cfg.Provider; p.Discovery {
 		host := p.Authority
 		if host == "" {
@@ -246,6 +251,25 @@ func checkTLSCluster(c *clusterv3.Cluster) error {
 		errs = append(errs, fmt.Errorf("the certificate's name is not checked against %q (match_typed_subject_alt_names: %q)", host, sans))
 	}
 	return errors.Join(errs...)
+}
+
+// checkClientCertificate: the cluster of a mutual-TLS client authentication method presents a
+// client certificate (RFC 8705 2), a chain and its key, each from a file or inline.
+func checkClientCertificate(c *clusterv3.Cluster) error {
+	tls := &tlsv3.UpstreamTlsContext{}
+	if err := c.GetTransportSocket().GetTypedConfig().UnmarshalTo(tls); err != nil {
+		return err
+	}
+	certs := tls.GetCommonTlsContext().GetTlsCertificates()
+	if len(certs) == 0 && len(tls.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs()) == 0 {
+		return errors.New("no common_tls_context.tls_certificates: the provider gets no client certificate")
+	}
+	for _, tc := range certs {
+		if tc.GetCertificateChain() == nil || tc.GetPrivateKey() == nil {
+			return errors.New("tls_certificates needs certificate_chain and private_key")
+		}
+	}
+	return nil
 }
 
 func hostOf(raw string) string {

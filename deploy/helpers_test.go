@@ -181,6 +181,7 @@ func pluginClusters(cfg *config.Config) []string {
 	}
 	add(cfg.Provider.Cluster)
 	add(cfg.Provider.JWKSCluster)
+	add(cfg.Provider.MTLSCluster)
 	for _, b := range cfg.BearerIssuers {
 		add(b.Cluster)
 	}
@@ -200,8 +201,9 @@ func placeholderSecrets(t *testing.T, where string, pluginJSON []byte, env vmEnv
 	t.Helper()
 	var raw struct {
 		Client struct {
-			Secret    string
-			SecretEnv string `json:"secret_env"`
+			Secret     string
+			SecretEnv  string `json:"secret_env"`
+			AuthMethod string `json:"auth_method"`
 		}
 		Keys []struct {
 			ID, Secret string
@@ -219,7 +221,10 @@ func placeholderSecrets(t *testing.T, where string, pluginJSON []byte, env vmEnv
 			t.Errorf("%s: %s.secret_env %s is set in the file to something other than a REPLACE placeholder", where, path, secretEnv)
 		}
 	}
-	check("client", raw.Client.Secret, raw.Client.SecretEnv)
+	// The mutual-TLS methods need no client secret (the certificate is the credential).
+	if m := raw.Client.AuthMethod; m != config.TLSClientAuth && m != config.SelfSignedTLSClientAuth || raw.Client.Secret != "" || raw.Client.SecretEnv != "" {
+		check("client", raw.Client.Secret, raw.Client.SecretEnv)
+	}
 	if len(raw.Keys) == 0 {
 		t.Errorf("%s: no keys", where)
 	}

@@ -98,7 +98,7 @@ func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 		return h.respond(failure{status: 400, code: "invalid_state", reason: "replay", err: err, msg: "This sign-in response was already used. Please sign in again."})
 	}
 	req := oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI())
-	dispatch(p.provider.providerTarget(), req, cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
+	dispatch(p.provider.backchannelTarget(), req, cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
 		h.onCodeExchanged(ls, r, err)
 	})
 	return types.ActionPause
@@ -150,7 +150,7 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 	}
 	md := p.provider.md
 	if p.cfg.Login.Userinfo && md.UserinfoEndpoint != "" && tr.AccessToken != "" {
-		t := p.provider.providerTarget()
+		t := p.provider.backchannelTarget()
 		t.owner = h.contextID
 		req := oidc.Userinfo(md.UserinfoEndpoint, tr.AccessToken)
 		dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {

@@ -129,7 +129,7 @@ func (b *broker) runExchange(r *config.Route, subject string, key engine.FlightK
 	}
 	// provider.authority names the provider's host; a route's own token endpoint or cluster
 	// is reached by the host of the URL it calls.
-	t := p.provider.providerTarget()
+	t := p.provider.backchannelTarget()
 	if x.Cluster != "" && x.Cluster != t.cluster {
 		t.cluster, t.authority = x.Cluster, ""
 	}

@@ -32,7 +32,7 @@ func (h *httpContext) completeLogin(ls *state.LoginState, tr *oidc.TokenResponse
 			msg: "The identity provider issued no access token to check."})
 		return
 	}
-	t := p.provider.providerTarget()
+	t := p.provider.backchannelTarget()
 	t.owner = h.contextID
 	req := oidc.Introspect(endpoint, p.client, tr.AccessToken, "access_token")
 	dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {

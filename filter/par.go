@@ -32,7 +32,7 @@ func (h *httpContext) pushAuthorization(ap oidc.AuthParams, requestObject string
 	if err != nil {
 		return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
 	}
-	t := p.provider.providerTarget()
+	t := p.provider.backchannelTarget()
 	t.owner = h.contextID
 	dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, h.onPushed)
 	return types.ActionPause

@@ -74,6 +74,9 @@ func (pr *provider) adoptMetadata(body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if oidc.IsMTLS(pr.cfg.Client.AuthMethod) {
+		md.UseMTLSAliases() // RFC 8705 5; configured endpoints still win below
+	}
 	applyOverrides(md, pr.cfg)
 	if m := pr.cfg.Login.ResponseMode; m != "query" && md.ResponseModesSupported != nil && !slices.Contains(md.ResponseModesSupported, m) {
 		return "", fmt.Errorf("%w: login.response_mode %q is not in the provider's response_modes_supported %q", oidc.ErrUnsupported, m, md.ResponseModesSupported)
@@ -106,6 +109,19 @@ func (pr *provider) notReadyReason() string {
 
 func (pr *provider) providerTarget() target {
 	return target{cluster: pr.cfg.Provider.Cluster, authority: pr.cfg.Provider.Authority, timeout: pr.cfg.Provider.Timeout}
+}
+
+// backchannelTarget is the target of the client-authenticated back-channel calls (token,
+// revocation, introspection, PAR) and of userinfo: with a mutual-TLS client authentication
+// method, provider.mtls_cluster, whose upstream TLS presents the client certificate (RFC 8705).
+// A cluster other than provider.cluster is reached by the host of each URL (an mTLS alias
+// often lives on its own host).
+func (pr *provider) backchannelTarget() target {
+	t := pr.providerTarget()
+	if c := pr.cfg.Provider.MTLSCluster; c != "" && c != t.cluster {
+		t.cluster, t.authority = c, ""
+	}
+	return t
 }
 
 func (pr *provider) jwksTarget() target {

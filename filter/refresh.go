@@ -149,7 +149,7 @@ func (b *broker) refresh(old *state.Session, key engine.FlightKey, finish func(*
 		return
 	}
 	req := oidc.Refresh(md.TokenEndpoint, p.client, old.RefreshToken, nil)
-	dispatch(p.provider.providerTarget(), req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
+	dispatch(p.provider.backchannelTarget(), req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
 		var tr *oidc.TokenResponse
 		if err == nil {
 			tr, err = oidc.ParseTokenResponse(r.status, r.contentType, r.body, p.cfg.Limits.MaxTokenResponseBytes)

@@ -30,7 +30,7 @@ func (h *httpContext) signOut() types.Action {
 	}
 	if ls != nil && ls.s.RefreshToken != "" && md != nil && md.RevocationEndpoint != "" {
 		req := oidc.Revoke(md.RevocationEndpoint, p.client, ls.s.RefreshToken, "refresh_token")
-		dispatch(p.provider.providerTarget(), req, 64<<10, p.now, func(r *calloutResponse, err error) {
+		dispatch(p.provider.backchannelTarget(), req, 64<<10, p.now, func(r *calloutResponse, err error) {
 			p.metrics.callout("revoke", err, r)
 			if err != nil || r.status != 200 {
 				status := 0

@@ -41,6 +41,44 @@ type Metadata struct {
 	// ResponseModesSupported is nil when the provider did not say
 	// (Discovery 3 then implies ["query", "fragment"]).
 	ResponseModesSupported []string
+
+	// MTLSEndpointAliases are the endpoints a client authenticating with
+	// a TLS client certificate uses instead (RFC 8705 section 5,
+	// "mtls_endpoint_aliases"); empty members mean the plain endpoint.
+	MTLSEndpointAliases MTLSEndpoints
+}
+
+// MTLSEndpoints are the members of "mtls_endpoint_aliases" (RFC 8705
+// section 5) that a relying party calls. Each is a validated absolute URL
+// or empty.
+type MTLSEndpoints struct {
+	TokenEndpoint                      string
+	RevocationEndpoint                 string
+	IntrospectionEndpoint              string
+	PushedAuthorizationRequestEndpoint string
+	UserinfoEndpoint                   string
+}
+
+// mtlsNames are the members of mtls_endpoint_aliases read, in the order of
+// the MTLSEndpoints fields.
+var mtlsNames = []string{"token_endpoint", "revocation_endpoint", "introspection_endpoint",
+	"pushed_authorization_request_endpoint", "userinfo_endpoint"}
+
+// UseMTLSAliases replaces each endpoint that has an mTLS alias by the alias
+// (RFC 8705 section 5: a client using mutual TLS uses the aliases; the
+// endpoints without one stay as they are).
+func (md *Metadata) UseMTLSAliases() {
+	a := md.MTLSEndpointAliases
+	for _, e := range []struct{ dst, alias *string }{
+		{&md.TokenEndpoint, &a.TokenEndpoint}, {&md.RevocationEndpoint, &a.RevocationEndpoint},
+		{&md.IntrospectionEndpoint, &a.IntrospectionEndpoint},
+		{&md.PushedAuthorizationRequestEndpoint, &a.PushedAuthorizationRequestEndpoint},
+		{&md.UserinfoEndpoint, &a.UserinfoEndpoint},
+	} {
+		if *e.alias != "" {
+			*e.dst = *e.alias
+		}
+	}
 }
 
 // discovery member names, indexed by the d* constants below.
@@ -54,6 +92,7 @@ var discoveryNames = []string{
 	"code_challenge_methods_supported",
 	"response_modes_supported",
 	"pushed_authorization_request_endpoint", "require_pushed_authorization_requests",
+	"mtls_endpoint_aliases",
 }
 
 const (
@@ -76,6 +115,7 @@ const (
 	dResponseModes
 	dPAR
 	dRequirePAR
+	dMTLSAliases
 	dCount
 )
 
@@ -141,7 +181,45 @@ func ParseDiscovery(body []byte, expectedIssuer string, allowHTTP bool) (*Metada
 	if err := md.validate(expectedIssuer, allowHTTP, v[:]); err != nil {
 		return nil, err
 	}
+	if md.MTLSEndpointAliases, err = parseMTLSAliases(v[dMTLSAliases], allowHTTP); err != nil {
+		return nil, err
+	}
 	return md, nil
+}
+
+// parseMTLSAliases parses the optional mtls_endpoint_aliases object (RFC
+// 8705 section 5): a JSON object whose members used here must be valid
+// endpoint URLs; members not used are ignored, a member given twice is
+// rejected.
+func parseMTLSAliases(v gjson.Result, allowHTTP bool) (MTLSEndpoints, error) {
+	var a MTLSEndpoints
+	if !present(v) {
+		return a, nil
+	}
+	if !v.IsObject() {
+		return a, errorf(ErrMalformed, "member %s is not an object", detail("mtls_endpoint_aliases"))
+	}
+	var m [5]gjson.Result
+	if err := pick(v, mtlsNames, m[:]); err != nil {
+		return a, fmt.Errorf("%w (in mtls_endpoint_aliases)", err)
+	}
+	dst := []*string{&a.TokenEndpoint, &a.RevocationEndpoint, &a.IntrospectionEndpoint,
+		&a.PushedAuthorizationRequestEndpoint, &a.UserinfoEndpoint}
+	for i, d := range dst {
+		name := "mtls_endpoint_aliases." + mtlsNames[i]
+		s, err := stringMember(m[i], name)
+		if err != nil {
+			return MTLSEndpoints{}, err
+		}
+		if s == "" && !present(m[i]) {
+			continue
+		}
+		if _, err := parseEndpoint(s, allowHTTP); err != nil {
+			return MTLSEndpoints{}, fmt.Errorf("%w (discovery member %s)", err, name)
+		}
+		*d = s
+	}
+	return a, nil
 }
 
 func (md *Metadata) validate(expectedIssuer string, allowHTTP bool, v []gjson.Result) error {

@@ -139,6 +139,12 @@ func FuzzParseDiscovery(f *testing.F) {
 		if md.Issuer != googleIssuer {
 			t.Fatalf("issuer %q", md.Issuer)
 		}
+		a := md.MTLSEndpointAliases
+		for _, e := range []string{a.TokenEndpoint, a.RevocationEndpoint, a.IntrospectionEndpoint, a.PushedAuthorizationRequestEndpoint, a.UserinfoEndpoint} {
+			if u, err := url.Parse(e); e != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
+				t.Fatalf("mTLS alias %q accepted", e)
+			}
+		}
 		for _, e := range []string{md.AuthorizationEndpoint, md.TokenEndpoint, md.JWKSURI} {
 			u, err := url.Parse(e)
 			if err != nil || u.Scheme != "https" || u.Host == "" {

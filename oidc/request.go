@@ -20,7 +20,18 @@ const (
 	AuthNone              = "none"              // public client: client_id in the body only
 	AuthPrivateKeyJWT     = "private_key_jwt"   // RFC 7523 2.2 assertion signed with the client's key
 	AuthClientSecretJWT   = "client_secret_jwt" // RFC 7523 2.2 assertion, HMAC with the secret
+	// RFC 8705 2: the TLS client certificate authenticates the client;
+	// the body carries client_id only. The certificate is presented by
+	// the transport (in Envoy, the cluster's UpstreamTlsContext).
+	AuthTLSClientAuth           = "tls_client_auth"             // PKI: the certificate's subject DN or a SAN
+	AuthSelfSignedTLSClientAuth = "self_signed_tls_client_auth" // the certificate's key is registered
 )
+
+// IsMTLS reports whether method authenticates the client by its TLS
+// client certificate (RFC 8705 section 2).
+func IsMTLS(method string) bool {
+	return method == AuthTLSClientAuth || method == AuthSelfSignedTLSClientAuth
+}
 
 // ClientAssertionType is client_assertion_type for JWT client assertions
 // (RFC 7523 2.2).
@@ -216,7 +227,8 @@ func hasParam(params []queryParam, name string) bool {
 
 func (c Client) method() string {
 	switch c.AuthMethod {
-	case AuthClientSecretBasic, AuthClientSecretPost, AuthNone, AuthPrivateKeyJWT, AuthClientSecretJWT:
+	case AuthClientSecretBasic, AuthClientSecretPost, AuthNone, AuthPrivateKeyJWT, AuthClientSecretJWT,
+		AuthTLSClientAuth, AuthSelfSignedTLSClientAuth:
 		return c.AuthMethod
 	}
 	if c.Secret != "" {
