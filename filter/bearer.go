@@ -24,14 +24,14 @@ const bearerRealm = "oidc-proxy"
 type bearerState struct {
 	issuers *issuers
 	cache   *bearerCache
-	rejects *rejectCache
+	rejects *engine.RejectCache
 	m       *bearerMetrics
 }
 
 func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 	m := newBearerMetrics()
 	return &bearerState{issuers: newIssuers(cfg, m, rootID), cache: newBearerCache(bearerCacheEntries, bearerCacheBytes),
-		rejects: newRejectCache(), m: m}
+		rejects: engine.NewRejectCache(), m: m}
 }
 
 // bearer serves a request on a bearer or session_or_bearer route (RFC 6750). It returns
@@ -45,7 +45,7 @@ func newBearerState(cfg *config.Config, rootID uint32) *bearerState {
 // of the kind the route takes (tokenKindAllowed: typ, and no ID tokens unless the route
 // accepts them); then the route's authorization rules apply. Verified tokens are cached per
 // VM by their exact bytes until their exp; refused ones by their hash for a minute
-// (rejectCache), so a forged token in a flood costs one verification a minute.
+// (engine.RejectCache), so a forged token in a flood costs one verification a minute.
 func (h *httpContext) bearer(route *config.Route) (action types.Action, handled bool) {
 	if h.req.Authorizations > 1 {
 		// Which one would count is up to each hop (the first, the last, all joined): a
@@ -103,8 +103,8 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 		return h.respond(failure{challenge: true, status: 503, code: "temporarily_unavailable", retryAfter: 2,
 			msg: "The token issuer's keys are not available yet. Try again in a moment.", err: it.notReadyReason()})
 	}
-	key := rejectKey(token)
-	if err := p.bearer.rejects.get(key, it.verifier, now); err != nil {
+	key := engine.RejectKey(token)
+	if err := p.bearer.rejects.Get(key, it.verifier, now); err != nil {
 		// Refused less than a minute ago with these keys: the same answer, without the crypto.
 		p.bearer.m.rejectHit.Increment(1)
 		p.bearer.m.reject(rejectReason(err))
@@ -123,7 +123,7 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 		return types.ActionPause
 	}
 	if err != nil {
-		p.bearer.rejects.put(key, it.verifier, err, now)
+		p.bearer.rejects.Put(key, it.verifier, err, now)
 		p.bearer.m.reject(rejectReason(err))
 		return h.respond(invalidToken(err))
 	}

@@ -1,13 +1,12 @@
 package filter
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 )
 
 // TestBearerDuplicateAuthorization: several Authorization headers on a bearer route are a
@@ -74,7 +73,7 @@ func TestBearerRejectCache(t *testing.T) {
 	}
 
 	// A minute later it is verified again, once.
-	now = now.Add(rejectCacheTTL)
+	now = now.Add(engine.RejectCacheTTL)
 	hits = l.counter("oidc_proxy.bearer.reject_cache_hit")
 	send()
 	send()
@@ -87,53 +86,13 @@ func TestBearerRejectCache(t *testing.T) {
 		t.Fatalf("good token: %d", r.status())
 	}
 
-	// The cache is bounded: many distinct forged tokens keep at most rejectCacheEntries.
-	for i := range rejectCacheEntries + 50 {
+	// The cache is bounded: many distinct forged tokens keep at most engine.RejectCacheEntries.
+	for i := range engine.RejectCacheEntries + 50 {
 		tok := s.token(func(c map[string]any) { c["sub"] = "u" + strconv.Itoa(i) })
 		tok = tok[:strings.LastIndexByte(tok, '.')+1] + "AAAA"
 		l.request("GET", "/api/x", "authorization", "Bearer "+tok)
 	}
-	if n := l.p.bearer.rejects.len(); n > rejectCacheEntries {
-		t.Errorf("reject cache holds %d entries, bound %d", n, rejectCacheEntries)
+	if n := l.p.bearer.rejects.Len(); n > engine.RejectCacheEntries {
+		t.Errorf("reject cache holds %d entries, bound %d", n, engine.RejectCacheEntries)
 	}
 }
-
-// TestRejectCacheUnit: what is kept and for how long.
-func TestRejectCacheUnit(t *testing.T) {
-	c := newRejectCache()
-	now := time.Now()
-	k := rejectKey("t")
-	c.put(k, nil, errBearerSyntax, now)
-	if c.get(k, nil, now.Add(rejectCacheTTL-time.Nanosecond)) == nil {
-		t.Error("entry gone before its minute")
-	}
-	if c.get(k, nil, now.Add(rejectCacheTTL)) != nil {
-		t.Error("entry kept past its minute")
-	}
-	if c.get(k, jwt.NewVerifier(nil, jwt.Options{}), now) != nil {
-		t.Error("entry used with other keys")
-	}
-	for _, err := range []error{errUnknownKeyForTest, errNotYetValidForTest} {
-		k := rejectKey(err.Error())
-		c.put(k, nil, err, now)
-		if c.get(k, nil, now) != nil {
-			t.Errorf("%v was cached", err)
-		}
-	}
-	for i := range 3 * rejectCacheEntries {
-		c.put(rejectKey(strconv.Itoa(i)), nil, errBearerSyntax, now)
-	}
-	if c.len() != rejectCacheEntries {
-		t.Errorf("len %d, want %d", c.len(), rejectCacheEntries)
-	}
-	if c.get(rejectKey(strconv.Itoa(3*rejectCacheEntries-1)), nil, now) == nil || c.get(rejectKey("0"), nil, now) != nil {
-		t.Error("the ring did not keep the newest entries")
-	}
-}
-
-var (
-	errUnknownKeyForTest  = fmtErr(jwt.ErrUnknownKey)
-	errNotYetValidForTest = fmtErr(jwt.ErrNotYetValid)
-)
-
-func fmtErr(e error) error { return fmt.Errorf("%w: detail", e) }

@@ -16,10 +16,7 @@ import (
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
 
-const (
-	maxReturnPath = 2048
-	bindingLen    = 43 // base64url of 32 random bytes
-)
+const maxReturnPath = 2048
 
 // signIn serves {prefix}/sign_in?rd=/path: start a login that returns to rd.
 func (h *httpContext) signIn() types.Action {
@@ -54,7 +51,7 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 		rp = "/"
 	}
 	binding, ok := h.req.CookieValue(cfg.BindingCookieName())
-	if !ok || !validBinding(binding) {
+	if !ok || !engine.ValidBinding(binding) {
 		var err error
 		if binding, err = randomString(p.rand, 32); err != nil {
 			return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
@@ -151,14 +148,6 @@ func (h *httpContext) redirectURI() string {
 		return cfg.RedirectURL
 	}
 	return h.req.Scheme + "://" + h.req.Authority + cfg.CallbackPath()
-}
-
-func validBinding(v string) bool {
-	if len(v) != bindingLen {
-		return false
-	}
-	_, err := base64.RawURLEncoding.DecodeString(v)
-	return err == nil
 }
 
 func randomString(r io.Reader, n int) (string, error) {

@@ -3,12 +3,10 @@ package filter
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
-	"github.com/tidwall/gjson"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
@@ -210,51 +208,8 @@ func (h *httpContext) setRequestHeader(name, value string) {
 	}
 }
 
-// maxClaimHeaderLen bounds a claim header's value.
-const maxClaimHeaderLen = 4096
-
-// claimHeaders computes the configured claim headers from the session's claims JSON: strings
-// as they are, numbers and booleans as JSON, arrays of strings joined with ",". Values with
-// control characters are dropped, and so are values longer than maxClaimHeaderLen: cutting one
-// could turn a group list's last entry into a prefix of another group's name.
+// claimHeaders computes the configured claim headers from the session's claims JSON
+// (engine.ClaimHeaders).
 func (p *pluginContext) claimHeaders(claims []byte) [][2]string {
-	out := make([][2]string, 0, len(p.cfg.Forward.Claims))
-	for header, claim := range p.cfg.Forward.Claims {
-		v := claimValue(config.LookupClaim(claims, claim))
-		if v == "" {
-			continue
-		}
-		out = append(out, [2]string{header, v})
-	}
-	return out
-}
-
-func claimValue(r gjson.Result) string {
-	var v string
-	switch {
-	case !r.Exists():
-		return ""
-	case r.IsArray():
-		parts := make([]string, 0, 4)
-		r.ForEach(func(_, e gjson.Result) bool {
-			if e.Type == gjson.String || e.Type == gjson.Number {
-				parts = append(parts, e.String())
-			}
-			return true
-		})
-		v = strings.Join(parts, ",")
-	case r.Type == gjson.String, r.Type == gjson.Number, r.Type == gjson.True, r.Type == gjson.False:
-		v = r.String()
-	default:
-		return ""
-	}
-	if len(v) > maxClaimHeaderLen {
-		return ""
-	}
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c == 0x7f {
-			return ""
-		}
-	}
-	return v
+	return engine.ClaimHeaders(p.cfg.Forward.Claims, claims)
 }

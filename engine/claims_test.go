@@ -1,10 +1,9 @@
-package filter
+package engine
 
 import (
 	"testing"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 )
 
 // Keycloak's nested roles reach claim headers and claim rules by claim path, with the same
@@ -13,16 +12,16 @@ func TestNestedClaimHeadersAndRules(t *testing.T) {
 	claims := []byte(`{"sub":"u1","realm_access":{"roles":["app-user","app-admin"]},
 	  "resource_access":{"apps-gateway":{"roles":["viewer"]}},"https://example.com/roles":["x","y"],
 	  "bad":{"v":"a\u0001b"}}`)
-	p := &pluginContext{cfg: &config.Config{Forward: config.Forward{Claims: map[string]string{
+	forward := map[string]string{
 		"x-roles":        "realm_access.roles",
 		"x-client-roles": "resource_access.apps-gateway.roles",
 		"x-url-roles":    `https://example\.com/roles`,
 		"x-missing":      "resource_access.other.roles",
 		"x-bad":          "bad.v",
 		"x-object":       "realm_access",
-	}}}}
+	}
 	got := map[string]string{}
-	for _, kv := range p.claimHeaders(claims) {
+	for _, kv := range ClaimHeaders(forward, claims) {
 		got[kv[0]] = kv[1]
 	}
 	want := map[string]string{"x-roles": "app-user,app-admin", "x-client-roles": "viewer", "x-url-roles": "x,y"}
@@ -49,7 +48,7 @@ func TestNestedClaimHeadersAndRules(t *testing.T) {
 		{rule(`https://example\.com/roles`, "y"), true},
 		{rule("https://example.com/roles", "y"), false},
 	} {
-		if got := tc.a.Allows(nil, engine.ClaimLookup(claims)); got != tc.want {
+		if got := tc.a.Allows(nil, ClaimLookup(claims)); got != tc.want {
 			t.Errorf("rule %+v: allowed %v, want %v", tc.a.Claims[0], got, tc.want)
 		}
 	}

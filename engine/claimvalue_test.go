@@ -1,4 +1,4 @@
-package filter
+package engine
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestClaimValue(t *testing.T) {
-	long := strings.Repeat("g", maxClaimHeaderLen-6)
+	long := strings.Repeat("g", MaxClaimHeaderLen-6)
 	tests := []struct {
 		name, json, want string
 	}{
@@ -20,14 +20,14 @@ func TestClaimValue(t *testing.T) {
 		{"object dropped", `{"c":{"x":1}}`, ""},
 		{"absent", `{}`, ""},
 		{"CR LF dropped", `{"c":"a\r\nX-Evil: 1"}`, ""},
-		{"at the limit kept", `{"c":"` + strings.Repeat("x", maxClaimHeaderLen) + `"}`, strings.Repeat("x", maxClaimHeaderLen)},
+		{"at the limit kept", `{"c":"` + strings.Repeat("x", MaxClaimHeaderLen) + `"}`, strings.Repeat("x", MaxClaimHeaderLen)},
 		// Cutting at the limit would leave "admins" out of "admins-readonly": drop instead.
 		{"over the limit dropped", `{"c":["` + long + `","admins-readonly"]}`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := claimValue(gjson.Get(tt.json, "c")); got != tt.want {
-				t.Errorf("claimValue = %.40q (len %d), want %.40q", got, len(got), tt.want)
+			if got := ClaimValue(gjson.Get(tt.json, "c")); got != tt.want {
+				t.Errorf("ClaimValue = %.40q (len %d), want %.40q", got, len(got), tt.want)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package filter
+package engine
 
 import (
 	"crypto/sha256"
@@ -10,19 +10,19 @@ import (
 
 // Bounds of the per-VM cache of refused bearer tokens.
 const (
-	rejectCacheEntries = 256
-	rejectCacheTTL     = time.Minute
+	RejectCacheEntries = 256
+	RejectCacheTTL     = time.Minute
 )
 
-// rejectCache remembers, per VM, tokens whose verification failed, so that one forged token
+// RejectCache remembers, per VM (the filter keeps one in its bearer state), tokens whose verification failed, so that one forged token
 // sent in a flood costs one signature check a minute, not one per request. It is keyed by
 // the SHA-256 of the token (32 bytes an entry, whatever the token's size) and by the
 // verifier that refused it: new keys (a JWKS refetch or refresh) make every entry stale.
-// It holds at most rejectCacheEntries entries and evicts the oldest (a ring), so many
+// It holds at most RejectCacheEntries entries and evicts the oldest (a ring), so many
 // distinct forged tokens simply pass through it to verification, as before.
-type rejectCache struct {
+type RejectCache struct {
 	items map[[sha256.Size]byte]rejected
-	ring  [rejectCacheEntries][sha256.Size]byte
+	ring  [RejectCacheEntries][sha256.Size]byte
 	next  int // ring slot of the next entry
 	n     int // live ring slots, up to len(ring)
 }
@@ -34,15 +34,17 @@ type rejected struct {
 	slot     int
 }
 
-func newRejectCache() *rejectCache {
-	return &rejectCache{items: make(map[[sha256.Size]byte]rejected, rejectCacheEntries)}
+// NewRejectCache returns an empty cache.
+func NewRejectCache() *RejectCache {
+	return &RejectCache{items: make(map[[sha256.Size]byte]rejected, RejectCacheEntries)}
 }
 
-func rejectKey(token string) [sha256.Size]byte { return sha256.Sum256([]byte(token)) }
+// RejectKey is a token's key in the cache: its SHA-256, so the cache never holds a token.
+func RejectKey(token string) [sha256.Size]byte { return sha256.Sum256([]byte(token)) }
 
-// get returns the error a token was refused with by verifier v, if that was less than
-// rejectCacheTTL ago.
-func (c *rejectCache) get(key [sha256.Size]byte, v *jwt.Verifier, now time.Time) error {
+// Get returns the error a token was refused with by verifier v, if that was less than
+// RejectCacheTTL ago.
+func (c *RejectCache) Get(key [sha256.Size]byte, v *jwt.Verifier, now time.Time) error {
 	e, ok := c.items[key]
 	if !ok || e.verifier != v || !now.Before(e.until) {
 		return nil
@@ -50,15 +52,15 @@ func (c *rejectCache) get(key [sha256.Size]byte, v *jwt.Verifier, now time.Time)
 	return e.err
 }
 
-// put remembers a refusal, if it is one that stays true for a minute: not an unknown key
+// Put remembers a refusal, if it is one that stays true for a minute: not an unknown key
 // (new keys may come any moment, and finding none costs no crypto) and not "not yet valid"
 // (a token's nbf or iat may be seconds ahead).
-func (c *rejectCache) put(key [sha256.Size]byte, v *jwt.Verifier, err error, now time.Time) {
+func (c *RejectCache) Put(key [sha256.Size]byte, v *jwt.Verifier, err error, now time.Time) {
 	if !cacheableRejection(err) {
 		return
 	}
 	if old, ok := c.items[key]; ok {
-		c.items[key] = rejected{err: err, verifier: v, until: now.Add(rejectCacheTTL), slot: old.slot}
+		c.items[key] = rejected{err: err, verifier: v, until: now.Add(RejectCacheTTL), slot: old.slot}
 		return
 	}
 	if c.n == len(c.ring) {
@@ -69,7 +71,7 @@ func (c *rejectCache) put(key [sha256.Size]byte, v *jwt.Verifier, err error, now
 		c.n++
 	}
 	c.ring[c.next] = key
-	c.items[key] = rejected{err: err, verifier: v, until: now.Add(rejectCacheTTL), slot: c.next}
+	c.items[key] = rejected{err: err, verifier: v, until: now.Add(RejectCacheTTL), slot: c.next}
 	c.next = (c.next + 1) % len(c.ring)
 }
 
@@ -78,4 +80,5 @@ func cacheableRejection(err error) bool {
 		!errors.Is(err, jwt.ErrIssuedInFuture)
 }
 
-func (c *rejectCache) len() int { return len(c.items) }
+// Len is the number of entries held.
+func (c *RejectCache) Len() int { return len(c.items) }

@@ -1,4 +1,4 @@
-package filter
+package engine
 
 import (
 	"strings"
@@ -7,8 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// Fuzz targets for the filter's own readers of untrusted input (the Authorization header has
-// engine.FuzzBearerToken): the Cookie header and claim values that become request headers.
+// FuzzClaimValue: claim values from tokens become request headers.
 
 func FuzzClaimValue(f *testing.F) {
 	f.Add(`{"c":"alice"}`)
@@ -17,8 +16,8 @@ func FuzzClaimValue(f *testing.F) {
 	f.Add(`{"c":"` + strings.Repeat("x", 5000) + `"}`)
 	f.Add(`{"c":true}`)
 	f.Fuzz(func(t *testing.T, claims string) {
-		v := claimValue(gjson.Get(claims, "c"))
-		if len(v) > maxClaimHeaderLen {
+		v := ClaimValue(gjson.Get(claims, "c"))
+		if len(v) > MaxClaimHeaderLen {
 			t.Fatalf("claim header of %d bytes", len(v))
 		}
 		for i := 0; i < len(v); i++ {
