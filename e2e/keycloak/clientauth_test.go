@@ -9,12 +9,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"maps"
 	"math/big"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
 
@@ -42,23 +44,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 	p, _ := featureProxy(t, map[string]any{
 		"client.auth_method": "private_key_jwt", "client.private_key": clientKeyPEM(t, key), "client.secret": nil,
 	}, client)
-	u := newUser(t, p, "bob")
-	if pg := u.login("/app2/"); pg.url != p.URL+"/app2/" {
-		t.Fatalf("bob landed on %s", pg.url)
-	}
-	w, pg := u.whoami("/app2/api/whoami")
-	if pg.status != 200 {
-		t.Fatalf("whoami: %d %.300s", pg.status, pg.body)
-	}
-	at := token(t, w, "X-Forwarded-Access-Token")
-	waitPast(claimTime(at, "exp").Add(time.Second))
-	w, pg = u.whoami("/app2/api/whoami")
-	if pg.status != 200 {
-		t.Fatalf("whoami after expiry: %d %.300s\n%s", pg.status, pg.body, p.LogText())
-	}
-	if fresh := token(t, w, "X-Forwarded-Access-Token"); fresh.Raw == at.Raw {
-		t.Fatal("the access token was not refreshed")
-	}
+	loginAndRefresh(t, p)
 
 	// Another key: Keycloak refuses the client's assertions. Logins push their request (PAR,
 	// Keycloak advertises it), so the push is refused and the navigation gets a 502 page;
@@ -69,24 +55,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 		"client.auth_method": "private_key_jwt", "client.private_key": clientKeyPEM(t, other), "client.secret": nil,
 	}
 	client["clientId"] = "pkjwt-wrong"
-	bad, _ := featureProxy(t, wrong, client)
-	eve := newUser(t, bad, "bob")
-	out := eve.get(bad.URL + "/app2/")
-	if out.status != http.StatusBadGateway || !strings.Contains(out.body, "refused the sign-in request (") {
-		t.Errorf("pushed request with a wrong key: %d %.400s", out.status, out.body)
-	}
-	expectCorrelated(t, out)
-
-	wrong["login.par"] = "never"
-	client["clientId"] = "pkjwt-wrong-nopar"
-	bad, _ = featureProxy(t, wrong, client)
-	eve = newUser(t, bad, "bob")
-	lp := eve.get(bad.URL + "/app2/")
-	if !isLoginForm(lp) {
-		t.Fatalf("no login form: %d at %s", lp.status, lp.url)
-	}
-	eve.expectStatus = http.StatusBadGateway
-	expectCorrelated(t, eve.submit(lp))
+	expectRefusedClient(t, wrong, client, "pkjwt-wrong-nopar")
 }
 
 // expectCorrelated: the page carries the x-correlation-id of its response.
@@ -130,9 +99,17 @@ func TestPrivateKeyJWTCertificate(t *testing.T) {
 		"client.assertion_audience": "endpoint",
 		"client.key_id":             base64.RawURLEncoding.EncodeToString(kid[:]),
 	}, client)
+	loginAndRefresh(t, p)
+}
+
+// loginAndRefresh: bob logs in through p and his session refreshes once the access token has
+// expired (access.token.lifespan is 10 s in featureProxy clients), each token request
+// authenticated as p's client.
+func loginAndRefresh(t *testing.T, p *proxy.Proxy) {
+	t.Helper()
 	u := newUser(t, p, "bob")
 	if pg := u.login("/app2/"); pg.url != p.URL+"/app2/" {
-		t.Fatalf("bob landed on %s", pg.url)
+		t.Fatalf("bob landed on %s\n%s", pg.url, p.LogText())
 	}
 	w, pg := u.whoami("/app2/api/whoami")
 	if pg.status != 200 {
@@ -147,4 +124,32 @@ func TestPrivateKeyJWTCertificate(t *testing.T) {
 	if fresh := token(t, w, "X-Forwarded-Access-Token"); fresh.Raw == at.Raw {
 		t.Fatal("the access token was not refreshed")
 	}
+}
+
+// expectRefusedClient: a client whose credentials Keycloak refuses (settings wrong, the
+// client registered as client) gets the plugin's correlated 502 page: at the navigation when
+// the login is pushed (PAR), and after the login form with login.par never (the code
+// exchange), there as client noParID.
+func expectRefusedClient(t *testing.T, wrong, client map[string]any, noParID string) {
+	t.Helper()
+	bad, _ := featureProxy(t, wrong, client)
+	eve := newUser(t, bad, "bob")
+	out := eve.get(bad.URL + "/app2/")
+	if out.status != http.StatusBadGateway || !strings.Contains(out.body, "refused the sign-in request (") {
+		t.Errorf("pushed request with refused credentials: %d %.400s", out.status, out.body)
+	}
+	expectCorrelated(t, out)
+
+	wrong = maps.Clone(wrong)
+	wrong["login.par"] = "never"
+	client = maps.Clone(client)
+	client["clientId"] = noParID
+	bad, _ = featureProxy(t, wrong, client)
+	eve = newUser(t, bad, "bob")
+	lp := eve.get(bad.URL + "/app2/")
+	if !isLoginForm(lp) {
+		t.Fatalf("no login form: %d at %s", lp.status, lp.url)
+	}
+	eve.expectStatus = http.StatusBadGateway
+	expectCorrelated(t, eve.submit(lp))
 }
