@@ -16,29 +16,11 @@ import (
 // key.
 func (v *validator) clientKey() (*jwt.SigningKey, string) {
 	r := &v.r.Client
-	var material, at, from string
-	switch {
-	case r.PrivateKey != "" && r.PrivateKeyEnv != "":
-		v.add("client.private_key_env", "set at most one of private_key and private_key_env")
+	material, at, from, ok := v.privateKey("client", r.PrivateKey, r.PrivateKeyEnv)
+	if !ok {
 		return nil, ""
-	case r.PrivateKey != "":
-		material, at = r.PrivateKey, "client.private_key"
-	case r.PrivateKeyEnv != "":
-		at = "client.private_key_env"
-		if !isEnvName(r.PrivateKeyEnv) {
-			v.add(at, "must be an environment variable name: a C identifier ([A-Za-z_][A-Za-z0-9_]*) of at most %d bytes", maxEnvName)
-			return nil, ""
-		}
-		var set bool
-		if v.env != nil {
-			material, set = v.env(r.PrivateKeyEnv)
-		}
-		if !set || material == "" {
-			v.add(at, "environment variable %s is not set or empty in the plugin's VM (Envoy: vm_config.environment_variables; Istio: vmConfig.env)", r.PrivateKeyEnv)
-			return nil, ""
-		}
-		from = "environment variable " + r.PrivateKeyEnv + ": "
-	default:
+	}
+	if material == "" {
 		for _, k := range []struct{ path, val string }{{"client.signing_alg", r.SigningAlg}, {"client.key_id", r.KeyID}} {
 			if k.val != "" {
 				v.add(k.path, "needs client.private_key or client.private_key_env")
@@ -59,14 +41,7 @@ func (v *validator) clientKey() (*jwt.SigningKey, string) {
 	}
 	k, err := jwt.ParseSigningKey([]byte(material), jwt.Algorithm(r.SigningAlg), r.KeyID)
 	if err != nil {
-		// jwt's messages describe the key's shape, never its bytes.
-		msg := err.Error()
-		for _, s := range []error{jwt.ErrInvalidKey, jwt.ErrAlgNotAllowed} {
-			if errors.Is(err, s) && len(msg) > len(s.Error())+2 {
-				msg = msg[len(s.Error())+2:]
-			}
-		}
-		v.add(at, "%s%s", from, msg)
+		v.add(at, "%s%s", from, keyMessage(err))
 		return nil, ""
 	}
 	return k, r.PrivateKeyEnv
@@ -103,12 +78,51 @@ func (v *validator) clientCertificate() {
 	}
 	bound, err := k.WithCertificate(block.Bytes)
 	if err != nil {
-		msg := err.Error()
-		if p := jwt.ErrInvalidKey.Error() + ": "; strings.HasPrefix(msg, p) {
-			msg = msg[len(p):]
-		}
-		v.add(at, "%s", msg)
+		v.add(at, "%s", keyMessage(err))
 		return
 	}
 	v.c.Client.SigningKey = bound
+}
+
+// privateKey reads the key material of section's private_key or, by name,
+// private_key_env (at most one; neither gives "" and ok). at is the path the
+// material came from, from says so for messages about an environment
+// variable's content. PEM's newlines are fine in a variable, so unlike
+// secret it does not refuse control characters. Messages never quote the key.
+func (v *validator) privateKey(section, inline, envName string) (material, at, from string, ok bool) {
+	switch {
+	case inline != "" && envName != "":
+		v.add(section+".private_key_env", "set at most one of private_key and private_key_env")
+		return "", "", "", false
+	case inline != "":
+		return inline, section + ".private_key", "", true
+	case envName == "":
+		return "", "", "", true
+	}
+	at = section + ".private_key_env"
+	if !isEnvName(envName) {
+		v.add(at, "must be an environment variable name: a C identifier ([A-Za-z_][A-Za-z0-9_]*) of at most %d bytes", maxEnvName)
+		return "", "", "", false
+	}
+	var set bool
+	if v.env != nil {
+		material, set = v.env(envName)
+	}
+	if !set || material == "" {
+		v.add(at, "environment variable %s is not set or empty in the plugin's VM (Envoy: vm_config.environment_variables; Istio: vmConfig.env)", envName)
+		return "", "", "", false
+	}
+	return material, at, "environment variable " + envName + ": ", true
+}
+
+// keyMessage is jwt's description of a refused key without its sentinel's
+// prefix. jwt's messages describe the key's shape, never its bytes.
+func keyMessage(err error) string {
+	msg := err.Error()
+	for _, s := range []error{jwt.ErrInvalidKey, jwt.ErrAlgNotAllowed} {
+		if p := s.Error() + ": "; errors.Is(err, s) && strings.HasPrefix(msg, p) {
+			msg = msg[len(p):]
+		}
+	}
+	return msg
 }

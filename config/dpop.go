@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/rand"
+	"slices"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
@@ -65,25 +66,9 @@ func (v *validator) dpop() {
 			return
 		}
 	}
-	material, at := r.PrivateKey, "dpop.private_key"
-	switch {
-	case r.PrivateKey != "" && r.PrivateKeyEnv != "":
-		v.add("dpop.private_key_env", "set at most one of private_key and private_key_env")
+	material, at, _, ok := v.privateKey("dpop", r.PrivateKey, r.PrivateKeyEnv)
+	if !ok {
 		return
-	case r.PrivateKeyEnv != "":
-		at = "dpop.private_key_env"
-		if !isEnvName(r.PrivateKeyEnv) {
-			v.add(at, "must be an environment variable name: a C identifier ([A-Za-z_][A-Za-z0-9_]*) of at most %d bytes", maxEnvName)
-			return
-		}
-		var set bool
-		if v.env != nil {
-			material, set = v.env(r.PrivateKeyEnv)
-		}
-		if !set || material == "" {
-			v.add(at, "environment variable %s is not set or empty in the plugin's VM (Envoy: vm_config.environment_variables; Istio: vmConfig.env)", r.PrivateKeyEnv)
-			return
-		}
 	}
 	if material == "" {
 		if alg == "" {
@@ -94,32 +79,12 @@ func (v *validator) dpop() {
 	}
 	k, err := jwt.ParseSigningKey([]byte(material), jwt.Algorithm(alg), "")
 	if err != nil {
-		// jwt's messages describe the key's shape, never its bytes.
 		v.add(at, "not a usable DPoP key: %s", keyMessage(err))
 		return
 	}
-	if !member(string(k.Algorithm), dpopAlgs) {
+	if !slices.Contains(dpopAlgs, string(k.Algorithm)) {
 		v.add(at, "the key's alg %s is not one of %v: set dpop.signing_alg", k.Algorithm, dpopAlgs)
 		return
 	}
 	c.SigningKey, c.SigningAlg = k, k.Algorithm
-}
-
-func keyMessage(err error) string {
-	msg := err.Error()
-	for _, s := range []error{jwt.ErrInvalidKey, jwt.ErrAlgNotAllowed} {
-		if len(msg) > len(s.Error())+2 && msg[:len(s.Error())] == s.Error() {
-			msg = msg[len(s.Error())+2:]
-		}
-	}
-	return msg
-}
-
-func member(s string, set []string) bool {
-	for _, x := range set {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
