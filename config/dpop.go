@@ -1,7 +1,6 @@
 package config
 
 import (
-	"crypto/rand"
 	"slices"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
@@ -13,17 +12,12 @@ type DPoP struct {
 	// and expects token_type "DPoP" back (dpop.enabled).
 	Enabled bool
 	// SigningKey is the configured proof key (dpop.private_key or
-	// dpop.private_key_env), or nil: the plugin then generates one at start
-	// (GenerateKey) and shares it across its VMs.
+	// dpop.private_key_env), or nil: the plugin then generates one for
+	// SigningAlg at start and shares it across its VMs.
 	SigningKey *jwt.SigningKey
 	// SigningAlg is the alg of proofs (dpop.signing_alg, default ES256, or
 	// the configured key's alg).
 	SigningAlg jwt.Algorithm
-}
-
-// GenerateKey makes a fresh proof key for d.SigningAlg.
-func (d *DPoP) GenerateKey() (*jwt.SigningKey, error) {
-	return jwt.GenerateSigningKey(d.SigningAlg, rand.Reader)
 }
 
 type rawDPoP struct {

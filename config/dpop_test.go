@@ -1,9 +1,12 @@
 package config
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
 
 func TestDPoPConfig(t *testing.T) {
@@ -14,7 +17,7 @@ func TestDPoPConfig(t *testing.T) {
 	if !c.DPoP.Enabled || c.DPoP.SigningKey != nil || c.DPoP.SigningAlg != "ES256" {
 		t.Fatalf("generated ES256: %+v", c.DPoP)
 	}
-	k, err := c.DPoP.GenerateKey()
+	k, err := jwt.GenerateSigningKey(c.DPoP.SigningAlg, rand.Reader) // what the filter generates
 	if err != nil || k.Algorithm != "ES256" {
 		t.Fatalf("GenerateKey: %v %v", k, err)
 	}

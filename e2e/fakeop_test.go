@@ -219,7 +219,13 @@ func signRS256(t testing.TB, key *rsa.PrivateKey, kid string, claims map[string]
 
 func signJWS(t testing.TB, k jose.SigningKey, kid string, claims map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("JWT")
+	return signTyped(t, k, kid, "JWT", claims)
+}
+
+// signTyped is signJWS with the header's typ.
+func signTyped(t testing.TB, k jose.SigningKey, kid, typ string, claims map[string]any) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
 	if kid != "" {
 		opts = opts.WithHeader("kid", kid)
 	}

@@ -63,21 +63,7 @@ func (e *secEnv) logoutClaims(v bclVictim) map[string]any {
 // signLogout signs claims as a logout token (typ logout+jwt) with key and kid.
 func signLogout(t testing.TB, key *rsa.PrivateKey, kid, typ string, claims map[string]any) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ)).WithHeader("kid", kid)
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return signTyped(t, jose.SigningKey{Algorithm: jose.RS256, Key: key}, kid, typ, claims)
 }
 
 // logoutToken is a logout token naming v, signed with the provider's key, claims edited.
