@@ -3,10 +3,10 @@ package oidc
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
@@ -68,24 +68,25 @@ func BuildDPoPProof(key *jwt.SigningKey, p DPoPProof, random io.Reader) (string,
 	if _, err := io.ReadFull(random, jti[:]); err != nil {
 		return "", errorf(ErrDPoP, "random: %v", err)
 	}
-	claims := struct {
-		JTI   string `json:"jti"`
-		HTM   string `json:"htm"`
-		HTU   string `json:"htu"`
-		IAT   int64  `json:"iat"`
-		Nonce string `json:"nonce,omitempty"`
-		ATH   string `json:"ath,omitempty"`
-	}{
-		JTI: base64.RawURLEncoding.EncodeToString(jti[:]),
-		HTM: p.Method, HTU: htu, IAT: p.IssuedAt, Nonce: p.Nonce,
+	// Written as the client assertion is (appendJSONString): no reflection.
+	b := []byte(`{"jti":"`)
+	b = base64.RawURLEncoding.AppendEncode(b, jti[:])
+	b = append(b, `","htm":`...)
+	b = appendJSONString(b, p.Method)
+	b = append(b, `,"htu":`...)
+	b = appendJSONString(b, htu)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, p.IssuedAt, 10)
+	if p.Nonce != "" {
+		b = append(b, `,"nonce":`...)
+		b = appendJSONString(b, p.Nonce)
 	}
 	if p.AccessToken != "" {
-		claims.ATH = AccessTokenHash(p.AccessToken)
+		b = append(b, `,"ath":"`...)
+		b = append(b, AccessTokenHash(p.AccessToken)...)
+		b = append(b, '"')
 	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", errorf(ErrDPoP, "claims: %v", err)
-	}
+	payload := append(b, '}')
 	proof, err := key.Sign(jwt.SignHeader{Type: "dpop+jwt", EmbedJWK: true}, payload, random)
 	if err != nil {
 		return "", errorf(ErrDPoP, "signing: %v", err)
@@ -137,74 +138,6 @@ func DPoPNonce(value string) string {
 func IsUseDPoPNonce(err error) bool {
 	var te *TokenEndpointError
 	return errors.As(err, &te) && te.Code == ErrorUseDPoPNonce
-}
-
-// ResourceWantsDPoPNonce reports whether a resource server's 401
-// WWW-Authenticate header value holds a DPoP challenge with
-// error="use_dpop_nonce" (RFC 9449 9). Other schemes in the same header are
-// skipped; parameter names are case-insensitive.
-func ResourceWantsDPoPNonce(wwwAuthenticate string) bool {
-	s := wwwAuthenticate
-	for s != "" {
-		// Find the next challenge's scheme.
-		s = strings.TrimLeft(s, " \t,")
-		i := strings.IndexAny(s, " \t,")
-		scheme := s
-		if i >= 0 {
-			scheme, s = s[:i], s[i:]
-		} else {
-			s = ""
-		}
-		params, rest := authParams(s)
-		s = rest
-		if strings.EqualFold(scheme, DPoPTokenType) && params["error"] == ErrorUseDPoPNonce {
-			return true
-		}
-	}
-	return false
-}
-
-// authParams reads auth-params (name=token or name="quoted") after a scheme,
-// up to the next challenge, and returns them with the rest of the header.
-func authParams(s string) (map[string]string, string) {
-	params := map[string]string{}
-	for {
-		t := strings.TrimLeft(s, " \t,")
-		eq := strings.IndexByte(t, '=')
-		sp := strings.IndexAny(t, " \t,")
-		if eq <= 0 || (sp >= 0 && sp < eq) {
-			// No name=: a new challenge (or the end).
-			return params, t
-		}
-		name := strings.ToLower(t[:eq])
-		t = strings.TrimLeft(t[eq+1:], " \t")
-		var val string
-		if strings.HasPrefix(t, `"`) {
-			var b strings.Builder
-			j := 1
-			for ; j < len(t) && t[j] != '"'; j++ {
-				if t[j] == '\\' && j+1 < len(t) {
-					j++
-				}
-				b.WriteByte(t[j])
-			}
-			val = b.String()
-			if j < len(t) {
-				j++
-			}
-			t = t[j:]
-		} else {
-			k := strings.IndexAny(t, " \t,")
-			if k < 0 {
-				k = len(t)
-			}
-			val, t = t[:k], t[k:]
-		}
-		if _, dup := params[name]; !dup {
-			params[name] = val
-		}
-		s = t
-	}
 }
 
 // ParseDPoPTokenResponse parses a token endpoint response to a request that

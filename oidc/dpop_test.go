@@ -162,24 +162,6 @@ func TestIsUseDPoPNonce(t *testing.T) {
 	}
 }
 
-func TestResourceWantsDPoPNonce(t *testing.T) {
-	for in, want := range map[string]bool{
-		`DPoP error="use_dpop_nonce", error_description="Resource server requires nonce in DPoP proof"`: true,
-		`dpop algs="ES256 PS256", ERROR=use_dpop_nonce`:                                                 true,
-		`Bearer realm="x", DPoP error="use_dpop_nonce"`:                                                 true,
-		`Bearer error="use_dpop_nonce"`:                                                                 false,
-		`DPoP error="invalid_token"`:                                                                    false,
-		`DPoP error="use_dpop_nonce_not"`:                                                               false,
-		``:                                                                                              false,
-		`DPoP`:                                                                                          false,
-		`DPoP error="use_dpop_nonce`:                                                                    true,
-	} {
-		if got := ResourceWantsDPoPNonce(in); got != want {
-			t.Errorf("%q: %v, want %v", in, got, want)
-		}
-	}
-}
-
 func TestParseDPoPTokenResponseType(t *testing.T) {
 	body := func(tt string) []byte {
 		return []byte(`{"access_token":"a","token_type":"` + tt + `","expires_in":10}`)
@@ -206,7 +188,6 @@ func FuzzDPoPHeaders(f *testing.F) {
 	f.Add(`DPoP error="use_dpop_nonce"`)
 	f.Add(`Bearer realm="a\"b", DPoP algs=ES256`)
 	f.Fuzz(func(t *testing.T, s string) {
-		ResourceWantsDPoPNonce(s)
 		if n := DPoPNonce(s); n != "" && !validNonce(n) {
 			t.Fatalf("DPoPNonce returned an invalid nonce %q", n)
 		}
