@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
@@ -132,19 +133,29 @@ func loginAndRefresh(t *testing.T, p *proxy.Proxy) {
 // exchange), there as client noParID.
 func expectRefusedClient(t *testing.T, wrong, client map[string]any, noParID string) {
 	t.Helper()
-	bad, _ := featureProxy(t, wrong, client)
+	expectRefusedTunedClient(t, wrong, client, noParID, nil)
+}
+
+// expectRefusedTunedClient is expectRefusedClient with the Envoys' bootstrap changed by tune;
+// with noParID "" only the pushed request is tried.
+func expectRefusedTunedClient(t *testing.T, wrong, client map[string]any, noParID string, tune func(*envoy.Bootstrap)) {
+	t.Helper()
+	bad, _ := tunedFeatureProxy(t, wrong, client, tune)
 	eve := newUser(t, bad, "bob")
 	out := eve.get(bad.URL + "/app2/")
 	if out.status != http.StatusBadGateway || !strings.Contains(out.body, "refused the sign-in request (") {
 		t.Errorf("pushed request with refused credentials: %d %.400s", out.status, out.body)
 	}
 	expectCorrelated(t, out)
+	if noParID == "" {
+		return
+	}
 
 	wrong = maps.Clone(wrong)
 	wrong["login.par"] = "never"
 	client = maps.Clone(client)
 	client["clientId"] = noParID
-	bad, _ = featureProxy(t, wrong, client)
+	bad, _ = tunedFeatureProxy(t, wrong, client, tune)
 	eve = newUser(t, bad, "bob")
 	lp := eve.get(bad.URL + "/app2/")
 	if !isLoginForm(lp) {
