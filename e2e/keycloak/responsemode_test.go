@@ -208,10 +208,10 @@ func (b *tab) submitLoginForm(username string) {
 
 // paused is a callback request Chromium holds (Fetch.requestPaused): not sent yet.
 type paused struct {
-	b             *tab
-	id            fetch.RequestID
-	method, url   string
-	body, referer string
+	b           *tab
+	id          fetch.RequestID
+	method, url string
+	body        string
 }
 
 // pauseCallback makes Chromium hold its next request to callback; wait returns it.
