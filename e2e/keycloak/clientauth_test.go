@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
@@ -105,8 +106,8 @@ func TestPrivateKeyJWTCertificate(t *testing.T) {
 
 // loginAndRefresh: bob logs in through p and his session refreshes once the access token has
 // expired (access.token.lifespan is 10 s in featureProxy clients), each token request
-// authenticated as p's client.
-func loginAndRefresh(t *testing.T, p *proxy.Proxy) {
+// authenticated as p's client. It returns the access tokens the app got before and after.
+func loginAndRefresh(t *testing.T, p *proxy.Proxy) (first, fresh *demoapp.TokenInfo) {
 	t.Helper()
 	u := newUser(t, p, "bob")
 	if pg := u.login("/app2/"); pg.url != p.URL+"/app2/" {
@@ -116,15 +117,16 @@ func loginAndRefresh(t *testing.T, p *proxy.Proxy) {
 	if pg.status != 200 {
 		t.Fatalf("whoami: %d %.300s", pg.status, pg.body)
 	}
-	at := token(t, w, "X-Forwarded-Access-Token")
-	waitPast(claimTime(at, "exp").Add(time.Second))
+	first = token(t, w, "X-Forwarded-Access-Token")
+	waitPast(claimTime(first, "exp").Add(time.Second))
 	w, pg = u.whoami("/app2/api/whoami")
 	if pg.status != 200 {
 		t.Fatalf("whoami after expiry: %d %.300s\n%s", pg.status, pg.body, p.LogText())
 	}
-	if fresh := token(t, w, "X-Forwarded-Access-Token"); fresh.Raw == at.Raw {
+	if fresh = token(t, w, "X-Forwarded-Access-Token"); fresh.Raw == first.Raw {
 		t.Fatal("the access token was not refreshed")
 	}
+	return first, fresh
 }
 
 // expectRefusedClient: a client whose credentials Keycloak refuses (settings wrong, the
