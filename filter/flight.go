@@ -151,7 +151,7 @@ func (fl *flights) join(ctxID uint32, key engine.FlightKey, spec *flightSpec, co
 		if now.Before(f.until) {
 			return cont(f.res, false)
 		}
-		delete(fl.byKey, key)
+		// Past its time: the claim below replaces it.
 	}
 	e, claimed, err := spec.store.claim(key, now, spec.lease)
 	if err != nil {
