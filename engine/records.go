@@ -78,3 +78,43 @@ func EncodeInstant(at time.Time) []byte {
 func ClaimedWithin(v []byte, now time.Time, interval time.Duration) bool {
 	return len(v) == 8 && now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) < interval
 }
+
+// Generation is the sign-out list's generation: two counters in one shared-data value,
+// sign-outs (by login id), then provider logouts (by sid or sub). A session is looked up only
+// under the kinds of entry that exist, so plain sign-outs keep costing one slot read per
+// session and generation.
+type Generation struct{ SignOuts, ProviderLogouts uint64 }
+
+// DecodeGeneration reads a generation: 16 bytes, or 8 (written before provider logouts
+// existed: the first counter alone); ok is false for anything else.
+func DecodeGeneration(v []byte) (g Generation, ok bool) {
+	switch len(v) {
+	case 8:
+		return Generation{SignOuts: binary.BigEndian.Uint64(v)}, true
+	case 16:
+		return Generation{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])}, true
+	}
+	return Generation{}, false
+}
+
+// Encode is the generation's 16-byte value.
+func (g Generation) Encode() []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, 16), g.SignOuts), g.ProviderLogouts)
+}
+
+// Sum changes whenever either counter does: what a session remembers it was checked at.
+func (g Generation) Sum() uint64 { return g.SignOuts + g.ProviderLogouts }
+
+// ProviderLogoutKeys are the deny-list values of a provider's logout: "sid:" and "sub:" (a
+// session ref, SessionRef, starts "login:" or "v1:", so they cannot meet). A session is
+// looked up under both; empty values are left out.
+func ProviderLogoutKeys(sid, sub string) []string {
+	keys := make([]string, 0, 2)
+	if sid != "" {
+		keys = append(keys, "sid:"+sid)
+	}
+	if sub != "" {
+		keys = append(keys, "sub:"+sub)
+	}
+	return keys
+}

@@ -75,3 +75,35 @@ func TestClaimedWithin(t *testing.T) {
 		t.Error("a value that is not a claim counts as one")
 	}
 }
+
+func TestGeneration(t *testing.T) {
+	g := Generation{SignOuts: 3, ProviderLogouts: 5}
+	got, ok := DecodeGeneration(g.Encode())
+	if !ok || got != g || got.Sum() != 8 {
+		t.Fatalf("round trip: %+v %v", got, ok)
+	}
+	old := []byte{0, 0, 0, 0, 0, 0, 0, 7} // before provider logouts: sign-outs alone
+	if got, ok := DecodeGeneration(old); !ok || got != (Generation{SignOuts: 7}) {
+		t.Fatalf("8-byte generation: %+v %v", got, ok)
+	}
+	for _, n := range []int{0, 7, 9, 15, 17} {
+		if _, ok := DecodeGeneration(make([]byte, n)); ok {
+			t.Errorf("%d bytes decoded as a generation", n)
+		}
+	}
+}
+
+func TestProviderLogoutKeys(t *testing.T) {
+	if got := ProviderLogoutKeys("s1", "u1"); len(got) != 2 || got[0] != "sid:s1" || got[1] != "sub:u1" {
+		t.Errorf("both: %q", got)
+	}
+	if got := ProviderLogoutKeys("", "u1"); len(got) != 1 || got[0] != "sub:u1" {
+		t.Errorf("sub only: %q", got)
+	}
+	if got := ProviderLogoutKeys("s1", ""); len(got) != 1 || got[0] != "sid:s1" {
+		t.Errorf("sid only: %q", got)
+	}
+	if got := ProviderLogoutKeys("", ""); len(got) != 0 {
+		t.Errorf("none: %q", got)
+	}
+}

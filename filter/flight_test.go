@@ -491,7 +491,7 @@ func TestFlightPollingGivesUp(t *testing.T) {
 	e := newFlightEnv(t)
 	e.request(e.a, flightK)
 	rb := e.request(e.b, flightK)
-	e.now = e.now.Add(fl(e).patience(e.spec)) // not yet past it
+	e.now = e.now.Add(11 * time.Second) // patience: 2 leases of 5 s + 1 s; not yet past it
 	if _, claimed, _ := e.spec.store.claim(flightK, e.now, 5*time.Second); !claimed {
 		t.Fatal("a third VM's takeover")
 	}
@@ -507,14 +507,12 @@ func TestFlightPollingGivesUp(t *testing.T) {
 	}
 }
 
-func fl(e *flightEnv) *flights { return e.a }
-
 // Waiters' timeout, leading: a leader whose call never answers gives its waiters a transient
 // failure after patience; the late answer is still parked, here and in shared data.
 func TestFlightLeaderGivesUp(t *testing.T) {
 	e := newFlightEnv(t)
 	r := e.request(e.a, flightK)
-	e.now = e.now.Add(e.a.patience(e.spec))
+	e.now = e.now.Add(11 * time.Second) // patience: 2 leases of 5 s + 1 s
 	e.tick(e.a)
 	if r.n != 0 {
 		t.Fatal("gave up at patience, not after")
@@ -613,10 +611,15 @@ func TestFlightSweepExpired(t *testing.T) {
 		t.Fatalf("after the sweep: %d %d; want the expired one gone, the live one kept", e.state(e.a, keys[0]), e.state(e.a, keys[1]))
 	}
 	e.request(e.a, keys[2])
-	e.now = e.now.Add(4 * time.Second) // within 5 s of the last sweep: none
-	e.finish[2](&flightResult{status: engine.FlightOK}, []byte("x"), 0)
+	e.finish[2](&flightResult{status: engine.FlightOK}, []byte("x"), 0) // parked minPark
+	e.now = e.now.Add(4 * time.Second)                                  // expired, but within 5 s of the last sweep
 	e.tick(e.a)
 	if e.state(e.a, keys[2]) != flightParked {
 		t.Fatal("swept within 5 s of the last sweep")
+	}
+	e.now = e.now.Add(2 * time.Second)
+	e.tick(e.a)
+	if e.state(e.a, keys[2]) != 0 {
+		t.Fatal("not swept 6 s after the last sweep")
 	}
 }
