@@ -89,3 +89,18 @@ func (r *Request) CookieValue(name string) (string, bool) {
 	}
 	return "", false
 }
+
+// CorrelationID reports whether an x-request-id can stand as the correlation id in pages, JSON
+// bodies and log lines: 1 to 64 characters of [A-Za-z0-9._-] (what Envoy generates: a UUID).
+func CorrelationID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}

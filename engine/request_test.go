@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -29,6 +30,19 @@ func TestRequestCookieValue(t *testing.T) {
 					t.Fatalf("Request{Cookie: %q}.CookieValue(%q) = %q, %v; cookieValue gives %q, %v", h, n, got, gotOK, want, wantOK)
 				}
 			}
+		}
+	}
+}
+
+func TestCorrelationID(t *testing.T) {
+	for _, id := range []string{"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", "a", "A.b_c-9", strings.Repeat("x", 64)} {
+		if !CorrelationID(id) {
+			t.Errorf("%q refused", id)
+		}
+	}
+	for _, id := range []string{"", strings.Repeat("x", 65), "a b", "a\"b", "a\nb", "a=b", "ä", "a/b", "a\\b"} {
+		if CorrelationID(id) {
+			t.Errorf("%q accepted", id)
 		}
 	}
 }

@@ -146,8 +146,8 @@ func (h *httpContext) cachedBearer(route *config.Route, v *verifiedToken) types.
 }
 
 var (
-	errForeignIssuer = errors.New("filter: token issuer not accepted on this route")
-	errNoIssuer      = errors.New("filter: token has no iss claim")
+	errForeignIssuer = engine.ErrForeignIssuer
+	errNoIssuer      = engine.ErrNoIssuer
 )
 
 // issuerFor picks the route's issuer that a token claims to be from. With one issuer there is
@@ -199,7 +199,7 @@ func verifyBearer(it *issuer, token string, now time.Time, leeway time.Duration)
 		typ: t.Header.Type, idToken: oidc.IsIDToken(t.Header.Type, c.Raw)}, nil
 }
 
-var errIDTokenAsBearer = errors.New("filter: an ID token is not accepted as a bearer token on this route")
+var errIDTokenAsBearer = engine.ErrIDTokenAsBearer
 
 // tokenKindAllowed applies the route's rules on what kind of JWT it takes (RFC 8725 3.11):
 // with require_typ, exactly that typ; without, no typ or JWT or at+jwt; and no ID token
@@ -268,35 +268,9 @@ func invalidToken(err error) failure {
 	return failure{challenge: true, status: 401, code: "invalid_token", msg: desc, err: err}
 }
 
-// tokenErrors is the one table from a bearer token's verification error to the metric reason
-// it is counted under (bearer.rejected.<reason>, a closed set) and the fixed description the
-// client is told (never anything from the token). The first row whose errors match wins;
-// anything else is "malformed".
-var tokenErrors = []struct {
-	errs         []error
-	reason, desc string
-}{
-	{[]error{jwt.ErrExpired}, "expired", "The token has expired."},
-	{[]error{jwt.ErrNotYetValid, jwt.ErrIssuedInFuture}, "not_yet_valid", "The token is not valid yet."},
-	{[]error{jwt.ErrAudience}, "audience", "The token is not meant for this resource."},
-	{[]error{jwt.ErrIssuer, errForeignIssuer, errNoIssuer}, "issuer", "The token's issuer is not accepted here."},
-	{[]error{jwt.ErrAlgNone, jwt.ErrAlgNotAllowed}, "algorithm", "The token's signing algorithm is not accepted."},
-	{[]error{jwt.ErrSignature, jwt.ErrUnknownKey, jwt.ErrKeyMismatch}, "signature", "The token's signature could not be verified."},
-	{[]error{jwt.ErrMissingClaim}, "claims", "The token lacks a required claim."},
-	{[]error{jwt.ErrTooLarge}, "malformed", "The token is too large."},
-	{[]error{jwt.ErrType, errIDTokenAsBearer}, "type", "The token is not an access token for this resource."},
-}
-
-func classifyTokenError(err error) (reason, desc string) {
-	for _, row := range tokenErrors {
-		for _, e := range row.errs {
-			if errors.Is(err, e) {
-				return row.reason, row.desc
-			}
-		}
-	}
-	return "malformed", "The token is malformed."
-}
+// classifyTokenError: the metric reason and the fixed description of a verification error
+// (engine.ClassifyTokenError's table).
+var classifyTokenError = engine.ClassifyTokenError
 
 func describeTokenError(err error) string { _, d := classifyTokenError(err); return d }
 

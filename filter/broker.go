@@ -7,8 +7,8 @@ import (
 )
 
 // broker is one VM's token broker: it refreshes sessions before their tokens expire and
-// exchanges them on behalf of the user, each as a single flight per Envoy (see
-// singleflight.go), and counts what it does.
+// exchanges them on behalf of the user, each as a single flight per Envoy (flight.go: the
+// states; singleflight.go: the shared-data record), and counts what it does.
 type broker struct {
 	p             *pluginContext
 	flights       *flights

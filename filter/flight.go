@@ -1,14 +1,71 @@
 package filter
 
 import (
-	"encoding/hex"
 	"errors"
-	"io"
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+)
+
+// Single flight across the VMs of one Envoy: the per-VM state machine.
+//
+// A flight is one call to the provider that many requests need the answer to: a refresh of
+// one session's tokens, or one on-behalf-of exchange. Requests of one session arrive on every
+// worker (VM) at once, and a provider that rotates refresh tokens accepts each refresh token
+// only once, so exactly one VM may call it; the others must wait for that answer.
+//
+// The unit is three files: this one (what one VM knows of each flight and what it does next),
+// singleflight.go (the record in shared data every VM reads and writes with compare-and-swap:
+// slotStore, over the codec engine.SlotEntry) and flighthost.go (the host calls: the hop to
+// the root context, resuming a request, the tick period). refresh.go and exchange.go each
+// give a flightSpec: how to call the provider, how to open a parked result.
+//
+// One VM's view of one flight is in one of these states:
+//
+//	idle     not in flights.byKey: nothing known here. join claims the record: a parked
+//	         result -> parked; the lease taken -> queued; another VM's live lease -> polling.
+//	queued   this VM holds the lease; the hop to the root context (flighthost.go hop) has not
+//	         run the flight yet. onQueueReady, or the next tick, runs it -> leading.
+//	leading  this VM holds the lease and its provider call is out. finish parks the answer in
+//	         shared data and wakes the waiters -> parked. Past the waiters' patience the tick
+//	         answers them with a transient failure -> idle (a late answer is still parked).
+//	polling  another VM holds the lease; this VM's waiters poll the record from the tick (fast
+//	         ticks while any do): a parked result -> parked and wake; the lease expired (its
+//	         leader died) -> this VM takes it over -> leading; past patience -> idle with a
+//	         transient failure; the last waiter gone -> idle.
+//	parked   the answer is known here until f.until: join continues new requests with it at
+//	         once; sweep drops it after.
+//
+// A request continues in one way only: its flightCont, called with the flight's result, either
+// returned from join (a result already parked, or a provider call that failed before it was
+// sent) or from wake (the request resumed when its Action is Continue).
+//
+// Failure modes:
+//
+//   - The leader's VM dies (or the callout never answers) mid-flight: its lease expires after
+//     the provider timeout plus a second, and the next waiter (or request) takes the lease and
+//     calls the provider itself. If the dead leader's request had already reached a provider
+//     that rotates refresh tokens, that retry gets invalid_grant and the user logs in again;
+//     nothing stale is forwarded meanwhile.
+//   - A request that leads a flight and goes away: the callout is sent from the plugin's root
+//     context (the hop), so Envoy does not cancel it with the stream and its answer is still
+//     parked for the others.
+//   - Shared data is per Envoy: replicas do not see each other's leases. Two replicas serving
+//     the same session at the same instant (no session affinity, a page's fetches spread over
+//     pods) can both refresh; with rotation one of them gets invalid_grant and that request's
+//     user logs in again. Session affinity (consistent hashing on the session cookie) or a
+//     provider with a reuse grace period for rotated refresh tokens removes the race.
+
+// flightState is what one VM knows of a flight; idle is the absence of an entry.
+type flightState uint8
+
+const (
+	flightQueued  flightState = iota + 1 // leader; the provider call not sent yet
+	flightLeading                        // leader; the provider call is out
+	flightPolling                        // another VM leads; waiters poll from the tick
+	flightParked                         // the result is known until until
 )
 
 // flightTickPeriod is the tick period while a request of this VM waits for a flight another
@@ -57,14 +114,13 @@ type flightWaiter struct {
 type flight struct {
 	key     engine.FlightKey
 	spec    *flightSpec
-	leader  bool // this VM holds the lease and runs the flight
-	started bool
-	inJoin  bool // being started synchronously inside join
-	done    bool
-	res     *flightResult
-	until   time.Time // pending: when waiters give up; done: when the result is dropped
+	state   flightState
+	res     *flightResult // parked: the result
+	until   time.Time     // queued, leading, polling: when waiters give up; parked: when the result is dropped
 	waiters []flightWaiter
 }
+
+func (f *flight) leads() bool { return f.state == flightQueued || f.state == flightLeading }
 
 // flights is one VM's view of the flights: those it leads, those its requests wait for, and
 // recent results (a per-VM cache in front of shared data).
@@ -78,31 +134,14 @@ type flights struct {
 	max       int
 }
 
-func newFlights(p *pluginContext, max int) *flights {
-	fl := &flights{p: p, byKey: map[engine.FlightKey]*flight{}, byCtx: map[uint32]engine.FlightKey{}, max: max}
-	var id [8]byte
-	if _, err := io.ReadFull(p.rand, id[:]); err == nil {
-		// One queue per VM (in Envoy the last registration of a name owns it), so the name is random.
-		// Envoy keeps a registered queue for the life of the process: a reloaded plugin
-		// leaves its old, empty queues behind.
-		name := "oidc-proxy/" + p.cfg.Provider.Issuer + "/flights/" + hex.EncodeToString(id[:])
-		if q, err := proxywasm.RegisterSharedQueue(name); err == nil {
-			fl.queue = q
-		} else {
-			logAt(levelWarn, "no shared queue: refreshes are sent from the request's context", "err", err)
-		}
-	}
-	return fl
-}
-
 // join makes the request ctxID take part in flight key: it continues at once with a result
 // parked earlier, or waits for the flight (leading it if nobody does) and returns Pause.
 func (fl *flights) join(ctxID uint32, key engine.FlightKey, spec *flightSpec, cont flightCont) types.Action {
 	now := fl.p.now()
 	if f := fl.byKey[key]; f != nil {
-		if !f.done {
+		if f.state != flightParked {
 			fl.wait(f, ctxID, cont)
-			if f.leader {
+			if f.leads() {
 				count(spec.counters, "waited")
 			} else {
 				count(spec.counters, "waited_remote")
@@ -112,33 +151,34 @@ func (fl *flights) join(ctxID uint32, key engine.FlightKey, spec *flightSpec, co
 		if now.Before(f.until) {
 			return cont(f.res, false)
 		}
-		delete(fl.byKey, key)
+		// Past its time: the claim below replaces it.
 	}
 	e, claimed, err := spec.store.claim(key, now, spec.lease)
 	if err != nil {
 		logAt(levelWarn, "single flight: shared data failed, going ahead alone", "kind", spec.kind, "err", err)
 		claimed = true
 	}
-	if e != nil && e.State == engine.EntryResult {
-		f := &flight{key: key, spec: spec, done: true, res: fl.decode(spec, e, now), until: e.Exp}
+	f := &flight{key: key, spec: spec, until: now.Add(fl.patience(spec))}
+	switch {
+	case e != nil && e.State == engine.EntryResult:
+		f.state, f.res, f.until = flightParked, fl.decode(spec, e, now), e.Exp
 		fl.add(f, now)
 		return cont(f.res, false)
-	}
-	f := &flight{key: key, spec: spec, leader: claimed, until: now.Add(fl.patience(spec))}
-	fl.add(f, now)
-	fl.wait(f, ctxID, cont)
-	if !claimed {
+	case !claimed:
+		f.state = flightPolling
+		fl.add(f, now)
+		fl.wait(f, ctxID, cont)
 		count(spec.counters, "waited_remote")
 		fl.setFast(true)
 		return types.ActionPause
 	}
-	f.inJoin = true
-	fl.start(f, false)
-	f.inJoin = false
-	if f.done { // answered synchronously: the callout could not even be sent
-		fl.unwait(ctxID)
+	f.state = flightQueued
+	fl.add(f, now)
+	fl.hop(f)
+	if f.state == flightParked { // answered at once: the callout could not even be sent
 		return cont(f.res, true)
 	}
+	fl.wait(f, ctxID, cont)
 	return types.ActionPause
 }
 
@@ -175,59 +215,25 @@ func (fl *flights) unwait(ctxID uint32) {
 			break
 		}
 	}
-	if !f.done && !f.leader && len(f.waiters) == 0 {
+	if f.state == flightPolling && len(f.waiters) == 0 {
 		delete(fl.byKey, key) // nobody here waits for another VM's answer any more
 	}
 }
 
-// start runs a flight this VM leads. From a request it hops to the root context first (a
-// VM-local shared queue; OnQueueReady runs it), so that the callout belongs to the plugin
-// and outlives the request.
-func (fl *flights) start(f *flight, fromRoot bool) {
-	if !fromRoot && fl.queue != 0 {
-		err := proxywasm.EnqueueSharedQueue(fl.queue, f.key[:])
-		if err == nil {
-			return
-		}
-		logAt(levelWarn, "shared queue failed, sending from the request", "kind", f.spec.kind, "err", err)
-	}
-	fl.run(f)
-}
-
+// run sends a queued flight's provider call: queued -> leading.
 func (fl *flights) run(f *flight) {
-	if f.started || f.done {
+	if f.state != flightQueued {
 		return
 	}
-	f.started = true
+	f.state = flightLeading
 	f.spec.run(func(res *flightResult, payload []byte, keep time.Duration) {
 		fl.finish(f, res, payload, keep)
 	})
 }
 
-// onQueueReady runs the flights queued by this VM's requests, now in the root context.
-func (fl *flights) onQueueReady(queueID uint32) {
-	if queueID != fl.queue {
-		return
-	}
-	for {
-		item, err := proxywasm.DequeueSharedQueue(queueID)
-		if err != nil {
-			return
-		}
-		var k engine.FlightKey
-		if len(item) != len(k) {
-			continue
-		}
-		copy(k[:], item)
-		if f := fl.byKey[k]; f != nil && f.leader {
-			fl.run(f)
-		}
-	}
-}
-
-// finish parks a flight's result in shared data and resumes the VM's waiters.
+// finish parks a flight's result in shared data and wakes the VM's waiters: leading -> parked.
 func (fl *flights) finish(f *flight, res *flightResult, payload []byte, keep time.Duration) {
-	if f.done {
+	if f.state == flightParked {
 		return
 	}
 	now := fl.p.now()
@@ -239,38 +245,17 @@ func (fl *flights) finish(f *flight, res *flightResult, payload []byte, keep tim
 	if err := f.spec.store.put(e, now); err != nil {
 		logAt(levelWarn, "single flight: parking the result failed", "kind", f.spec.kind, "err", err)
 	}
-	f.done, f.res, f.until = true, res, now.Add(keep)
-	if fl.byKey[f.key] == nil {
+	f.state, f.res, f.until = flightParked, res, now.Add(keep)
+	if fl.byKey[f.key] == nil { // answered after the waiters gave up: parked here again
 		fl.byKey[f.key] = f
 	}
-	if !f.inJoin {
-		fl.wake(f, res)
-	}
+	fl.wake(f, res)
 }
 
-// wake continues every request waiting for f with res.
-func (fl *flights) wake(f *flight, res *flightResult) {
-	ws := f.waiters
-	f.waiters = nil
-	for _, w := range ws {
-		if k, ok := fl.byCtx[w.ctxID]; !ok || k != f.key {
-			continue
-		}
-		delete(fl.byCtx, w.ctxID)
-		if err := proxywasm.SetEffectiveContext(w.ctxID); err != nil {
-			continue // the request is gone
-		}
-		if w.cont(res, true) == types.ActionContinue {
-			if err := proxywasm.ResumeHttpRequest(); err != nil {
-				logAt(levelWarn, "resuming a request failed", "kind", f.spec.kind, "err", err)
-			}
-		}
-	}
-	if len(ws) > 0 {
-		// Back to the root context: a callout sent after this (a takeover in the tick)
-		// must belong to the plugin, not to the last request woken.
-		_ = proxywasm.SetEffectiveContext(fl.p.contextID)
-	}
+// giveUp answers f's waiters with a transient failure and forgets f: -> idle.
+func (fl *flights) giveUp(f *flight, why string) {
+	delete(fl.byKey, f.key)
+	fl.wake(f, &flightResult{status: engine.FlightTransient, err: errors.New(why)})
 }
 
 // decode turns a parked entry into a result; a payload that does not open counts as a
@@ -287,36 +272,35 @@ func (fl *flights) decode(spec *flightSpec, e *engine.SlotEntry, now time.Time) 
 	return res
 }
 
-// tick polls the flights this VM's requests wait for in other VMs, takes over a flight
-// whose leader's lease expired, and gives up on waits that took too long.
+// tick moves every flight this VM's requests wait for: a queued one is run (its hop did not
+// happen), a leading one past patience gives up (the callout has its own timeout, so this is
+// a safety net), a polling one reads the record: a parked result wakes the waiters, an expired
+// lease is taken over, past patience they give up.
 func (fl *flights) tick(now time.Time) {
 	remote := false
 	for _, f := range fl.pending() {
-		if f.leader {
-			switch {
-			case !f.started:
-				fl.run(f) // the hop through the queue has not happened: run from here
-			case now.After(f.until):
-				// The callout has its own timeout, so this is a safety net: answer the
-				// waiters, and let new requests start afresh. A late answer is still parked.
-				delete(fl.byKey, f.key)
-				fl.wake(f, &flightResult{status: engine.FlightTransient, err: errors.New("filter: no answer in time")})
+		switch f.state {
+		case flightQueued:
+			fl.run(f)
+			continue
+		case flightLeading:
+			if now.After(f.until) {
+				fl.giveUp(f, "filter: no answer in time")
 			}
 			continue
 		}
 		e, claimed, err := f.spec.store.claim(f.key, now, f.spec.lease)
 		switch {
 		case err == nil && e != nil && e.State == engine.EntryResult:
-			f.done, f.res, f.until = true, fl.decode(f.spec, e, now), e.Exp
+			f.state, f.res, f.until = flightParked, fl.decode(f.spec, e, now), e.Exp
 			fl.wake(f, f.res)
 		case err == nil && claimed:
 			// audit events: refresh_takeover, exchange_takeover
 			auditInfo(f.spec.kind+"_takeover", "key", f.key.String()[:8], "reason", "leader_lease_expired")
-			f.leader, f.until = true, now.Add(fl.patience(f.spec))
+			f.state, f.until = flightQueued, now.Add(fl.patience(f.spec))
 			fl.run(f)
 		case now.After(f.until):
-			delete(fl.byKey, f.key)
-			fl.wake(f, &flightResult{status: engine.FlightTransient, err: errors.New("filter: waited too long for another worker's answer")})
+			fl.giveUp(f, "filter: waited too long for another worker's answer")
 		default:
 			remote = true
 		}
@@ -327,47 +311,23 @@ func (fl *flights) tick(now time.Time) {
 	}
 }
 
+// pending lists the flights not parked yet.
 func (fl *flights) pending() []*flight {
 	var out []*flight
 	for _, f := range fl.byKey {
-		if !f.done {
+		if f.state != flightParked {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// sweep drops results past their time; when full, it drops finished flights regardless.
+// sweep drops results past their time; when full, it drops parked flights regardless.
 func (fl *flights) sweep(now time.Time, full bool) {
 	fl.lastSweep = now
 	for k, f := range fl.byKey {
-		if f.done && (!now.Before(f.until) || full && len(fl.byKey) >= fl.max/2) {
+		if f.state == flightParked && (!now.Before(f.until) || full && len(fl.byKey) >= fl.max/2) {
 			delete(fl.byKey, k)
 		}
-	}
-}
-
-// resetTick sets the tick period this VM needs now (after the short first tick).
-func (fl *flights) resetTick() {
-	fl.fast = !fl.fast
-	fl.setFast(!fl.fast)
-}
-
-// setFast switches between the fast tick (someone here waits for another VM) and the
-// normal one.
-func (fl *flights) setFast(on bool) {
-	if on == fl.fast {
-		return
-	}
-	fl.fast = on
-	period := tickPeriod
-	if on {
-		period = flightTickPeriod
-	}
-	// Older Envoys apply a new period to a running timer only after its next tick; stopping
-	// the timer first makes the new period take effect now.
-	_ = proxywasm.SetTickPeriodMilliSeconds(0)
-	if err := proxywasm.SetTickPeriodMilliSeconds(uint32(period / time.Millisecond)); err != nil {
-		logAt(levelWarn, "setting the tick period failed", "err", err)
 	}
 }

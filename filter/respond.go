@@ -110,7 +110,7 @@ func (h *httpContext) correlationID() string {
 	if h.corr != "" {
 		return h.corr
 	}
-	if id := h.req.RequestID; id != "" && len(id) <= 64 && isToken(id) {
+	if id := h.req.RequestID; engine.CorrelationID(id) {
 		h.corr = id
 		return id
 	}
@@ -121,14 +121,4 @@ func (h *httpContext) correlationID() string {
 	}
 	h.corr = hex.EncodeToString(b[:])
 	return h.corr
-}
-
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }

@@ -1,10 +1,10 @@
 package filter
 
 import (
-	"encoding/binary"
 	"errors"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
@@ -21,22 +21,18 @@ var (
 	setSharedData = proxywasm.SetSharedData
 )
 
-// readStamped reads a shared-data value written by writeStamped.
+// readStamped reads a shared-data value written by writeStamped (engine.DecodeStamped).
 func readStamped(key string) (time.Time, []byte, bool) {
 	v, _, err := getSharedData(key)
-	if err != nil || len(v) < 8 {
+	if err != nil {
 		return time.Time{}, nil, false
 	}
-	at := time.Unix(0, int64(binary.BigEndian.Uint64(v[:8])))
-	return at, v[8:], true
+	return engine.DecodeStamped(v)
 }
 
 // writeStamped publishes body with the time it was fetched; a failure is logged, not fatal.
 func writeStamped(key string, at time.Time, body []byte) {
-	v := make([]byte, 8+len(body))
-	binary.BigEndian.PutUint64(v, uint64(at.UnixNano()))
-	copy(v[8:], body)
-	if err := setShared(key, v); err != nil {
+	if err := setShared(key, engine.EncodeStamped(at, body)); err != nil {
 		logAt(levelWarn, "shared data write failed", "key", key, "err", err)
 	}
 }
@@ -83,43 +79,24 @@ func updateShared(key string, decide func(old []byte) ([]byte, error)) error {
 	return errContention
 }
 
-// A lease is 16 bytes in shared data: until when it is held (unix ns), and the backoff of
-// the last failure (ns), so that every VM honours it; then, after a failure, why it failed
-// (leaseReason), so that every VM's 503 says why, not only the VM that fetched. In Envoy
-// that is often none of the workers: the main thread's VM ticks and fetches too.
+// A lease (engine.Lease) says until when a VM fetches for all, the backoff of the last
+// failure, and why it failed, so that every VM's 503 says why, not only the VM that fetched.
+// In Envoy that is often none of the workers: the main thread's VM ticks and fetches too.
 func readLease(key string) (until time.Time, backoff time.Duration) {
-	v, _, err := getSharedData(key)
-	if err != nil || len(v) < 16 {
-		return time.Time{}, 0
-	}
-	if ns := int64(binary.BigEndian.Uint64(v[:8])); ns != 0 {
-		until = time.Unix(0, ns)
-	}
-	return until, time.Duration(binary.BigEndian.Uint64(v[8:16]))
-}
-
-// maxLeaseReason bounds the failure text kept in a lease.
-const maxLeaseReason = 512
-
-func leaseValue(until time.Time, backoff time.Duration, reason string) []byte {
-	if len(reason) > maxLeaseReason {
-		reason = reason[:maxLeaseReason]
-	}
-	v := make([]byte, 16, 16+len(reason))
-	if !until.IsZero() {
-		binary.BigEndian.PutUint64(v, uint64(until.UnixNano()))
-	}
-	binary.BigEndian.PutUint64(v[8:], uint64(backoff))
-	return append(v, reason...)
+	l := sharedLease(key)
+	return l.Until, l.Backoff
 }
 
 // leaseReason is why the last fetch under the lease failed, "" after a success.
-func leaseReason(key string) string {
+func leaseReason(key string) string { return sharedLease(key).Reason }
+
+func sharedLease(key string) engine.Lease {
 	v, _, err := getSharedData(key)
-	if err != nil || len(v) <= 16 {
-		return ""
+	if err != nil {
+		return engine.Lease{}
 	}
-	return string(v[16:])
+	l, _ := engine.DecodeLease(v)
+	return l
 }
 
 // takeLease claims the fetch lease in shared data so that one VM fetches for all. It fails
@@ -127,16 +104,12 @@ func leaseReason(key string) string {
 // died (its VM crashed mid-fetch) expires after ttl.
 func takeLease(key string, now time.Time, ttl time.Duration) bool {
 	err := updateShared(key, func(v []byte) ([]byte, error) {
-		var backoff time.Duration
-		var reason string
-		if len(v) >= 16 {
-			if now.UnixNano() < int64(binary.BigEndian.Uint64(v[:8])) {
-				return nil, errBusy
-			}
-			backoff = time.Duration(binary.BigEndian.Uint64(v[8:16]))
-			reason = string(v[16:])
+		l, _ := engine.DecodeLease(v)
+		if l.HeldAt(now) {
+			return nil, errBusy
 		}
-		return leaseValue(now.Add(ttl), backoff, reason), nil
+		l.Until = now.Add(ttl)
+		return l.Encode(), nil
 	})
 	switch {
 	case err == nil:
@@ -154,7 +127,7 @@ var errBusy = errors.New("filter: shared data: held by another VM")
 // releaseLease ends our hold on the lease: at once after a success (and the backoff is
 // forgotten), or at until after a failure, which reason explains.
 func releaseLease(key string, until time.Time, backoff time.Duration, reason string) {
-	if err := setShared(key, leaseValue(until, backoff, reason)); err != nil {
+	if err := setShared(key, engine.Lease{Until: until, Backoff: backoff, Reason: reason}.Encode()); err != nil {
 		logAt(levelWarn, "shared data write failed", "key", key, "err", err)
 	}
 }
@@ -164,10 +137,10 @@ func releaseLease(key string, until time.Time, backoff time.Duration, reason str
 // rather than risk a flood.
 func claimInterval(key string, now time.Time, interval time.Duration) bool {
 	return updateShared(key, func(v []byte) ([]byte, error) {
-		if len(v) == 8 && now.Sub(time.Unix(0, int64(binary.BigEndian.Uint64(v)))) < interval {
+		if engine.ClaimedWithin(v, now, interval) {
 			return nil, errBusy
 		}
-		return binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano())), nil
+		return engine.EncodeInstant(now), nil
 	}) == nil
 }
 

@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"encoding/binary"
 	"errors"
 	"strconv"
 	"time"
@@ -67,7 +66,7 @@ func (l *signedOutList) addProviderLogout(sid, sub string, lifetime time.Duratio
 	if sid != "" {
 		sub = ""
 	}
-	for _, key := range providerLogoutKeys(sid, sub) {
+	for _, key := range engine.ProviderLogoutKeys(sid, sub) {
 		digest, slot := l.list.set.Digest(key)
 		err := updateShared(l.list.prefix+strconv.Itoa(slot), func(v []byte) ([]byte, error) {
 			return l.list.set.Put(v, digest, until, now), nil
@@ -79,50 +78,17 @@ func (l *signedOutList) addProviderLogout(sid, sub string, lifetime time.Duratio
 	return l.bump(1)
 }
 
-// providerLogoutKeys are the deny-list values of a provider's logout: "sid:" and "sub:"
-// under the list's issuer prefix (a session ref, engine.SessionRef, starts "login:" or "v1:"). A
-// session is looked up under both.
-func providerLogoutKeys(sid, sub string) []string {
-	keys := make([]string, 0, 2)
-	if sid != "" {
-		keys = append(keys, "sid:"+sid)
-	}
-	if sub != "" {
-		keys = append(keys, "sub:"+sub)
-	}
-	return keys
-}
-
-// The generation is two counters in one shared-data value: sign-outs (by login id), then
-// provider logouts (by sid or sub). A session is looked up only under the kinds of entry
-// that exist, so plain sign-outs keep costing one slot read per session and generation.
-// (An 8-byte value, written before provider logouts existed, is the first counter alone.)
-type generation struct{ signOuts, providerLogouts uint64 }
-
-func readGeneration(v []byte) (generation, bool) {
-	switch len(v) {
-	case 8:
-		return generation{signOuts: binary.BigEndian.Uint64(v)}, true
-	case 16:
-		return generation{binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])}, true
-	}
-	return generation{}, false
-}
-
-// sum changes whenever either counter does: what a session remembers it was checked at.
-func (g generation) sum() uint64 { return g.signOuts + g.providerLogouts }
-
 // bump moves counter which (0 sign-outs, 1 provider logouts): every VM checks its sessions
 // again.
 func (l *signedOutList) bump(which int) error {
 	return updateShared(l.genKey, func(v []byte) ([]byte, error) {
-		g, _ := readGeneration(v)
+		g, _ := engine.DecodeGeneration(v)
 		if which == 0 {
-			g.signOuts++
+			g.SignOuts++
 		} else {
-			g.providerLogouts++
+			g.ProviderLogouts++
 		}
-		return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, g.signOuts), g.providerLogouts), nil
+		return g.Encode(), nil
 	})
 }
 
@@ -130,13 +96,13 @@ func (l *signedOutList) bump(which int) error {
 // (back-channel logout).
 func (l *signedOutList) refuses(ls *liveSession, now time.Time) bool {
 	v, _, err := getSharedData(l.genKey)
-	g, ok := readGeneration(v)
+	g, ok := engine.DecodeGeneration(v)
 	if err != nil || !ok {
 		return false // nobody signed out on this Envoy (or no shared data)
 	}
-	if sum := g.sum(); sum != ls.checkedGen {
-		ls.signedOut = g.signOuts > 0 && l.list.seen(ls.ref(), now) ||
-			g.providerLogouts > 0 && l.loggedOutAtProvider(ls.s, now)
+	if sum := g.Sum(); sum != ls.checkedGen {
+		ls.signedOut = g.SignOuts > 0 && l.list.seen(ls.ref(), now) ||
+			g.ProviderLogouts > 0 && l.loggedOutAtProvider(ls.s, now)
 		ls.checkedGen = sum
 	}
 	return ls.signedOut
@@ -145,7 +111,7 @@ func (l *signedOutList) refuses(ls *liveSession, now time.Time) bool {
 // loggedOutAtProvider reports whether a back-channel logout named s (by its sid or its sub)
 // after s was established.
 func (l *signedOutList) loggedOutAtProvider(s *state.Session, now time.Time) bool {
-	for _, key := range providerLogoutKeys(s.SessionID, s.Subject) {
+	for _, key := range engine.ProviderLogoutKeys(s.SessionID, s.Subject) {
 		digest, slot := l.list.set.Digest(key)
 		v, _, err := getSharedData(l.list.prefix + strconv.Itoa(slot))
 		if err != nil {

@@ -9,47 +9,26 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 )
 
-// Single flight across the VMs of one Envoy.
-//
-// A flight is one call to the provider that many requests need the answer to: a refresh of
-// one session's tokens, or one on-behalf-of exchange. Requests of one session arrive on every
-// worker (VM) at once, and a provider that rotates refresh tokens accepts each refresh token
-// only once, so exactly one VM may call it; the others must wait for that answer.
+// Single flight's record in shared data (flight.go has the per-VM states).
 //
 // Coordination is in shared data, which is per Envoy and has compare-and-swap:
 //
-//   - A flight is named by a engine.FlightKey: a hash of its secret input (the refresh token, or the
-//     subject token and route), never the input itself.
-//   - The first VM to need it writes a lease entry with CAS (a short expiry: the provider
-//     timeout plus a second) and calls the provider. Others see the live lease and wait.
-//   - The leader parks the answer in the same entry: the fresh tokens sealed with the sealer
-//     (purpose session, a name bound to the flight key, so a parked value never opens as a
-//     cookie or under another key), or the failure code. It stays for a while (a refresh
-//     result for refreshParkTime, an exchanged token until it expires within its margin), so
+//   - A flight is named by an engine.FlightKey: a hash of its secret input (the refresh
+//     token, or the subject token and route), never the input itself.
+//   - The first VM to need it writes a lease entry with CAS (claim; a short expiry: the
+//     provider timeout plus a second) and calls the provider. Others see the live lease and
+//     wait.
+//   - The leader parks the answer in the same entry (put): the fresh tokens sealed with the
+//     sealer (purpose session, a name bound to the flight key, so a parked value never opens
+//     as a cookie or under another key), or the failure code. It stays for a while (a refresh
+//     result for refreshPark, an exchanged token until it expires within its margin), so
 //     requests still carrying the old cookie pick it up instead of spending a rotated refresh
 //     token again.
-//   - Waiters in the leader's VM are resumed from the callout's callback. Waiters in other VMs
-//     are polled from the plugin's tick, which runs every flightTickPeriod while any VM-local
-//     request waits for another VM (proxy-wasm has no per-request timers).
 //
-// Failure modes:
-//
-//   - The leader's VM dies (or the callout never answers) mid-flight: its lease expires after
-//     the provider timeout plus a second, and the next waiter (or request) takes the lease and
-//     calls the provider itself. If the dead leader's request had already reached a provider
-//     that rotates refresh tokens, that retry gets invalid_grant and the user logs in again;
-//     nothing stale is forwarded meanwhile.
-//   - A request that leads a flight and goes away: the callout is sent from the plugin's root
-//     context (a hop through a VM-local shared queue), so Envoy does not cancel it with the
-//     stream and its answer is still parked for the others.
-//   - Shared data is per Envoy: replicas do not see each other's leases. Two replicas serving
-//     the same session at the same instant (no session affinity, a page's fetches spread over
-//     pods) can both refresh; with rotation one of them gets invalid_grant and that request's
-//     user logs in again. Session affinity (consistent hashing on the session cookie) or a
-//     provider with a reuse grace period for rotated refresh tokens removes the race.
-//
-// Envoy's shared data has no delete, so entries live in a fixed number of slot keys per
-// store; each write of a slot drops its expired entries, which bounds memory.
+// The record's codec is engine/slots.go (engine.SlotEntry, engine.UpdateSlot): Envoy's shared
+// data has no delete, so entries live in a fixed number of slot keys per store; each write of
+// a slot drops its expired entries, which bounds memory. Every write is one updateShared
+// (shareddata.go), the filter's one CAS loop.
 
 // slotStore keeps flight entries (engine.SlotEntry) in shared data, spread over a fixed
 // number of keys.
