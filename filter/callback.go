@@ -97,8 +97,11 @@ func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 	if err := p.replay.use(cb.State, ls.IssuedAt.Add(cfg.Login.StateLifetime), now); err != nil {
 		return h.respond(failure{status: 400, code: "invalid_state", reason: "replay", err: err, msg: "This sign-in response was already used. Please sign in again."})
 	}
-	req := oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI())
-	dispatch(p.provider.backchannelTarget(), req, cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
+	build := func() (oidc.Request, error) {
+		return oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI()), nil
+	}
+	req, _ := build()
+	p.callAS(p.provider.backchannelTarget(), "token", req, build, func(r *calloutResponse, err error) {
 		h.onCodeExchanged(ls, r, err)
 	})
 	return types.ActionPause
@@ -112,7 +115,7 @@ func (h *httpContext) onCodeExchanged(ls *state.LoginState, r *calloutResponse, 
 		h.respond(unreachable(err, "token"))
 		return
 	}
-	tr, err := oidc.ParseTokenResponse(r.status, r.contentType, r.body, p.cfg.Limits.MaxTokenResponseBytes)
+	tr, err := p.parseToken(r)
 	if err == nil && tr.IDToken == "" {
 		err = errors.New("filter: token response has no id_token (is the openid scope granted?)")
 	}
