@@ -72,9 +72,12 @@ func loadDPoPKey(cfg *config.Config, random io.Reader) (*jwt.SigningKey, error) 
 	return key, nil
 }
 
-// setupDPoP loads the DPoP key and defines the DPoP metrics when DPoP is on.
+// setupDPoP defines the DPoP metrics and loads the DPoP key when DPoP is on.
 func (p *pluginContext) setupDPoP(cfg *config.Config) error {
-	p.dpopKey, p.dpopM = nil, nil
+	p.dpopKey = nil
+	if p.dpopM == nil { // defined always, like every family: names fixed at start-up
+		p.dpopM = defineCounters("oidc_proxy.dpop.", dpopOutcomes)
+	}
 	if !cfg.DPoP.Enabled {
 		return nil
 	}
@@ -83,7 +86,6 @@ func (p *pluginContext) setupDPoP(cfg *config.Config) error {
 		return err
 	}
 	p.dpopKey = k
-	p.dpopM = defineCounters("oidc_proxy.dpop.", dpopOutcomes)
 	auditInfo("dpop_key", "jkt", k.Thumbprint(), "alg", string(k.Algorithm), "generated", cfg.DPoP.SigningKey == nil)
 	return nil
 }
