@@ -49,6 +49,10 @@ func writeEdited(w http.ResponseWriter, rec *httptest.ResponseRecorder, edit fun
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := s.provider
 	switch path := r.URL.Path; {
+	case s.dpop != nil && path == parPath && s.par != nil:
+		s.serveDPoP(w, r, EndpointPAR, s.servePAR)
+	case s.dpop != nil && path == p.TokenEndpoint().Relative():
+		s.serveDPoP(w, r, EndpointToken, s.serveToken)
 	case s.par != nil && path == parPath:
 		s.servePAR(w, r)
 	case s.par != nil && path == oidc.DiscoveryEndpoint:
