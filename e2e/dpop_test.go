@@ -331,4 +331,3 @@ func dpProof(t *testing.T, method, htu, nonce string) string {
 	}
 	return out
 }
-
