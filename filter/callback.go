@@ -155,7 +155,11 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 	if p.cfg.Login.Userinfo && md.UserinfoEndpoint != "" && tr.AccessToken != "" {
 		t := p.provider.backchannelTarget()
 		t.owner = h.contextID
-		req := oidc.Userinfo(md.UserinfoEndpoint, tr.AccessToken)
+		req, err := p.userinfoRequest(md.UserinfoEndpoint, tr.AccessToken) // dpop.go
+		if err != nil {
+			h.respond(userinfoFailure(err))
+			return
+		}
 		dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
 			var info []byte
 			if err == nil {

@@ -228,3 +228,28 @@ func (h *httpContext) upstreamDPoP(accessToken string) {
 	h.setRequestHeader("dpop", proof)
 	count(p.dpopM, "upstream_proof")
 }
+
+// userinfoRequest is the userinfo call with the session's new access token: with DPoP on,
+// sent as "Authorization: DPoP" with a proof bearing the token's hash (RFC 9449 7), as a
+// provider that bound the token requires.
+func (p *pluginContext) userinfoRequest(endpoint, accessToken string) (oidc.Request, error) {
+	req := oidc.Userinfo(endpoint, accessToken)
+	if p.dpopKey == nil {
+		return req, nil
+	}
+	proof, err := oidc.BuildDPoPProof(p.dpopKey, oidc.DPoPProof{Method: req.Method, URL: req.URL, IssuedAt: p.now().Unix(), AccessToken: accessToken}, p.rand)
+	if err != nil {
+		count(p.dpopM, "proof_failed")
+		return req, fmt.Errorf("filter: %w", err)
+	}
+	count(p.dpopM, "proof")
+	headers := make([][2]string, 0, len(req.Headers)+1)
+	for _, h := range req.Headers {
+		if h[0] == "authorization" {
+			h[1] = oidc.DPoPTokenType + " " + accessToken
+		}
+		headers = append(headers, h)
+	}
+	req.Headers = append(headers, [2]string{"dpop", proof})
+	return req, nil
+}
