@@ -102,8 +102,12 @@ func TestDPoPLoginRefreshExchange(t *testing.T) {
 		t.Errorf("refreshes at the provider: %d, want 1 (the nonce was kept)", c2.Refresh-c.Refresh)
 	}
 
-	// Exchange: the downstream token is bound too.
+	// Exchange: the downstream token is bound too; a nonce challenge is retried once.
+	s.OP.InjectDPoPNonceChallenge(1)
 	x := rfWhoAmI(t, b, s, "/app2/api/whoami")
+	if n := s.OP.Counts().TokenExchange; n != 2 {
+		t.Errorf("token exchanges at the provider: %d, want 2 (a challenge, a retry)", n)
+	}
 	xt := rfFresh(t, x, "X-Exchanged-Token")
 	if xt == nil || dpJKT(xt.Claims) != jkt {
 		t.Fatalf("exchanged token cnf %v, want jkt %s", xt.Claims["cnf"], jkt)
@@ -112,6 +116,32 @@ func TestDPoPLoginRefreshExchange(t *testing.T) {
 		t.Errorf("later proofs by key %s", got)
 	}
 	assertNoSecretsInLogs(t, s, at.Raw, at2.Raw, xt.Raw)
+}
+
+// TestDPoPPushed: with PAR, the push carries a proof too (RFC 9449 10.1); the first push's
+// nonce challenge is retried once, and the nonce it brought serves every later push and the
+// code exchange, which are not refused again. (The stack's readiness check pushes a login
+// of its own before the test's.)
+func TestDPoPPushed(t *testing.T) {
+	s, _, w := rfLoggedIn(t, stack.Options{OP: func(c *op.Config) { dpOP(true)(c); c.PAR = true }, Configure: dpConfigure()})
+	var pushed, nonced int
+	for _, p := range s.OP.DPoPProofs() {
+		if p.Endpoint == op.EndpointPAR {
+			pushed++
+		}
+		if p.Nonce != "" {
+			nonced++
+		}
+	}
+	if c := s.OP.Counts(); pushed == 0 || c.PAR != pushed+1 || c.Code != 1 {
+		t.Errorf("pushes %d, accepted %d (want one refused: the first), code exchanges %d (want 1)", c.PAR, pushed, c.Code)
+	}
+	if nonced != len(s.OP.DPoPProofs()) {
+		t.Errorf("accepted proofs: %d of %d with the nonce", nonced, len(s.OP.DPoPProofs()))
+	}
+	if at := rfFresh(t, w, "X-Forwarded-Access-Token"); at == nil || dpJKT(at.Claims) != dpPluginJKT(t, s) {
+		t.Errorf("the pushed login's access token is not bound to the plugin's key")
+	}
 }
 
 // TestDPoPNonceChallenge: a provider that rotates its nonce under the client gets exactly one
@@ -141,6 +171,39 @@ func TestDPoPNonceChallenge(t *testing.T) {
 		if c := s.OP.Counts().Code; c != tc.codes {
 			t.Errorf("%d challenges: %d code exchanges, want %d", tc.challenges, c, tc.codes)
 		}
+	}
+}
+
+// TestDPoPRefreshNonceChallenge: a refresh challenged once is retried once and succeeds; one
+// challenged twice keeps the session (the refresh token is not at fault) and, the tokens
+// having expired, answers 502 with a correlation id; the next request refreshes.
+func TestDPoPRefreshNonceChallenge(t *testing.T) {
+	s, b, w := rfLoggedIn(t, stack.Options{OP: dpOP(false), Configure: dpConfigure()})
+	rfWaitPast(w)
+	s.OP.InjectDPoPNonceChallenge(1)
+	before := s.OP.Counts().Refresh
+	w2 := rfWhoAmI(t, b, s, "/app1/api/whoami")
+	if n := s.OP.Counts().Refresh - before; n != 2 {
+		t.Errorf("refreshes after one challenge: %d, want 2", n)
+	}
+	rfFresh(t, w2, "X-Forwarded-Access-Token")
+
+	rfWaitPast(w2)
+	s.OP.InjectDPoPNonceChallenge(2)
+	before = s.OP.Counts().Refresh
+	r := b.api(s.URL + "/app1/api/whoami")
+	if r.status != http.StatusBadGateway || r.header.Get("X-Correlation-Id") == "" {
+		t.Errorf("refresh challenged twice: %d (correlation id %q), want 502 with one: %.200s", r.status, r.header.Get("X-Correlation-Id"), r.body)
+	}
+	if n := s.OP.Counts().Refresh - before; n != 2 {
+		t.Errorf("refreshes after two challenges: %d, want 2 (one retry, no more)", n)
+	}
+	// The failure is parked for 2 s (filter/flight.go minPark) for requests with the same
+	// cookie; after that the next request refreshes.
+	time.Sleep(2500 * time.Millisecond)
+	rfFresh(t, rfWhoAmI(t, b, s, "/app1/api/whoami"), "X-Forwarded-Access-Token")
+	if got := rfMetric(s, "oidc_proxy.dpop.nonce_refused"); got != 1 {
+		t.Errorf("oidc_proxy.dpop.nonce_refused = %d, want 1", got)
 	}
 }
 
