@@ -347,7 +347,7 @@ func dpTokenJKT(t *testing.T, token string) string {
 // thumbprint is jkt, and returns its claims.
 func dpVerify(t *testing.T, proof, jkt string) map[string]any {
 	t.Helper()
-	jws, err := jose.ParseSigned(proof, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(proof, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatalf("DPoP proof: %v", err)
 	}

@@ -21,7 +21,7 @@ func dpopProofOf(t *testing.T, c proxytest.HttpCalloutAttribute) (map[string]any
 	if raw == "" {
 		t.Fatalf("callout to %s has no DPoP header", lhHeader(c.Headers, ":path"))
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,7 +212,7 @@ func (d *dpopState) check(raw, method, htu string, now time.Time) (jkt, nonce, c
 	bad := func(format string) (string, string, string, string) {
 		return "", nonce, "invalid_dpop_proof", format
 	}
-	jws, err := jose.ParseSigned(raw, dpopAlgs)
+	jws, err := jose.ParseSignedCompact(raw, dpopAlgs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return bad("the proof is not a JWS with an allowed alg")
 	}
