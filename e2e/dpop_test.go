@@ -121,9 +121,14 @@ func TestDPoPLoginRefreshExchange(t *testing.T) {
 // TestDPoPPushed: with PAR, the push carries a proof too (RFC 9449 10.1); the first push's
 // nonce challenge is retried once, and the nonce it brought serves every later push and the
 // code exchange, which are not refused again. (The stack's readiness check pushes a login
-// of its own before the test's.)
+// of its own before the test's.) With login.userinfo the userinfo call is DPoP too: the
+// provider refuses a bound token sent as Bearer.
 func TestDPoPPushed(t *testing.T) {
-	s, _, w := rfLoggedIn(t, stack.Options{OP: func(c *op.Config) { dpOP(true)(c); c.PAR = true }, Configure: dpConfigure()})
+	s, _, w := rfLoggedIn(t, stack.Options{OP: func(c *op.Config) { dpOP(true)(c); c.PAR = true },
+		Configure: dpConfigure(func(cfg map[string]any) { cfg["login"] = map[string]any{"userinfo": true} })})
+	if n := s.OP.Counts().Userinfo; n != 1 {
+		t.Errorf("userinfo calls: %d, want 1", n)
+	}
 	var pushed, nonced int
 	for _, p := range s.OP.DPoPProofs() {
 		if p.Endpoint == op.EndpointPAR {

@@ -3,6 +3,7 @@ package op
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"maps"
@@ -162,7 +163,7 @@ func (s *Server) serveDPoP(w http.ResponseWriter, r *http.Request, e Endpoint, n
 		return
 	}
 	htu := s.issuer + r.URL.Path
-	jkt, nonce, code, desc := d.check(proofs[0], r.Method, htu, time.Now())
+	jkt, nonce, code, desc := d.check(proofs[0], r.Method, htu, "", time.Now())
 	if code != "" {
 		dpopError(w, code, desc, nonce)
 		return
@@ -202,11 +203,14 @@ func (s *Server) serveDPoP(w http.ResponseWriter, r *http.Request, e Endpoint, n
 }
 
 // check verifies one proof. It returns the key's thumbprint and the nonce to send back, or
-// an error code (invalid_dpop_proof, use_dpop_nonce) and description.
-func (d *dpopState) check(raw, method, htu string, now time.Time) (jkt, nonce, code, desc string) {
+// an error code (invalid_dpop_proof, use_dpop_nonce) and description. ath is the access
+// token's hash the proof must carry, "" at the token and PAR endpoints, where the nonce
+// rules (and challenges) apply: the provider's resource (userinfo) demands no nonce.
+func (d *dpopState) check(raw, method, htu, ath string, now time.Time) (jkt, nonce, code, desc string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.requireNonce || d.challenges > 0 {
+	asNonce := ath == ""
+	if asNonce && (d.requireNonce || d.challenges > 0) {
 		nonce = d.nonce
 	}
 	bad := func(format string) (string, string, string, string) {
@@ -232,8 +236,8 @@ func (d *dpopState) check(raw, method, htu string, now time.Time) (jkt, nonce, c
 		HTM   string          `json:"htm"`
 		HTU   string          `json:"htu"`
 		IAT   json.Number     `json:"iat"`
-		Nonce *string         `json:"nonce"`
-		ATH   json.RawMessage `json:"ath"`
+		Nonce *string `json:"nonce"`
+		ATH   *string `json:"ath"`
 	}
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return bad("the claims are not a JSON object")
@@ -250,8 +254,10 @@ func (d *dpopState) check(raw, method, htu string, now time.Time) (jkt, nonce, c
 		return bad("iat is not an integer")
 	case now.Sub(time.Unix(iat, 0)).Abs() > dpopIATWindow:
 		return bad("iat is outside the accepted window")
-	case c.ATH != nil:
+	case ath == "" && c.ATH != nil:
 		return bad("ath on a request without an access token")
+	case ath != "" && (c.ATH == nil || *c.ATH != ath):
+		return bad("ath is not the access token's hash")
 	}
 	if _, seen := d.jtis[c.JTI]; seen || d.replays > 0 {
 		if d.replays > 0 {
@@ -265,12 +271,12 @@ func (d *dpopState) check(raw, method, htu string, now time.Time) (jkt, nonce, c
 		}
 	}
 	d.jtis[c.JTI] = now.Add(2 * dpopIATWindow)
-	if d.challenges > 0 {
+	if asNonce && d.challenges > 0 {
 		d.challenges--
 		d.nonce = randomString(16)
 		return "", d.nonce, "use_dpop_nonce", "a new DPoP nonce is required (injected)"
 	}
-	if d.requireNonce && (c.Nonce == nil || *c.Nonce != d.nonce) {
+	if asNonce && d.requireNonce && (c.Nonce == nil || *c.Nonce != d.nonce) {
 		return "", d.nonce, "use_dpop_nonce", "Authorization server requires nonce in DPoP proof"
 	}
 	tp, err := h.JSONWebKey.Thumbprint(crypto.SHA256)
@@ -295,6 +301,66 @@ func dpopError(w http.ResponseWriter, code, desc, nonce string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusBadRequest)
+	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
+	_, _ = w.Write(b)
+}
+
+// serveUserinfoDPoP serves the userinfo endpoint for a DPoP-bound access token (RFC 9449 7):
+// "Authorization: DPoP <token>" with a proof by the key of the token's cnf.jkt, whose ath is
+// the token's hash. A bound token sent as Bearer is refused; an unbound Bearer token is
+// served as before. The library checks the token itself.
+func (s *Server) serveUserinfoDPoP(w http.ResponseWriter, r *http.Request) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	jkt := tokenJKT(token)
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && jkt != "":
+		resourceError(w, "invalid_token", "a DPoP-bound token sent as Bearer")
+		return
+	case strings.EqualFold(scheme, "DPoP"):
+		proofs := r.Header.Values("DPoP")
+		if len(proofs) != 1 || jkt == "" {
+			resourceError(w, "invalid_dpop_proof", "one DPoP proof and a bound token are required")
+			return
+		}
+		sum := sha256.Sum256([]byte(token))
+		got, _, code, desc := s.dpop.check(proofs[0], r.Method, s.issuer+r.URL.Path, base64.RawURLEncoding.EncodeToString(sum[:]), time.Now())
+		if code == "" && got != jkt {
+			code, desc = "invalid_dpop_proof", "the proof's key is not the token's cnf.jkt"
+		}
+		if code != "" {
+			resourceError(w, "invalid_dpop_proof", desc)
+			return
+		}
+		r.Header.Set("Authorization", "Bearer "+token)
+		r.Header.Del("DPoP")
+	}
+	s.provider.ServeHTTP(w, r)
+}
+
+// tokenJKT is the cnf.jkt of a JWT access token, read without verification (the library
+// verifies the token after), or "".
+func tokenJKT(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Cnf struct {
+			JKT string `json:"jkt"`
+		} `json:"cnf"`
+	}
+	_ = json.Unmarshal(raw, &c)
+	return c.Cnf.JKT
+}
+
+func resourceError(w http.ResponseWriter, code, desc string) {
+	w.Header().Set("WWW-Authenticate", `DPoP error="`+code+`", algs="ES256 ES384 ES512 RS256 PS256 EdDSA"`)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
 	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
 	_, _ = w.Write(b)
 }

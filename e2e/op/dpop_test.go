@@ -76,7 +76,7 @@ func TestDPoPProofChecks(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDPoPState(false)
 			proof := signProof(t, k, tc.typ, tc.embed, tc.claims)
-			jkt, _, code, desc := d.check(proof, "POST", testHTU, now)
+			jkt, _, code, desc := d.check(proof, "POST", testHTU, "", now)
 			if tc.ok != (code == "") {
 				t.Fatalf("code %q (%s), want ok=%v", code, desc, tc.ok)
 			}
@@ -89,7 +89,7 @@ func TestDPoPProofChecks(t *testing.T) {
 			if jkt == "" {
 				t.Error("no thumbprint")
 			}
-			if _, _, code, _ := d.check(proof, "POST", testHTU, now); code != "invalid_dpop_proof" {
+			if _, _, code, _ := d.check(proof, "POST", testHTU, "", now); code != "invalid_dpop_proof" {
 				t.Errorf("the same proof again: %q, want invalid_dpop_proof (jti used)", code)
 			}
 		})
@@ -110,22 +110,43 @@ func TestDPoPNonce(t *testing.T) {
 		}
 		return signProof(t, k, "dpop+jwt", true, c)
 	}
-	_, n1, code, _ := d.check(proof(""), "POST", testHTU, now)
+	_, n1, code, _ := d.check(proof(""), "POST", testHTU, "", now)
 	if code != "use_dpop_nonce" || n1 == "" {
 		t.Fatalf("no nonce: %q %q", code, n1)
 	}
-	if _, _, code, _ := d.check(proof("stale"), "POST", testHTU, now); code != "use_dpop_nonce" {
+	if _, _, code, _ := d.check(proof("stale"), "POST", testHTU, "", now); code != "use_dpop_nonce" {
 		t.Errorf("stale nonce: %q", code)
 	}
-	if _, _, code, _ := d.check(proof(n1), "POST", testHTU, now); code != "" {
+	if _, _, code, _ := d.check(proof(n1), "POST", testHTU, "", now); code != "" {
 		t.Errorf("current nonce: %q", code)
 	}
 	d.challenges = 1
-	_, n2, code, _ := d.check(proof(n1), "POST", testHTU, now)
+	_, n2, code, _ := d.check(proof(n1), "POST", testHTU, "", now)
 	if code != "use_dpop_nonce" || n2 == n1 {
 		t.Errorf("challenge: %q, nonce rotated %v", code, n2 != n1)
 	}
-	if _, _, code, _ := d.check(proof(n2), "POST", testHTU, now); code != "" {
+	if _, _, code, _ := d.check(proof(n2), "POST", testHTU, "", now); code != "" {
 		t.Errorf("after the challenge, with its nonce: %q", code)
+	}
+}
+
+// TestDPoPResourceProof: at a resource (userinfo) the proof must carry the token's hash as
+// ath, and no nonce is demanded even when the token endpoint demands one.
+func TestDPoPResourceProof(t *testing.T) {
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := time.Now()
+	d := newDPoPState(true)
+	const htu = "http://127.0.0.1:1/userinfo"
+	for _, tc := range []struct {
+		ath  any
+		want string
+	}{{"right", ""}, {"wrong", "invalid_dpop_proof"}, {nil, "invalid_dpop_proof"}} {
+		c := map[string]any{"jti": randomString(8), "htm": "GET", "htu": htu, "iat": now.Unix()}
+		if tc.ath != nil {
+			c["ath"] = tc.ath
+		}
+		if _, _, code, desc := d.check(signProof(t, k, "dpop+jwt", true, c), "GET", htu, "right", now); code != tc.want {
+			t.Errorf("ath %v: %q (%s), want %q", tc.ath, code, desc, tc.want)
+		}
 	}
 }

@@ -53,6 +53,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.serveDPoP(w, r, EndpointPAR, s.servePAR)
 	case s.dpop != nil && path == p.TokenEndpoint().Relative():
 		s.serveDPoP(w, r, EndpointToken, s.serveToken)
+	case s.dpop != nil && path == p.UserinfoEndpoint().Relative():
+		s.serveUserinfoDPoP(w, r)
 	case s.par != nil && path == parPath:
 		s.servePAR(w, r)
 	case s.par != nil && path == oidc.DiscoveryEndpoint:
