@@ -232,12 +232,12 @@ func (d *dpopState) check(raw, method, htu, ath string, now time.Time) (jkt, non
 		return bad("the signature does not verify with the header's jwk")
 	}
 	var c struct {
-		JTI   string          `json:"jti"`
-		HTM   string          `json:"htm"`
-		HTU   string          `json:"htu"`
-		IAT   json.Number     `json:"iat"`
-		Nonce *string `json:"nonce"`
-		ATH   *string `json:"ath"`
+		JTI   string      `json:"jti"`
+		HTM   string      `json:"htm"`
+		HTU   string      `json:"htu"`
+		IAT   json.Number `json:"iat"`
+		Nonce *string     `json:"nonce"`
+		ATH   *string     `json:"ath"`
 	}
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return bad("the claims are not a JSON object")
