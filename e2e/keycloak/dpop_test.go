@@ -11,16 +11,16 @@ import (
 
 // TestDPoPWithKeycloak: a Keycloak client that requires DPoP-bound access tokens
 // (dpop.bound.access.tokens); the plugin, with dpop.enabled and its own ES256 key, sends a
-// proof with the push (login.par auto), the code exchange and the refresh. Keycloak binds the
-// access token to that key: its cnf.jkt is the key's RFC 7638 thumbprint, before and after
-// the refresh, and {prefix}/token says token_type DPoP.
+// proof with the push (login.par auto), the code exchange, the userinfo call (login.userinfo:
+// "Authorization: DPoP" with ath) and the refresh. Keycloak binds the access token to that
+// key: its cnf.jkt is the key's RFC 7638 thumbprint, before and after the refresh.
 func TestDPoPWithKeycloak(t *testing.T) {
 	key, err := jwt.GenerateSigningKey("ES256", rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := map[string]any{"clientId": "dpop-bound", "attributes": map[string]any{"dpop.bound.access.tokens": "true"}}
-	p, _ := featureProxy(t, map[string]any{"dpop.enabled": true, "dpop.private_key": clientKeyPEM(t, key)}, client)
+	p, _ := featureProxy(t, map[string]any{"dpop.enabled": true, "dpop.private_key": clientKeyPEM(t, key), "login.userinfo": true}, client)
 	u := newUser(t, p, "bob")
 	if pg := u.login("/app2/"); pg.url != p.URL+"/app2/" {
 		t.Fatalf("bob landed on %s: %.300s\n%s", pg.url, pg.body, p.LogText())
