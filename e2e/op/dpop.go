@@ -23,8 +23,9 @@ import (
 // verifies it, htm, htu, iat within dpopIATWindow, jti used once, nonce when required) and
 // its tokens bound to the proof's key: the access token (a JWT) gets cnf.jkt, the answer
 // token_type DPoP, and the refresh token is redeemed only with a proof by the same key. A
-// request without a proof gets unbound tokens, except that a bound refresh token is refused
-// without one. Proofs go through go-jose, independent of the plugin's own JOSE code.
+// push with a proof binds its authorization code to the key (RFC 9449 10.1; the login is
+// recognised at the token endpoint by its PKCE challenge). A request without a proof gets
+// unbound tokens, except that a bound refresh token or code is refused without one. Proofs go through go-jose, independent of the plugin's own JOSE code.
 
 // dpopIATWindow is how far a proof's iat may be from the provider's clock.
 const dpopIATWindow = 60 * time.Second
@@ -39,6 +40,7 @@ type dpopState struct {
 	replays      int // the next proofs treated as replays
 	jtis         map[string]time.Time
 	refreshJKT   map[string]string // refresh token -> the thumbprint it is bound to
+	pushedJKT    map[string]string // PKCE code_challenge of a pushed login -> its proof's thumbprint
 	proofs       []DPoPProof
 }
 
@@ -51,7 +53,7 @@ type DPoPProof struct {
 }
 
 func newDPoPState(requireNonce bool) *dpopState {
-	return &dpopState{requireNonce: requireNonce, nonce: randomString(16), jtis: map[string]time.Time{}, refreshJKT: map[string]string{}}
+	return &dpopState{requireNonce: requireNonce, nonce: randomString(16), jtis: map[string]time.Time{}, refreshJKT: map[string]string{}, pushedJKT: map[string]string{}}
 }
 
 // dpopGrant travels in a token request's context: the proof's thumbprint, and the refresh
@@ -142,17 +144,21 @@ func (s *Server) DPoPNonce() string {
 func (s *Server) serveDPoP(w http.ResponseWriter, r *http.Request, e Endpoint, next func(http.ResponseWriter, *http.Request)) {
 	d := s.dpop
 	_ = r.ParseForm()
-	refresh := ""
-	if e == EndpointToken && r.PostForm.Get("grant_type") == "refresh_token" {
-		refresh = r.PostForm.Get("refresh_token")
+	// boundTo is the key the grant is bound to: a refresh token's, or a pushed login's code.
+	d.mu.Lock()
+	boundTo, what := "", ""
+	switch {
+	case e == EndpointToken && r.PostForm.Get("grant_type") == "refresh_token":
+		boundTo, what = d.refreshJKT[r.PostForm.Get("refresh_token")], "refresh token"
+	case e == EndpointToken && r.PostForm.Get("grant_type") == "authorization_code":
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		boundTo, what = d.pushedJKT[base64.RawURLEncoding.EncodeToString(sum[:])], "authorization code"
 	}
+	d.mu.Unlock()
 	proofs := r.Header.Values("DPoP")
 	if len(proofs) == 0 {
-		d.mu.Lock()
-		bound := d.refreshJKT[refresh] != ""
-		d.mu.Unlock()
-		if refresh != "" && bound {
-			dpopError(w, "invalid_dpop_proof", "the refresh token is bound to a DPoP key: a proof is required", "")
+		if boundTo != "" {
+			dpopError(w, "invalid_dpop_proof", "the "+what+" is bound to a DPoP key: a proof is required", "")
 			return
 		}
 		next(w, r)
@@ -169,11 +175,10 @@ func (s *Server) serveDPoP(w http.ResponseWriter, r *http.Request, e Endpoint, n
 		return
 	}
 	d.mu.Lock()
-	boundTo := d.refreshJKT[refresh]
 	d.proofs = append(d.proofs, DPoPProof{Raw: proofs[0], Endpoint: e, JKT: jkt, Nonce: nonce})
 	d.mu.Unlock()
-	if refresh != "" && boundTo != "" && boundTo != jkt {
-		dpopError(w, "invalid_dpop_proof", "the refresh token is bound to another DPoP key", nonce)
+	if boundTo != "" && boundTo != jkt {
+		dpopError(w, "invalid_dpop_proof", "the "+what+" is bound to another DPoP key", nonce)
 		return
 	}
 	g := &dpopGrant{jkt: jkt}
@@ -188,11 +193,14 @@ func (s *Server) serveDPoP(w http.ResponseWriter, r *http.Request, e Endpoint, n
 			body, _ = json.Marshal(m)
 		}
 	}
+	d.mu.Lock()
 	if g.refresh != "" && rec.Code == http.StatusOK {
-		d.mu.Lock()
 		d.refreshJKT[g.refresh] = jkt
-		d.mu.Unlock()
 	}
+	if ch := r.PostForm.Get("code_challenge"); e == EndpointPAR && rec.Code == http.StatusCreated && ch != "" {
+		d.pushedJKT[ch] = jkt
+	}
+	d.mu.Unlock()
 	maps.Copy(w.Header(), rec.Header())
 	if nonce != "" {
 		w.Header().Set("DPoP-Nonce", nonce)

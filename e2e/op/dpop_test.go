@@ -1,10 +1,15 @@
 package op
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +153,59 @@ func TestDPoPResourceProof(t *testing.T) {
 		if _, _, code, desc := d.check(signProof(t, k, "dpop+jwt", true, c), "GET", htu, "right", now); code != tc.want {
 			t.Errorf("ath %v: %q (%s), want %q", tc.ath, code, desc, tc.want)
 		}
+	}
+}
+
+// TestDPoPPushedCodeBound: a push with a proof binds the login's code to the proof's key
+// (RFC 9449 10.1): the code exchange is refused without a proof and with another key's, and
+// with the pushing key's it gets a DPoP-bound access token (cnf.jkt, token_type DPoP).
+func TestDPoPPushedCodeBound(t *testing.T) {
+	s := startOP(t, Config{PAR: true, DPoP: true})
+	keyA, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	keyB, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c := noRedirectClient(t)
+	proof := func(k *ecdsa.PrivateKey, htu string) string {
+		return signProof(t, k, "dpop+jwt", true, map[string]any{"jti": randomString(8), "htm": "POST", "htu": htu, "iat": time.Now().Unix()})
+	}
+	send := func(u string, form url.Values, dpop string) result {
+		req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(s.ClientID(), s.ClientSecret())
+		if dpop != "" {
+			req.Header.Set("DPoP", dpop)
+		}
+		return do(t, c, req)
+	}
+	p := newPKCE()
+	push := url.Values{"response_type": {"code"}, "client_id": {s.ClientID()}, "redirect_uri": {testRedirect},
+		"scope": {"openid"}, "state": {"st"}, "nonce": {"n"}, "code_challenge": {p.challenge}, "code_challenge_method": {"S256"}}
+	pr := send(s.Issuer()+parPath, push, proof(keyA, s.Issuer()+parPath))
+	uri, _ := pr.json(t)["request_uri"].(string)
+	if pr.status != http.StatusCreated || uri == "" {
+		t.Fatalf("push: %d %s", pr.status, pr.body)
+	}
+	cb, err := s.Login(ctxT(t), s.Endpoints().Authorize+"?"+url.Values{"client_id": {s.ClientID()}, "request_uri": {uri}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cu, _ := url.Parse(cb)
+	token := url.Values{"grant_type": {"authorization_code"}, "code": {cu.Query().Get("code")},
+		"redirect_uri": {testRedirect}, "code_verifier": {p.verifier}}
+	tokenURL := s.Endpoints().Token
+	for name, dpop := range map[string]string{"no proof": "", "another key": proof(keyB, tokenURL)} {
+		if r := send(tokenURL, token, dpop); r.status != http.StatusBadRequest || !strings.Contains(r.body, "invalid_dpop_proof") {
+			t.Errorf("%s: %d %s, want 400 invalid_dpop_proof", name, r.status, r.body)
+		}
+	}
+	r := send(tokenURL, token, proof(keyA, tokenURL))
+	m := r.json(t)
+	if r.status != http.StatusOK || m["token_type"] != "DPoP" {
+		t.Fatalf("with the pushing key: %d %s", r.status, r.body)
+	}
+	claims := mustVerify(t, s, m["access_token"].(string))
+	jwk := jose.JSONWebKey{Key: &keyA.PublicKey}
+	tp, _ := jwk.Thumbprint(crypto.SHA256)
+	if cnf, _ := claims["cnf"].(map[string]any); cnf["jkt"] != base64.RawURLEncoding.EncodeToString(tp) {
+		t.Errorf("access token cnf %v", claims["cnf"])
 	}
 }
