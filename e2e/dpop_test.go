@@ -277,14 +277,16 @@ func TestDPoPBindingRefused(t *testing.T) {
 
 // TestDPoPUpstream: on a routes[].upstream_dpop route the app receives the session's access
 // token as "Authorization: DPoP" with a proof for its own request (htm, htu without the
-// query, ath of the token) that verifies against the token's cnf.jkt, fresh for each request.
+// query, ath of the token) that verifies against the token's cnf.jkt, fresh for each request
+// and in place of any DPoP header the client sent.
 func TestDPoPUpstream(t *testing.T) {
 	up := &upstreamRecorder{}
 	s, b, _ := rfLoggedIn(t, stack.Options{OP: dpOP(false), Upstream: up.wrap, AccessTTL: time.Minute, Configure: dpConfigure()})
 	jtis := map[string]bool{}
 	for range 2 {
 		n := up.count()
-		if r := b.api(s.URL + "/dpop/api/whoami?q=1"); r.status != http.StatusOK {
+		// A proof the client sends itself is replaced by the plugin's.
+		if r := b.get(s.URL+"/dpop/api/whoami?q=1", "Accept", "application/json", "Sec-Fetch-Mode", "cors", "DPoP", "forged"); r.status != http.StatusOK {
 			t.Fatalf("upstream_dpop route: %d %.300s", r.status, r.body)
 		}
 		req := dpLast(t, up, n)
