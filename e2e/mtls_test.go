@@ -3,22 +3,13 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,65 +18,25 @@ import (
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/testpki"
 )
-
-// mtlsPKI is a test CA with the certificates an mTLS login needs, written as PEM files.
-type mtlsPKI struct {
-	dir    string
-	ca     *x509.Certificate
-	caKey  *ecdsa.PrivateKey
-	caFile string
-}
-
-func newMTLSPKI(t *testing.T) *mtlsPKI {
-	t.Helper()
-	p := &mtlsPKI{dir: t.TempDir()}
-	p.ca, p.caKey = p.issue(t, "ca", &x509.Certificate{Subject: pkix.Name{CommonName: "mtls test CA"}, IsCA: true,
-		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
-	p.caFile = filepath.Join(p.dir, "ca.crt")
-	return p
-}
-
-// issue makes a certificate from tmpl, signed by parent (self-signed when nil), and writes
-// name.crt and name.key.
-func (p *mtlsPKI) issue(t *testing.T, name string, tmpl *x509.Certificate, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	if parent == nil {
-		parent, parentKey = tmpl, k
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &k.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, _ := x509.MarshalPKCS8PrivateKey(k)
-	if err := os.WriteFile(filepath.Join(p.dir, name+".crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(p.dir, name+".key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return c, k
-}
 
 // mtlsTokenEndpoint is the provider's mutual-TLS token endpoint: it requires a client
 // certificate from the test CA, authenticates the client by the certificate's subject
 // (tls_client_auth, RFC 8705 2.1: the registered subject DN CN=<client id>), refuses a request
 // that carries any other credential, and redeems the grant at the embedded provider's token
 // endpoint on the client's behalf.
-func mtlsTokenEndpoint(t *testing.T, p *mtlsPKI, provider *op.Server, calls *atomic.Int32) *httptest.Server {
+func mtlsTokenEndpoint(t *testing.T, p *testpki.PKI, provider *op.Server, calls *atomic.Int32) *httptest.Server {
 	t.Helper()
-	srvCert, srvKey := p.issue(t, "server", &x509.Certificate{Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		KeyUsage: x509.KeyUsageDigitalSignature}, p.ca, p.caKey)
+	if _, err := p.Server("server"); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := tls.LoadX509KeyPair(p.Path("server.crt"), p.Path("server.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	pool := x509.NewCertPool()
-	pool.AddCert(p.ca)
+	pool.AddCert(p.CA)
 	var disc struct {
 		TokenEndpoint string `json:"token_endpoint"`
 	}
@@ -125,7 +76,7 @@ func mtlsTokenEndpoint(t *testing.T, p *mtlsPKI, provider *op.Server, calls *ato
 		io.Copy(w, up.Body)
 	}))
 	s.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool, MinVersion: tls.VersionTLS12,
-		Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey}}}
+		Certificates: []tls.Certificate{srv}}
 	s.StartTLS()
 	t.Cleanup(s.Close)
 	return s
@@ -133,7 +84,7 @@ func mtlsTokenEndpoint(t *testing.T, p *mtlsPKI, provider *op.Server, calls *ato
 
 // startMTLSEnvoy runs the plugin in Envoy with tls_client_auth: the token endpoint is
 // mtlsURL, reached through the cluster oidc_mtls, which presents certName's certificate.
-func startMTLSEnvoy(t *testing.T, p *mtlsPKI, provider *op.Server, mtlsURL, certName string, app string) *proxy.Proxy {
+func startMTLSEnvoy(t *testing.T, p *testpki.PKI, provider *op.Server, mtlsURL, certName string, app string) *proxy.Proxy {
 	t.Helper()
 	cfg, _ := json.Marshal(map[string]any{
 		"provider": map[string]any{"issuer": provider.Issuer(), "insecure_allow_http": true, "cluster": "oidc",
@@ -148,7 +99,7 @@ func startMTLSEnvoy(t *testing.T, p *mtlsPKI, provider *op.Server, mtlsURL, cert
 	e, err := envoy.Start(ctx, envoy.Config{Bootstrap: envoy.Bootstrap{
 		WasmPath: pluginWasm(t), PluginConfig: cfg, Upstream: app,
 		Clusters: map[string]string{"oidc": provider.Issuer(), "oidc_mtls": mtlsURL},
-		CAFile:   p.caFile,
+		CAFile:   p.CAFile,
 		Edit: func(b map[string]any) error {
 			for _, c := range b["static_resources"].(map[string]any)["clusters"].([]any) {
 				c := c.(map[string]any)
@@ -158,8 +109,8 @@ func startMTLSEnvoy(t *testing.T, p *mtlsPKI, provider *op.Server, mtlsURL, cert
 				ctc := c["transport_socket"].(map[string]any)["typed_config"].(map[string]any)["common_tls_context"].(map[string]any)
 				if certName != "" {
 					ctc["tls_certificates"] = []any{map[string]any{
-						"certificate_chain": map[string]any{"filename": filepath.Join(p.dir, certName+".crt")},
-						"private_key":       map[string]any{"filename": filepath.Join(p.dir, certName+".key")},
+						"certificate_chain": map[string]any{"filename": p.Path(certName + ".crt")},
+						"private_key":       map[string]any{"filename": p.Path(certName + ".key")},
 					}}
 				}
 			}
@@ -195,11 +146,16 @@ func TestMTLSClientAuthThroughEnvoy(t *testing.T) {
 	t.Cleanup(func() { provider.Close() })
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("app")) }))
 	t.Cleanup(app.Close)
-	p := newMTLSPKI(t)
-	p.issue(t, "client", &x509.Certificate{Subject: pkix.Name{CommonName: op.DefaultClientID},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, p.ca, p.caKey)
-	p.issue(t, "other", &x509.Certificate{Subject: pkix.Name{CommonName: "someone-else"},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, p.ca, p.caKey)
+	p, err := testpki.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Client("client", op.DefaultClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Client("other", "someone-else"); err != nil {
+		t.Fatal(err)
+	}
 	var calls atomic.Int32
 	front := mtlsTokenEndpoint(t, p, provider, &calls)
 

@@ -22,9 +22,24 @@ import (
 // then the browser binding, then single use, and only then a callout to the provider.
 func (h *httpContext) callback() types.Action {
 	if oidc.ResponseMode(h.p.cfg.Login.ResponseMode).IsFormPost() {
+		h.classifyAsGet()
 		return h.formPostCallback() // formpost.go: reads the body, then callbackParams
 	}
 	return h.callbackParams(h.req.Query, false)
+}
+
+// classifyAsGet decides isAPI for a form post callback as for a GET: the provider's
+// auto-submitted form is a top-level navigation (Sec-Fetch-Mode navigate) although it is a
+// POST, which oidc.IsAPIRequest takes for an API call; its failures are HTML pages for the
+// user, not JSON.
+func (h *httpContext) classifyAsGet() {
+	cfg := h.p.cfg
+	info := oidc.RequestInfo{Method: "GET", Path: h.req.PathOnly, Accept: h.req.Accept,
+		SecFetchMode: h.req.SecFetchMode, XRequestedWith: h.req.XRequestedWith, Authorization: h.req.Authorization}
+	h.api = -1
+	if oidc.IsAPIRequest(info, cfg.API.Detect, cfg.API.Prefixes) {
+		h.api = 1
+	}
 }
 
 // callbackParams handles the authorization response parameters raw (the query, or a form

@@ -19,7 +19,7 @@ version=$(sed -n 's/^version=//p' scripts/ensure-keycloak.sh)
 echo "== the Keycloak suite: Keycloak $version, Envoy, Chromium (output: $out)"
 began=$(date +%s)
 KEYCLOAK_SUITE=1 KEYCLOAK_LOG="$PWD/.cache/keycloak-server.log" PLUGIN_WASM="${PLUGIN_WASM:-$PWD/plugin.wasm}" \
-  go test -count=1 -timeout 15m -v -skip '^TestRealm$' ${KEYCLOAK_SUITE_FLAGS:-} ./e2e/keycloak/ >"$out" 2>&1
+  go test -count=1 -timeout 25m -v -skip '^TestRealm$' ${KEYCLOAK_SUITE_FLAGS:-} ./e2e/keycloak/ >"$out" 2>&1
 rc=$?
 took=$(( $(date +%s) - began ))
 passed=$(grep -c '^--- PASS' "$out")

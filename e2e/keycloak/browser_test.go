@@ -106,14 +106,7 @@ func (b *tab) onLoginForm() bool {
 // login fills in Keycloak's form on the current page and waits for the app's page.
 func (b *tab) login(username string) {
 	b.t.Helper()
-	if !b.onLoginForm() {
-		b.t.Fatalf("the browser is at %s, want Keycloak's login form", b.location())
-	}
-	b.do("fill in and submit the login form",
-		chromedp.SendKeys(chromedp.ID("username"), username),
-		chromedp.SendKeys(chromedp.ID("password"), passwords[username]),
-		chromedp.Click(chromedp.ID("kc-login")),
-	)
+	b.submitLoginForm(username)
 	b.do("wait for the app", chromedp.WaitVisible(chromedp.ID("user-name")))
 }
 

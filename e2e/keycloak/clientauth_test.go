@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
@@ -104,8 +106,8 @@ func TestPrivateKeyJWTCertificate(t *testing.T) {
 
 // loginAndRefresh: bob logs in through p and his session refreshes once the access token has
 // expired (access.token.lifespan is 10 s in featureProxy clients), each token request
-// authenticated as p's client.
-func loginAndRefresh(t *testing.T, p *proxy.Proxy) {
+// authenticated as p's client. It returns the access tokens the app got before and after.
+func loginAndRefresh(t *testing.T, p *proxy.Proxy) (first, fresh *demoapp.TokenInfo) {
 	t.Helper()
 	u := newUser(t, p, "bob")
 	if pg := u.login("/app2/"); pg.url != p.URL+"/app2/" {
@@ -115,15 +117,16 @@ func loginAndRefresh(t *testing.T, p *proxy.Proxy) {
 	if pg.status != 200 {
 		t.Fatalf("whoami: %d %.300s", pg.status, pg.body)
 	}
-	at := token(t, w, "X-Forwarded-Access-Token")
-	waitPast(claimTime(at, "exp").Add(time.Second))
+	first = token(t, w, "X-Forwarded-Access-Token")
+	waitPast(claimTime(first, "exp").Add(time.Second))
 	w, pg = u.whoami("/app2/api/whoami")
 	if pg.status != 200 {
 		t.Fatalf("whoami after expiry: %d %.300s\n%s", pg.status, pg.body, p.LogText())
 	}
-	if fresh := token(t, w, "X-Forwarded-Access-Token"); fresh.Raw == at.Raw {
+	if fresh = token(t, w, "X-Forwarded-Access-Token"); fresh.Raw == first.Raw {
 		t.Fatal("the access token was not refreshed")
 	}
+	return first, fresh
 }
 
 // expectRefusedClient: a client whose credentials Keycloak refuses (settings wrong, the
@@ -132,19 +135,29 @@ func loginAndRefresh(t *testing.T, p *proxy.Proxy) {
 // exchange), there as client noParID.
 func expectRefusedClient(t *testing.T, wrong, client map[string]any, noParID string) {
 	t.Helper()
-	bad, _ := featureProxy(t, wrong, client)
+	expectRefusedTunedClient(t, wrong, client, noParID, nil)
+}
+
+// expectRefusedTunedClient is expectRefusedClient with the Envoys' bootstrap changed by tune;
+// with noParID "" only the pushed request is tried.
+func expectRefusedTunedClient(t *testing.T, wrong, client map[string]any, noParID string, tune func(*envoy.Bootstrap)) {
+	t.Helper()
+	bad, _ := tunedFeatureProxy(t, wrong, client, tune)
 	eve := newUser(t, bad, "bob")
 	out := eve.get(bad.URL + "/app2/")
 	if out.status != http.StatusBadGateway || !strings.Contains(out.body, "refused the sign-in request (") {
 		t.Errorf("pushed request with refused credentials: %d %.400s", out.status, out.body)
 	}
 	expectCorrelated(t, out)
+	if noParID == "" {
+		return
+	}
 
 	wrong = maps.Clone(wrong)
 	wrong["login.par"] = "never"
 	client = maps.Clone(client)
 	client["clientId"] = noParID
-	bad, _ = featureProxy(t, wrong, client)
+	bad, _ = tunedFeatureProxy(t, wrong, client, tune)
 	eve = newUser(t, bad, "bob")
 	lp := eve.get(bad.URL + "/app2/")
 	if !isLoginForm(lp) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 )
 
@@ -21,6 +22,12 @@ import (
 // client's secret ("" without a client). When settings turn endpoints.backchannel_logout on,
 // the client's back-channel logout URL is this Envoy's {prefix}/backchannel_logout.
 func featureProxy(t *testing.T, settings, client map[string]any) (*proxy.Proxy, string) {
+	t.Helper()
+	return tunedFeatureProxy(t, settings, client, nil)
+}
+
+// tunedFeatureProxy is featureProxy with tune, when not nil, changing the Envoy's bootstrap.
+func tunedFeatureProxy(t *testing.T, settings, client map[string]any, tune func(*envoy.Bootstrap)) (*proxy.Proxy, string) {
 	t.Helper()
 	needSuite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -84,7 +91,7 @@ func featureProxy(t *testing.T, settings, client map[string]any) (*proxy.Proxy, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := startProxy(ctx, suite.wasm, addr, cfg)
+	p, err := startTunedProxy(ctx, suite.wasm, addr, cfg, tune)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,12 +48,25 @@ type Config struct {
 	Port int
 	// LogWriter, when set, receives Keycloak's log as it is written.
 	LogWriter io.Writer
+	// TLS, when set, adds an HTTPS listener that asks for client certificates.
+	TLS *TLS
+}
+
+// TLS is Keycloak's HTTPS listener beside the HTTP one: PEM server certificate and key, and
+// the CA it trusts for client certificates (RFC 8705 tls_client_auth, --https-client-auth
+// request: a connection without a certificate is still served). Keycloak's own URLs (the
+// issuer, the endpoints in discovery) stay the HTTP ones whichever listener a request comes
+// in on (--hostname is the HTTP URL), so tokens redeemed over HTTPS name the same issuer.
+type TLS struct {
+	Port                      int // a free one when 0
+	CertFile, KeyFile, CAFile string
 }
 
 // Keycloak is a running server.
 type Keycloak struct {
 	URL      string // http://127.0.0.1:PORT
 	Issuer   string // URL + /realms/REALM
+	HTTPSURL string // https://127.0.0.1:PORT with Config.TLS, else ""
 	Startup  time.Duration
 	realm    string
 	imported string // the realm file in data/import, removed at Close
@@ -168,10 +181,26 @@ func Start(ctx context.Context, c Config) (*Keycloak, error) {
 	if c.LogWriter != nil {
 		out = io.MultiWriter(k.log, c.LogWriter)
 	}
-	k.cmd = exec.Command(filepath.Join(home, "bin", "kc.sh"), "start-dev", "--import-realm",
-		"--http-host=127.0.0.1", "--http-port="+strconv.Itoa(port), "--db=dev-mem",
-		"--hostname-strict=false", "--health-enabled=false", "--metrics-enabled=false",
-		"--cache=local", "--log-level=INFO,org.keycloak.events:DEBUG")
+	args := []string{"start-dev", "--import-realm",
+		"--http-host=127.0.0.1", "--http-port=" + strconv.Itoa(port), "--db=dev-mem",
+		"--health-enabled=false", "--metrics-enabled=false",
+		"--cache=local", "--log-level=INFO,org.keycloak.events:DEBUG"}
+	if c.TLS == nil {
+		args = append(args, "--hostname-strict=false")
+	} else {
+		tp := c.TLS.Port
+		if tp == 0 {
+			if tp, err = FreePort(); err != nil {
+				lock.Close()
+				return nil, err
+			}
+		}
+		k.HTTPSURL = "https://127.0.0.1:" + strconv.Itoa(tp)
+		args = append(args, "--hostname="+k.URL, "--https-port="+strconv.Itoa(tp),
+			"--https-certificate-file="+c.TLS.CertFile, "--https-certificate-key-file="+c.TLS.KeyFile,
+			"--https-client-auth=request", "--truststore-paths="+c.TLS.CAFile)
+	}
+	k.cmd = exec.Command(filepath.Join(home, "bin", "kc.sh"), args...)
 	k.cmd.Env = append(os.Environ(),
 		"JAVA_HOME="+JavaHome(),
 		"KC_BOOTSTRAP_ADMIN_USERNAME="+AdminUser,

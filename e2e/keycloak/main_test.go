@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/keycloak"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/testpki"
 )
 
 // The Keycloak suite: one Keycloak for the package (TestMain), shared by every scenario, and
@@ -44,6 +46,8 @@ var suite struct {
 	shared, offline *proxy.Proxy
 	// wasm is plugin.wasm's path (PLUGIN_WASM), for the scenarios' own Envoys (featureProxy).
 	wasm string
+	// pki is the CA of Keycloak's HTTPS listener and of the mutual-TLS clients' certificates.
+	pki *testpki.PKI
 }
 
 func TestMain(m *testing.M) {
@@ -99,7 +103,19 @@ func runSuite(m *testing.M) (code int) {
 		PostLogoutURIs:       []string{"http://" + suite.proxyAddr + "/*", "http://" + suite.offlineAddr + "/*"},
 		BackchannelLogoutURI: "http://" + suite.proxyAddr + "/oauth2/backchannel_logout",
 	})
-	cfg := keycloak.Config{Realm: realm, RealmName: keycloak.RealmName, Port: kcPort}
+	pkiDir, err := os.MkdirTemp("", "keycloak-pki-")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.RemoveAll(pkiDir)
+	if suite.pki, err = testpki.New(pkiDir); err != nil {
+		return fail(err)
+	}
+	if _, err := suite.pki.Server("keycloak"); err != nil {
+		return fail(err)
+	}
+	cfg := keycloak.Config{Realm: realm, RealmName: keycloak.RealmName, Port: kcPort, TLS: &keycloak.TLS{
+		CertFile: suite.pki.Path("keycloak.crt"), KeyFile: suite.pki.Path("keycloak.key"), CAFile: suite.pki.CAFile}}
 	if p := os.Getenv("KEYCLOAK_LOG"); p != "" {
 		logw, err := os.Create(p)
 		if err != nil {
@@ -267,15 +283,23 @@ func offlineSettings() map[string]any {
 
 // startProxy starts the plugin in real Envoy (two workers) at addr with the plugin config.
 func startProxy(ctx context.Context, wasm, addr string, cfg []byte) (*proxy.Proxy, error) {
+	return startTunedProxy(ctx, wasm, addr, cfg, nil)
+}
+
+// startTunedProxy is startProxy with tune, when not nil, changing Envoy's bootstrap first
+// (clusters of a scenario's own, say).
+func startTunedProxy(ctx context.Context, wasm, addr string, cfg []byte, tune func(*envoy.Bootstrap)) (*proxy.Proxy, error) {
 	began := time.Now()
-	p, err := proxy.Start(ctx, proxy.Envoy, proxy.Config{
-		WasmPath: wasm, PluginConfig: cfg, VMs: 2, Listen: addr,
-		Clusters: map[string]string{"oidc": suite.kcURL},
-		Upstream: suite.upstream.URL,
-	})
+	b := envoy.Bootstrap{Listen: addr, WasmPath: wasm, PluginConfig: cfg,
+		Clusters: map[string]string{"oidc": suite.kcURL}, Upstream: suite.upstream.URL}
+	if tune != nil {
+		tune(&b)
+	}
+	e, err := envoy.Start(ctx, envoy.Config{Bootstrap: b, Concurrency: 2})
 	if err != nil {
 		return nil, err
 	}
+	p := &proxy.Proxy{URL: e.URL, Kind: proxy.Envoy, Envoy: e}
 	fmt.Printf("keycloak: Envoy at %s started in %s\n", p.URL, time.Since(began).Round(100*time.Millisecond))
 	return p, nil
 }
