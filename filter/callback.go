@@ -115,7 +115,7 @@ func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 	build := func() (oidc.Request, error) {
 		return oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI()), nil
 	}
-	req, _ := build()
+	req, _ := build() // cannot fail; callAS builds again (a new client assertion) for a nonce retry
 	p.callAS(p.provider.backchannelTarget(), "token", req, build, func(r *calloutResponse, err error) {
 		h.onCodeExchanged(ls, r, err)
 	})

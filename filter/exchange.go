@@ -140,7 +140,7 @@ func (b *broker) runExchange(r *config.Route, subject string, key engine.FlightK
 	if x.Type == config.RFC8693 {
 		parse = p.parseExchange
 	}
-	req, _ := build()
+	req, _ := build() // cannot fail; callAS builds again (a new client assertion) for a nonce retry
 	p.callAS(t, "exchange", req, build, func(resp *calloutResponse, err error) {
 		if err != nil {
 			p.metrics.callout("exchange", err, resp)

@@ -155,7 +155,7 @@ func (b *broker) refresh(old *state.Session, key engine.FlightKey, finish func(*
 	build := func() (oidc.Request, error) {
 		return oidc.Refresh(md.TokenEndpoint, p.client, old.RefreshToken, nil), nil
 	}
-	req, _ := build()
+	req, _ := build() // cannot fail; callAS builds again (a new client assertion) for a nonce retry
 	p.callAS(p.provider.backchannelTarget(), "refresh", req, build, func(r *calloutResponse, err error) {
 		var tr *oidc.TokenResponse
 		if err == nil {
