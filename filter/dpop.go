@@ -90,6 +90,16 @@ func (p *pluginContext) setupDPoP(cfg *config.Config) error {
 	return nil
 }
 
+// dpopJKT is the dpop_jkt of authorization requests (RFC 9449 10): the thumbprint of the
+// DPoP key, so the provider binds the code to it; "" without DPoP. A pushed request carries
+// it as well as the push's proof, which names the same key (RFC 9449 10.1 allows both).
+func (p *pluginContext) dpopJKT() string {
+	if p.dpopKey == nil {
+		return ""
+	}
+	return p.dpopKey.Thumbprint()
+}
+
 // callAS sends req to an authorization server's token or PAR endpoint and calls done once
 // with the answer. With DPoP on, the request carries a proof; an answer "use_dpop_nonce"
 // with a new nonce makes it send the request once more, as build makes it again (a new

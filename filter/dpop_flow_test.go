@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"encoding/base64"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -139,4 +140,37 @@ func TestDPoPRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDPoPAuthorizationRequest: the authorization request names the DPoP key by dpop_jkt
+// (RFC 9449 10), so the code is bound to it; a push carries dpop_jkt and a proof of the same
+// key at the PAR endpoint (RFC 9449 10.1). Without dpop neither is sent.
+func TestDPoPAuthorizationRequest(t *testing.T) {
+	t.Run("redirect", func(t *testing.T) {
+		l := newLH(t, dpopOn)
+		l.ready()
+		r := l.navigate("/app/page")
+		loc, _ := url.Parse(r.header("location"))
+		if got := loc.Query().Get("dpop_jkt"); r.status() != 302 || got != l.p.dpopKey.Thumbprint() {
+			t.Errorf("authorization redirect %d, dpop_jkt %q, want the key's %s", r.status(), got, l.p.dpopKey.Thumbprint())
+		}
+	})
+	t.Run("push", func(t *testing.T) {
+		l := newLH(t, dpopOn)
+		l.readyPAR(false)
+		r := l.navigate("/app/page")
+		c := l.requestCallout(r.id, "/par")
+		form, _ := url.ParseQuery(string(c.Body))
+		claims, jkt := dpopProofOf(t, c)
+		if form.Get("dpop_jkt") != jkt || jkt != l.p.dpopKey.Thumbprint() || claims["htu"] != lhIssuer+"/par" || claims["htm"] != "POST" {
+			t.Errorf("push: dpop_jkt %q, proof key %s, htu %v", form.Get("dpop_jkt"), jkt, claims["htu"])
+		}
+	})
+	t.Run("without dpop", func(t *testing.T) {
+		l := newLH(t, nil)
+		l.ready()
+		if r := l.navigate("/app/page"); strings.Contains(r.header("location"), "dpop_jkt") {
+			t.Errorf("dpop_jkt without dpop: %s", r.header("location"))
+		}
+	})
 }

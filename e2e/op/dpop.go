@@ -23,8 +23,9 @@ import (
 // verifies it, htm, htu, iat within dpopIATWindow, jti used once, nonce when required) and
 // its tokens bound to the proof's key: the access token (a JWT) gets cnf.jkt, the answer
 // token_type DPoP, and the refresh token is redeemed only with a proof by the same key. A
-// push with a proof binds its authorization code to the key (RFC 9449 10.1; the login is
-// recognised at the token endpoint by its PKCE challenge). A request without a proof gets
+// push with a proof, or an authorization request or push with dpop_jkt, binds its
+// authorization code to the key (RFC 9449 10, 10.1; the login is recognised at the token
+// endpoint by its PKCE challenge). A request without a proof gets
 // unbound tokens, except that a bound refresh token or code is refused without one. Proofs go through go-jose, independent of the plugin's own JOSE code.
 
 // dpopIATWindow is how far a proof's iat may be from the provider's clock.
@@ -40,7 +41,7 @@ type dpopState struct {
 	replays      int // the next proofs treated as replays
 	jtis         map[string]time.Time
 	refreshJKT   map[string]string // refresh token -> the thumbprint it is bound to
-	pushedJKT    map[string]string // PKCE code_challenge of a pushed login -> its proof's thumbprint
+	pushedJKT    map[string]string // PKCE code_challenge of a login -> the thumbprint its code is bound to
 	proofs       []DPoPProof
 }
 
@@ -157,6 +158,9 @@ func (s *Server) serveDPoP(w http.ResponseWriter, r *http.Request, e Endpoint, n
 	d.mu.Unlock()
 	proofs := r.Header.Values("DPoP")
 	if len(proofs) == 0 {
+		if e == EndpointPAR {
+			d.bindCode(r.PostForm, "")
+		}
 		if boundTo != "" {
 			dpopError(w, "invalid_dpop_proof", "the "+what+" is bound to a DPoP key: a proof is required", "")
 			return
@@ -177,6 +181,10 @@ func (s *Server) serveDPoP(w http.ResponseWriter, r *http.Request, e Endpoint, n
 	d.mu.Lock()
 	d.proofs = append(d.proofs, DPoPProof{Raw: proofs[0], Endpoint: e, JKT: jkt, Nonce: nonce})
 	d.mu.Unlock()
+	if e == EndpointPAR && !d.bindCode(r.PostForm, jkt) {
+		dpopError(w, "invalid_dpop_proof", "dpop_jkt is not the thumbprint of the proof's key", nonce)
+		return
+	}
 	if boundTo != "" && boundTo != jkt {
 		dpopError(w, "invalid_dpop_proof", "the "+what+" is bound to another DPoP key", nonce)
 		return
@@ -193,14 +201,11 @@ func (s *Server) serveDPoP(w http.ResponseWriter, r *http.Request, e Endpoint, n
 			body, _ = json.Marshal(m)
 		}
 	}
-	d.mu.Lock()
 	if g.refresh != "" && rec.Code == http.StatusOK {
+		d.mu.Lock()
 		d.refreshJKT[g.refresh] = jkt
+		d.mu.Unlock()
 	}
-	if ch := r.PostForm.Get("code_challenge"); e == EndpointPAR && rec.Code == http.StatusCreated && ch != "" {
-		d.pushedJKT[ch] = jkt
-	}
-	d.mu.Unlock()
 	maps.Copy(w.Header(), rec.Header())
 	if nonce != "" {
 		w.Header().Set("DPoP-Nonce", nonce)
@@ -208,6 +213,26 @@ func (s *Server) serveDPoP(w http.ResponseWriter, r *http.Request, e Endpoint, n
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(body)
+}
+
+// bindCode binds the code of the login with params (an authorization request's or a push's)
+// to a key, found again at the code exchange by the login's PKCE challenge: the key named
+// by dpop_jkt (RFC 9449 10), else the push's proof key (proofJKT, RFC 9449 10.1). Both
+// must agree; it reports false when they do not.
+func (d *dpopState) bindCode(params url.Values, proofJKT string) bool {
+	jkt := params.Get("dpop_jkt")
+	if jkt != "" && proofJKT != "" && jkt != proofJKT {
+		return false
+	}
+	if jkt == "" {
+		jkt = proofJKT
+	}
+	if ch := params.Get("code_challenge"); ch != "" && jkt != "" {
+		d.mu.Lock()
+		d.pushedJKT[ch] = jkt
+		d.mu.Unlock()
+	}
+	return true
 }
 
 // check verifies one proof. It returns the key's thumbprint and the nonce to send back, or

@@ -156,13 +156,20 @@ func TestDPoPResourceProof(t *testing.T) {
 	}
 }
 
-// TestDPoPPushedCodeBound: a push with a proof binds the login's code to the proof's key
-// (RFC 9449 10.1): the code exchange is refused without a proof and with another key's, and
-// with the pushing key's it gets a DPoP-bound access token (cnf.jkt, token_type DPoP).
-func TestDPoPPushedCodeBound(t *testing.T) {
+// TestDPoPCodeBound: a login's code is bound to a DPoP key by a push's proof (RFC 9449
+// 10.1) or by dpop_jkt in the authorization request (RFC 9449 10): the code exchange is
+// refused without a proof and with another key's, and with the bound key's it gets a
+// DPoP-bound access token (cnf.jkt, token_type DPoP). A push whose dpop_jkt names another
+// key than its proof is refused.
+func TestDPoPCodeBound(t *testing.T) {
 	s := startOP(t, Config{PAR: true, DPoP: true})
 	keyA, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	keyB, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jktOf := func(k *ecdsa.PrivateKey) string {
+		jwk := jose.JSONWebKey{Key: &k.PublicKey}
+		tp, _ := jwk.Thumbprint(crypto.SHA256)
+		return base64.RawURLEncoding.EncodeToString(tp)
+	}
 	c := noRedirectClient(t)
 	proof := func(k *ecdsa.PrivateKey, htu string) string {
 		return signProof(t, k, "dpop+jwt", true, map[string]any{"jti": randomString(8), "htm": "POST", "htu": htu, "iat": time.Now().Unix()})
@@ -176,36 +183,58 @@ func TestDPoPPushedCodeBound(t *testing.T) {
 		}
 		return do(t, c, req)
 	}
-	p := newPKCE()
-	push := url.Values{"response_type": {"code"}, "client_id": {s.ClientID()}, "redirect_uri": {testRedirect},
-		"scope": {"openid"}, "state": {"st"}, "nonce": {"n"}, "code_challenge": {p.challenge}, "code_challenge_method": {"S256"}}
-	pr := send(s.Issuer()+parPath, push, proof(keyA, s.Issuer()+parPath))
-	uri, _ := pr.json(t)["request_uri"].(string)
-	if pr.status != http.StatusCreated || uri == "" {
-		t.Fatalf("push: %d %s", pr.status, pr.body)
-	}
-	cb, err := s.Login(ctxT(t), s.Endpoints().Authorize+"?"+url.Values{"client_id": {s.ClientID()}, "request_uri": {uri}}.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cu, _ := url.Parse(cb)
-	token := url.Values{"grant_type": {"authorization_code"}, "code": {cu.Query().Get("code")},
-		"redirect_uri": {testRedirect}, "code_verifier": {p.verifier}}
-	tokenURL := s.Endpoints().Token
-	for name, dpop := range map[string]string{"no proof": "", "another key": proof(keyB, tokenURL)} {
-		if r := send(tokenURL, token, dpop); r.status != http.StatusBadRequest || !strings.Contains(r.body, "invalid_dpop_proof") {
-			t.Errorf("%s: %d %s, want 400 invalid_dpop_proof", name, r.status, r.body)
+	authorize := func(name string, p pkce) string {
+		params := url.Values{"response_type": {"code"}, "client_id": {s.ClientID()}, "redirect_uri": {testRedirect},
+			"scope": {"openid"}, "state": {"st"}, "nonce": {"n"}, "code_challenge": {p.challenge}, "code_challenge_method": {"S256"}}
+		if name == "dpop_jkt" {
+			params.Set("dpop_jkt", jktOf(keyA))
+			return s.Endpoints().Authorize + "?" + params.Encode()
 		}
+		if name == "push with another dpop_jkt" {
+			params.Set("dpop_jkt", jktOf(keyB))
+		}
+		pr := send(s.Issuer()+parPath, params, proof(keyA, s.Issuer()+parPath))
+		uri, _ := pr.json(t)["request_uri"].(string)
+		if name == "push with another dpop_jkt" {
+			if pr.status != http.StatusBadRequest || !strings.Contains(pr.body, "invalid_dpop_proof") {
+				t.Errorf("%s: %d %s, want 400 invalid_dpop_proof", name, pr.status, pr.body)
+			}
+			return ""
+		}
+		if pr.status != http.StatusCreated || uri == "" {
+			t.Fatalf("push: %d %s", pr.status, pr.body)
+		}
+		return s.Endpoints().Authorize + "?" + url.Values{"client_id": {s.ClientID()}, "request_uri": {uri}}.Encode()
 	}
-	r := send(tokenURL, token, proof(keyA, tokenURL))
-	m := r.json(t)
-	if r.status != http.StatusOK || m["token_type"] != "DPoP" {
-		t.Fatalf("with the pushing key: %d %s", r.status, r.body)
-	}
-	claims := mustVerify(t, s, m["access_token"].(string))
-	jwk := jose.JSONWebKey{Key: &keyA.PublicKey}
-	tp, _ := jwk.Thumbprint(crypto.SHA256)
-	if cnf, _ := claims["cnf"].(map[string]any); cnf["jkt"] != base64.RawURLEncoding.EncodeToString(tp) {
-		t.Errorf("access token cnf %v", claims["cnf"])
+	for _, name := range []string{"pushed proof", "dpop_jkt", "push with another dpop_jkt"} {
+		t.Run(name, func(t *testing.T) {
+			p := newPKCE()
+			authz := authorize(name, p)
+			if authz == "" {
+				return
+			}
+			cb, err := s.Login(ctxT(t), authz)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cu, _ := url.Parse(cb)
+			token := url.Values{"grant_type": {"authorization_code"}, "code": {cu.Query().Get("code")},
+				"redirect_uri": {testRedirect}, "code_verifier": {p.verifier}}
+			tokenURL := s.Endpoints().Token
+			for what, dpop := range map[string]string{"no proof": "", "another key": proof(keyB, tokenURL)} {
+				if r := send(tokenURL, token, dpop); r.status != http.StatusBadRequest || !strings.Contains(r.body, "invalid_dpop_proof") {
+					t.Errorf("%s: %d %s, want 400 invalid_dpop_proof", what, r.status, r.body)
+				}
+			}
+			r := send(tokenURL, token, proof(keyA, tokenURL))
+			m := r.json(t)
+			if r.status != http.StatusOK || m["token_type"] != "DPoP" {
+				t.Fatalf("with the bound key: %d %s", r.status, r.body)
+			}
+			claims := mustVerify(t, s, m["access_token"].(string))
+			if cnf, _ := claims["cnf"].(map[string]any); cnf["jkt"] != jktOf(keyA) {
+				t.Errorf("access token cnf %v", claims["cnf"])
+			}
+		})
 	}
 }

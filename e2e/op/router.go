@@ -48,6 +48,9 @@ func writeEdited(w http.ResponseWriter, rec *httptest.ResponseRecorder, edit fun
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := s.provider
+	if s.dpop != nil && r.URL.Path == p.AuthorizationEndpoint().Relative() {
+		s.dpop.bindCode(r.URL.Query(), "") // dpop_jkt (dpop.go)
+	}
 	switch path := r.URL.Path; {
 	case s.dpop != nil && path == parPath && s.par != nil:
 		s.serveDPoP(w, r, EndpointPAR, s.servePAR)
