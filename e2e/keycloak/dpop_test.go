@@ -11,7 +11,8 @@ import (
 
 // TestDPoPWithKeycloak: a Keycloak client that requires DPoP-bound access tokens
 // (dpop.bound.access.tokens); the plugin, with dpop.enabled and its own ES256 key, sends a
-// proof with the push (login.par auto), the code exchange, the userinfo call (login.userinfo:
+// proof with the push (login.par auto; dpop_jkt names the key in the push, or in the
+// redirect with login.par never), the code exchange, the userinfo call (login.userinfo:
 // "Authorization: DPoP" with ath) and the refresh. Keycloak binds the access token to that
 // key: its cnf.jkt is the key's RFC 7638 thumbprint, before and after the refresh.
 func TestDPoPWithKeycloak(t *testing.T) {
@@ -19,8 +20,16 @@ func TestDPoPWithKeycloak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := map[string]any{"clientId": "dpop-bound", "attributes": map[string]any{"dpop.bound.access.tokens": "true"}}
-	p, _ := featureProxy(t, map[string]any{"dpop.enabled": true, "dpop.private_key": clientKeyPEM(t, key), "login.userinfo": true}, client)
+	for _, par := range []string{"auto", "never"} {
+		t.Run("par "+par, func(t *testing.T) { dpopLoginAndRefresh(t, key, par) })
+	}
+}
+
+// dpopLoginAndRefresh logs bob in through a DPoP client of its own with login.par par
+// (auto: pushed with a proof and dpop_jkt; never: dpop_jkt in the redirect) and refreshes.
+func dpopLoginAndRefresh(t *testing.T, key *jwt.SigningKey, par string) {
+	client := map[string]any{"clientId": "dpop-bound-" + par, "attributes": map[string]any{"dpop.bound.access.tokens": "true"}}
+	p, _ := featureProxy(t, map[string]any{"dpop.enabled": true, "dpop.private_key": clientKeyPEM(t, key), "login.userinfo": true, "login.par": par}, client)
 	u := newUser(t, p, "bob")
 	if pg := u.login("/app2/"); pg.url != p.URL+"/app2/" {
 		t.Fatalf("bob landed on %s: %.300s\n%s", pg.url, pg.body, p.LogText())
