@@ -35,6 +35,9 @@ func (v *validator) dpop() {
 	r, c := &v.r.DPoP, &v.c.DPoP
 	c.Enabled = r.Enabled
 	for i := range v.r.Routes {
+		if x := v.c.Routes[i].Exchange; r.Enabled && x != nil && x.Type == EntraOBO {
+			v.add(indexPath("routes", i)+".exchange.type", "entra_obo is not possible with dpop.enabled: Entra ID issues no DPoP-bound tokens, and the plugin refuses unbound ones when it sent a proof")
+		}
 		if v.r.Routes[i].UpstreamDPoP {
 			p := indexPath("routes", i) + ".upstream_dpop"
 			switch {
@@ -42,6 +45,8 @@ func (v *validator) dpop() {
 				v.add(p, "needs dpop.enabled: only a DPoP-bound access token can be forwarded with a proof")
 			case v.c.Routes[i].Auth != AuthSession:
 				v.add(p, "needs auth session: the forwarded token is the session's access token")
+			case v.c.Routes[i].Exchange != nil && v.c.Routes[i].Exchange.Header == "authorization":
+				v.add(p, "not with exchange.header Authorization: the exchanged token would replace the DPoP-bound one the proof is for")
 			}
 			v.c.Routes[i].UpstreamDPoP = true
 		}

@@ -56,6 +56,8 @@ func TestDPoPConfigErrors(t *testing.T) {
 		{`{"dpop":{"enabled":true,"private_key":"enabled"},"dpop_typo":1}`, "", "dpop_typo"},
 		{`{"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true}]}`, "", "routes[0].upstream_dpop: needs dpop.enabled"},
 		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"auth":"bearer","upstream_dpop":true}]}`, "", "routes[0].upstream_dpop: needs auth session"},
+		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true,"exchange":{"type":"rfc8693","audience":"x"}}]}`, "", "routes[0].upstream_dpop: not with exchange.header Authorization"},
+		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"exchange":{"type":"entra_obo","scope":"api://x/.default"}}]}`, "", "routes[0].exchange.type: entra_obo is not possible with dpop.enabled"},
 	} {
 		env := map[string]string{}
 		if tc.env != "" {

@@ -103,6 +103,7 @@ func isScopeToken(s string) bool {
 var reservedAuthParams = []string{
 	"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "response_mode", "request", "request_uri",
+	"dpop_jkt", // with dpop.enabled
 }
 
 func (v *validator) extraAuthParams() {

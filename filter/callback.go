@@ -112,8 +112,11 @@ func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 	if err := p.replay.use(cb.State, ls.IssuedAt.Add(cfg.Login.StateLifetime), now); err != nil {
 		return h.respond(failure{status: 400, code: "invalid_state", reason: "replay", err: err, msg: "This sign-in response was already used. Please sign in again."})
 	}
-	req := oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI())
-	dispatch(p.provider.backchannelTarget(), req, cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
+	build := func() (oidc.Request, error) {
+		return oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI()), nil
+	}
+	req, _ := build() // cannot fail; callAS builds again (a new client assertion) for a nonce retry
+	p.callAS(p.provider.backchannelTarget(), "token", req, build, func(r *calloutResponse, err error) {
 		h.onCodeExchanged(ls, r, err)
 	})
 	return types.ActionPause
@@ -127,7 +130,7 @@ func (h *httpContext) onCodeExchanged(ls *state.LoginState, r *calloutResponse, 
 		h.respond(unreachable(err, "token"))
 		return
 	}
-	tr, err := oidc.ParseTokenResponse(r.status, r.contentType, r.body, p.cfg.Limits.MaxTokenResponseBytes)
+	tr, err := p.parseToken(r)
 	if err == nil && tr.IDToken == "" {
 		err = errors.New("filter: token response has no id_token (is the openid scope granted?)")
 	}
@@ -167,7 +170,11 @@ func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, 
 	if p.cfg.Login.Userinfo && md.UserinfoEndpoint != "" && tr.AccessToken != "" {
 		t := p.provider.backchannelTarget()
 		t.owner = h.contextID
-		req := oidc.Userinfo(md.UserinfoEndpoint, tr.AccessToken)
+		req, err := p.userinfoRequest(md.UserinfoEndpoint, tr.AccessToken) // dpop.go
+		if err != nil {
+			h.respond(userinfoFailure(err))
+			return
+		}
 		dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
 			var info []byte
 			if err == nil {

@@ -28,6 +28,7 @@ type calloutResponse struct {
 	contentType string
 	body        []byte
 	elapsed     time.Duration
+	dpopNonce   string // a valid DPoP-Nonce header (RFC 9449 8), else ""
 }
 
 // target says where a callout goes: the Envoy cluster and the :authority to send.
@@ -102,6 +103,8 @@ func readCalloutResponse(numHeaders, bodySize, maxBody int, elapsed time.Duratio
 			r.status, _ = strconv.Atoi(h[1])
 		case "content-type":
 			r.contentType = h[1]
+		case "dpop-nonce":
+			r.dpopNonce = oidc.DPoPNonce(h[1])
 		}
 	}
 	if r.status == 0 {

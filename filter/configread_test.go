@@ -22,7 +22,6 @@ var notReadByFilter = map[string]string{
 	"Keys.SecretEnv":                    "config.ParseWithEnv resolves it into Keys[].Secret",
 	"Forward.Strip":                     "config merges it into Forward.Remove, the one identity-header list",
 	"Routes":                            "config.Config.Route picks the request's route",
-	"Routes.UpstreamDPoP":               "not wired yet (branch dpop): config refuses it without dpop.enabled, and filter/dpop.go refuses dpop.enabled at start",
 	"Routes.Authorization.Combine":      "config.Authorization.Allows",
 	"Routes.Authorization.Claims.Claim": "config.Authorization.Allows",
 	"Routes.Authorization.Claims.Op":    "config.Authorization.Allows",

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
-	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 )
@@ -38,19 +37,5 @@ func TestDPoPKeySharedAcrossVMs(t *testing.T) {
 	}
 	if _, err := loadDPoPKey(cfg, rand.Reader); err == nil || !strings.Contains(err.Error(), "shared key is unusable") {
 		t.Errorf("corrupt shared key: %v", err)
-	}
-}
-
-// TestDPoPRefusedUntilWired: dpop.enabled is validated but proofs are not sent yet, so the
-// plugin refuses to start instead of running without the binding.
-func TestDPoPRefusedUntilWired(t *testing.T) {
-	cfg := lhConfig(t, func(c map[string]any) { c["dpop"] = map[string]any{"enabled": true} })
-	host, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().WithVMContext(NewVMContext()).WithPluginConfiguration(cfg))
-	defer reset()
-	if st := host.StartPlugin(); st != types.OnPluginStartStatusFailed {
-		t.Fatalf("plugin start with dpop.enabled: %v", st)
-	}
-	if logs := strings.Join(host.GetCriticalLogs(), "\n"); !strings.Contains(logs, "not wired into the request path") {
-		t.Errorf("critical logs: %s", logs)
 	}
 }

@@ -118,14 +118,14 @@ func (b *broker) runExchange(r *config.Route, subject string, key engine.FlightK
 		b.exchangeDone(r, &flightResult{status: engine.FlightTransient, err: errString("provider metadata not loaded")}, nil, 0, finish)
 		return
 	}
-	var req oidc.Request
-	if x.Type == config.EntraOBO {
-		req = oidc.EntraOBO(endpoint, p.client, subject, x.Scope)
-	} else {
-		req = oidc.TokenExchange(endpoint, p.client, subject, oidc.Exchange{
+	build := func() (oidc.Request, error) {
+		if x.Type == config.EntraOBO {
+			return oidc.EntraOBO(endpoint, p.client, subject, x.Scope), nil
+		}
+		return oidc.TokenExchange(endpoint, p.client, subject, oidc.Exchange{
 			Audience: x.Audience, Resource: x.Resource, Scope: x.Scope,
 			SubjectTokenType: x.SubjectTokenType, RequestedTokenType: x.RequestedTokenType,
-		})
+		}), nil
 	}
 	// provider.authority names the provider's host; a route's own token endpoint or cluster
 	// is reached by the host of the URL it calls.
@@ -136,17 +136,18 @@ func (b *broker) runExchange(r *config.Route, subject string, key engine.FlightK
 	if x.TokenEndpoint != "" {
 		t.authority = ""
 	}
-	parse := oidc.ParseTokenResponse
+	parse := p.parseToken
 	if x.Type == config.RFC8693 {
-		parse = oidc.ParseExchangeResponse
+		parse = p.parseExchange
 	}
-	dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(resp *calloutResponse, err error) {
+	req, _ := build() // cannot fail; callAS builds again (a new client assertion) for a nonce retry
+	p.callAS(t, "exchange", req, build, func(resp *calloutResponse, err error) {
 		if err != nil {
 			p.metrics.callout("exchange", err, resp)
 			b.exchangeDone(r, &flightResult{status: engine.FlightTransient, err: err}, nil, 0, finish)
 			return
 		}
-		tr, err := parse(resp.status, resp.contentType, resp.body, p.cfg.Limits.MaxTokenResponseBytes)
+		tr, err := parse(resp)
 		p.metrics.callout("exchange", err, resp)
 		if err != nil {
 			b.exchangeDone(r, exchangeFailure(err), nil, 0, finish)

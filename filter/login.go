@@ -76,6 +76,7 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 				State: sealed, Nonce: nonce, CodeChallenge: pkce.Challenge(verifier),
 				Extra: cfg.ExtraAuthParams, Prompt: prompt, MaxAge: cfg.Session.MaxAge,
 				ResponseMode: oidc.ResponseMode(cfg.Login.ResponseMode),
+				DPoPJKT:      p.dpopJKT(), // dpop.go
 			}
 			md := p.provider.md
 			push, perr := engine.PushAuthorization(cfg.Login.PAR, md.PushedAuthorizationRequestEndpoint, md.RequirePushedAuthorizationRequests)

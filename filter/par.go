@@ -22,19 +22,21 @@ import (
 func (h *httpContext) pushAuthorization(ap oidc.AuthParams, requestObject string) types.Action {
 	p := h.p
 	endpoint := p.provider.md.PushedAuthorizationRequestEndpoint
-	var req oidc.Request
-	var err error
-	if requestObject != "" {
-		req, err = oidc.PushRequestObject(endpoint, p.client, requestObject)
-	} else {
-		req, err = oidc.PushAuthorization(endpoint, p.client, ap)
+	build := func() (oidc.Request, error) {
+		if requestObject != "" {
+			return oidc.PushRequestObject(endpoint, p.client, requestObject)
+		}
+		return oidc.PushAuthorization(endpoint, p.client, ap)
 	}
+	req, err := build()
 	if err != nil {
 		return h.respond(failure{status: 500, code: "internal_error", msg: "The login could not be started.", err: err})
 	}
 	t := p.provider.backchannelTarget()
 	t.owner = h.contextID
-	dispatch(t, req, p.cfg.Limits.MaxTokenResponseBytes, p.now, h.onPushed)
+	// With DPoP on, the push carries a proof (RFC 9449 10.1): the provider binds the code to
+	// the key as it would to a dpop_jkt.
+	p.callAS(t, "par", req, build, h.onPushed)
 	return types.ActionPause
 }
 

@@ -48,6 +48,7 @@ type pluginContext struct {
 	broker     *broker
 	metrics    *metrics
 	dpopKey    *jwt.SigningKey // DPoP proof key (dpop.go), nil without dpop.enabled
+	dpopM      map[string]proxywasm.MetricCounter
 	identity   map[string]bool
 
 	now   func() time.Time

@@ -88,6 +88,10 @@ func (h *httpContext) onRefreshed(ls *liveSession, res *flightResult, fresh, wan
 			auditInfo("refresh_deferred", "corr", h.correlationID(), "reason", flightReason(res), "action", "forwarding_valid_tokens")
 			return then(ls)
 		}
+		if res.code == oidc.ErrorUseDPoPNonce {
+			return h.respond(failure{status: 502, code: "token_endpoint", err: errString(flightReason(res)),
+				msg: "The identity provider refused the proof of possession's nonce twice (use_dpop_nonce) while renewing your sign-in."})
+		}
 		return h.retryLater(res)
 	}
 	return h.endSession(res)
@@ -148,11 +152,14 @@ func (b *broker) refresh(old *state.Session, key engine.FlightKey, finish func(*
 		b.refreshDone(old, key, &flightResult{status: engine.FlightTransient, err: errString("provider not ready: " + p.provider.notReadyReason())}, nil, finish)
 		return
 	}
-	req := oidc.Refresh(md.TokenEndpoint, p.client, old.RefreshToken, nil)
-	dispatch(p.provider.backchannelTarget(), req, p.cfg.Limits.MaxTokenResponseBytes, p.now, func(r *calloutResponse, err error) {
+	build := func() (oidc.Request, error) {
+		return oidc.Refresh(md.TokenEndpoint, p.client, old.RefreshToken, nil), nil
+	}
+	req, _ := build() // cannot fail; callAS builds again (a new client assertion) for a nonce retry
+	p.callAS(p.provider.backchannelTarget(), "refresh", req, build, func(r *calloutResponse, err error) {
 		var tr *oidc.TokenResponse
 		if err == nil {
-			tr, err = oidc.ParseTokenResponse(r.status, r.contentType, r.body, p.cfg.Limits.MaxTokenResponseBytes)
+			tr, err = p.parseToken(r)
 		}
 		p.metrics.callout("refresh", err, r)
 		if err != nil {
@@ -166,6 +173,11 @@ func (b *broker) refresh(old *state.Session, key engine.FlightKey, finish func(*
 // refreshFailure classifies a failed refresh: invalid_grant and other definite refusals end
 // the session; timeouts, 5xx and garbage are transient.
 func refreshFailure(err error) *flightResult {
+	if oidc.IsUseDPoPNonce(err) {
+		// The server refused the nonce of the retry too (dpop.go): its problem, not the
+		// refresh token's, so the session stays.
+		return &flightResult{status: engine.FlightTransient, code: oidc.ErrorUseDPoPNonce, err: err}
+	}
 	status, code := engine.ClassifyRefresh(err)
 	return &flightResult{status: status, code: code, err: err}
 }

@@ -193,6 +193,9 @@ func (h *httpContext) forward(ls *liveSession, now time.Time) {
 	if f.AuthorizationBearer && s.AccessToken != "" {
 		h.setRequestHeader("authorization", "Bearer "+s.AccessToken)
 	}
+	if h.route != nil && h.route.UpstreamDPoP {
+		h.upstreamDPoP(s.AccessToken) // dpop.go
+	}
 	if f.IDTokenHeader != "" && s.IDToken != "" {
 		if now.Before(s.IDTokenExpiry) {
 			h.setRequestHeader(f.IDTokenHeader, s.IDToken)

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"bytes"
 	"slices"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
@@ -42,7 +43,12 @@ func (h *httpContext) tokenEndpoint() types.Action {
 		auditInfo("token_endpoint", "corr", h.correlationID(), "sub", ls.s.Subject)
 		withRefresh := p.cfg.Endpoints.TokenIncludeRefreshToken &&
 			(!p.cfg.Endpoints.TokenRefreshOfflineOnly || grantsOffline(ls.s.AccessToken))
-		return h.sendJSON(engine.TokenJSON(ls.s, now, withRefresh))
+		body := engine.TokenJSON(ls.s, now, withRefresh)
+		if p.dpopKey != nil {
+			// A DPoP-bound token is useless without the plugin's key: say so (RFC 9449 5).
+			body = dpopTokenType(body)
+		}
+		return h.sendJSON(body)
 	})
 }
 
@@ -56,4 +62,13 @@ func (h *httpContext) sameOrigin() bool {
 // (its "scope" or "scp", as engine.SessionScopes reads them); an opaque access token says nothing.
 func grantsOffline(accessToken string) bool {
 	return slices.Contains(engine.SessionScopes(accessToken, nil), "offline_access")
+}
+
+// dpopTokenType makes engine.TokenJSON's answer say token_type DPoP.
+func dpopTokenType(body []byte) []byte {
+	const bearer, dpop = `{"token_type":"Bearer",`, `{"token_type":"DPoP",`
+	if !bytes.HasPrefix(body, []byte(bearer)) {
+		return body
+	}
+	return append([]byte(dpop), body[len(bearer):]...)
 }

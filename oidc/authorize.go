@@ -29,6 +29,10 @@ type AuthParams struct {
 	// 3.1.2.1; the ID token must then carry auth_time) and overrides any
 	// "max_age" in Extra.
 	MaxAge time.Duration
+	// DPoPJKT, when set, is sent as dpop_jkt: the RFC 7638 thumbprint of the
+	// client's DPoP key, to which the provider binds the authorization code
+	// (RFC 9449 10).
+	DPoPJKT string
 }
 
 // reservedAuthParams are set by AuthorizeURL itself and cannot come from
@@ -36,7 +40,7 @@ type AuthParams struct {
 var reservedAuthParams = []string{
 	"response_type", "response_mode", "client_id", "redirect_uri", "scope",
 	"state", "nonce", "code_challenge", "code_challenge_method",
-	"request", "request_uri",
+	"request", "request_uri", "dpop_jkt",
 }
 
 // IsReservedAuthParam reports whether name is an authorization request
@@ -55,8 +59,8 @@ func IsReservedAuthParam(name string) bool {
 // on endpoint is kept (RFC 6749 3.1) unless this request sets the same
 // parameter. Parameter order is deterministic: the endpoint's own, then
 // response_type, response_mode, client_id, redirect_uri, scope, state,
-// nonce, code_challenge, code_challenge_method, prompt, max_age, then Extra
-// sorted by name.
+// nonce, code_challenge, code_challenge_method, prompt, max_age, dpop_jkt, then
+// Extra sorted by name.
 func AuthorizeURL(endpoint string, p AuthParams) (string, error) {
 	if _, err := parseEndpoint(endpoint, true); err != nil {
 		return "", err
@@ -90,7 +94,7 @@ func (p AuthParams) params() ([]queryParam, error) {
 	if p.MaxAge > 0 {
 		maxAge = strconv.FormatInt(int64(p.MaxAge/time.Second), 10)
 	}
-	params := make([]queryParam, 0, 11+len(p.Extra))
+	params := make([]queryParam, 0, 12+len(p.Extra))
 	params = append(params,
 		queryParam{"response_type", "code"},
 		queryParam{"response_mode", responseModeParam(p.ResponseMode)},
@@ -103,6 +107,7 @@ func (p AuthParams) params() ([]queryParam, error) {
 		queryParam{"code_challenge_method", "S256"},
 		queryParam{"prompt", p.Prompt},
 		queryParam{"max_age", maxAge},
+		queryParam{"dpop_jkt", p.DPoPJKT},
 	)
 	names := make([]string, 0, len(p.Extra))
 	for k := range p.Extra {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -195,4 +196,22 @@ func FuzzDPoPHeaders(f *testing.F) {
 			t.Fatalf("htu %q from %q", u, s)
 		}
 	})
+}
+
+// TestAuthorizeURLDPoPJKT: dpop_jkt is sent when set (RFC 9449 10), and configuration's
+// Extra cannot set it.
+func TestAuthorizeURLDPoPJKT(t *testing.T) {
+	ap := AuthParams{ClientID: "app", RedirectURI: "https://app.example/cb", State: "s", CodeChallenge: "c",
+		Extra: map[string]string{"dpop_jkt": "from-config"}}
+	for _, jkt := range []string{"", "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"} {
+		ap.DPoPJKT = jkt
+		raw, err := AuthorizeURL("https://op.example/authorize", ap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(raw)
+		if got := u.Query()["dpop_jkt"]; len(got) != min(len(jkt), 1) || (jkt != "" && got[0] != jkt) {
+			t.Errorf("DPoPJKT %q: dpop_jkt %v", jkt, got)
+		}
+	}
 }

@@ -84,6 +84,10 @@ type Config struct {
 	// (RFC 9101), by value or pushed; a request object is refused unless one of
 	// them verifies it. Empty: request objects are refused.
 	RequestObjectKeys []jose.JSONWebKey
+	// DPoP checks DPoP proofs (RFC 9449) at the token and PAR endpoints and binds
+	// the tokens of a request with one to its key (dpop.go); DPoPNonce also
+	// requires the provider's nonce in every proof (Server.SetDPoPNonceRequired).
+	DPoP, DPoPNonce bool
 }
 
 // Client is a confidential client registered at the provider.

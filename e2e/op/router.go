@@ -48,7 +48,16 @@ func writeEdited(w http.ResponseWriter, rec *httptest.ResponseRecorder, edit fun
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	p := s.provider
+	if s.dpop != nil && r.URL.Path == p.AuthorizationEndpoint().Relative() {
+		s.dpop.bindCode(r.URL.Query(), "") // dpop_jkt (dpop.go)
+	}
 	switch path := r.URL.Path; {
+	case s.dpop != nil && path == parPath && s.par != nil:
+		s.serveDPoP(w, r, EndpointPAR, s.servePAR)
+	case s.dpop != nil && path == p.TokenEndpoint().Relative():
+		s.serveDPoP(w, r, EndpointToken, s.serveToken)
+	case s.dpop != nil && path == p.UserinfoEndpoint().Relative():
+		s.serveUserinfoDPoP(w, r)
 	case s.par != nil && path == parPath:
 		s.servePAR(w, r)
 	case s.par != nil && path == oidc.DiscoveryEndpoint:

@@ -39,7 +39,8 @@ type Server struct {
 	cookieName string
 
 	noIDTokenOnRefresh atomic.Bool
-	par                *parStore // nil unless Config.PAR
+	par                *parStore  // nil unless Config.PAR
+	dpop               *dpopState // nil unless Config.DPoP
 	requestKeys        atomic.Pointer[[]jose.JSONWebKey]
 
 	closing   chan struct{}
@@ -85,6 +86,9 @@ func Start(cfg Config) (*Server, error) {
 	s.SetRequestObjectKeys(cfg.RequestObjectKeys)
 	if cfg.PAR || cfg.RequirePAR {
 		s.par = &parStore{required: cfg.RequirePAR, requests: map[string]pushedRequest{}}
+	}
+	if cfg.DPoP {
+		s.dpop = newDPoPState(cfg.DPoPNonce)
 	}
 	s.store = newStorage(cfg, keys, s.stats)
 	if s.provider, err = newProvider(s.issuer, s.store, keys); err != nil {

@@ -125,7 +125,7 @@ func (s *storage) GetPrivateClaimsFromScopes(_ context.Context, userID, _ string
 
 // GetPrivateClaimsFromRequest adds the user's identity claims and sid to
 // JWT access tokens.
-func (s *storage) GetPrivateClaimsFromRequest(_ context.Context, req zop.TokenRequest, _ []string) (map[string]any, error) {
+func (s *storage) GetPrivateClaimsFromRequest(ctx context.Context, req zop.TokenRequest, _ []string) (map[string]any, error) {
 	c := s.userClaims(req.GetSubject())
 	if sid := sessionIDOf(req); sid != "" {
 		if c == nil {
@@ -133,7 +133,7 @@ func (s *storage) GetPrivateClaimsFromRequest(_ context.Context, req zop.TokenRe
 		}
 		c["sid"] = sid
 	}
-	return c, nil
+	return withCnf(ctx, c), nil
 }
 
 // --- RFC 8693 token exchange ------------------------------------------------------
@@ -174,8 +174,8 @@ func (s *storage) CreateTokenExchangeRequest(context.Context, zop.TokenExchangeR
 	return nil
 }
 
-func (s *storage) GetPrivateClaimsFromTokenExchangeRequest(_ context.Context, req zop.TokenExchangeRequest) (map[string]any, error) {
-	return s.userClaims(req.GetSubject()), nil
+func (s *storage) GetPrivateClaimsFromTokenExchangeRequest(ctx context.Context, req zop.TokenExchangeRequest) (map[string]any, error) {
+	return withCnf(ctx, s.userClaims(req.GetSubject())), nil
 }
 
 func (s *storage) SetUserinfoFromTokenExchangeRequest(_ context.Context, info *oidc.UserInfo, req zop.TokenExchangeRequest) error {

@@ -68,7 +68,7 @@ func (s *storage) CreateAccessToken(_ context.Context, req zop.TokenRequest) (st
 // CreateAccessAndRefreshTokens issues an access token and a new refresh
 // token. With currentRefreshToken set (the refresh_token grant) it rotates:
 // the presented token is marked used and can never be redeemed again.
-func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req zop.TokenRequest, current string) (string, string, time.Time, error) {
+func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req zop.TokenRequest, current string) (string, string, time.Time, error) {
 	o := originOf(req)
 	now := time.Now()
 	s.mu.Lock()
@@ -93,6 +93,7 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, req zop.TokenR
 		authTime: o.authTime, expires: now.Add(s.lifetimes.refresh),
 	}}
 	s.refresh[rt.req.token] = rt
+	issuedRefresh(ctx, rt.req.token) // bound to the request's DPoP key (dpop.go)
 	at := s.newAccessLocked(o, now)
 	return at.id, rt.req.token, at.expires, nil
 }
