@@ -8,13 +8,17 @@ import (
 
 // ClassifyRefresh says what a failed refresh means for the session: invalid_grant ends it
 // (FlightEnded); an unreachable provider, a timeout, a 5xx or a malformed success answer may
-// pass (FlightTransient: the current tokens are used while they last); any other error
-// answer fails the request (FlightFailed: 502). code is the provider's error code, if any.
+// pass (FlightTransient: the current tokens are used while they last), and so may a DPoP
+// nonce the server refused again after the one retry (its problem, not the refresh
+// token's: the session stays); any other error answer fails the request (FlightFailed:
+// 502). code is the provider's error code, if any.
 func ClassifyRefresh(err error) (status uint8, code string) {
 	var te *oidc.TokenEndpointError
 	switch {
 	case oidc.IsInvalidGrant(err):
 		return FlightEnded, "invalid_grant"
+	case oidc.IsUseDPoPNonce(err):
+		return FlightTransient, oidc.ErrorUseDPoPNonce
 	case oidc.IsTransient(err):
 		if errors.As(err, &te) {
 			code = te.Code

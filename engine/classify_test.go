@@ -25,6 +25,7 @@ func TestClassifyRefreshAndExchange(t *testing.T) {
 		{"503 with a body", te(503, "server_error"), FlightTransient, FlightTransient, "server_error", "server_error"},
 		{"502 without a body", &oidc.HTTPError{Status: 502}, FlightTransient, FlightFailed, "", ""},
 		{"timeout", oidc.ErrTimeout, FlightTransient, FlightFailed, "", ""},
+		{"use_dpop_nonce after the retry", te(400, "use_dpop_nonce"), FlightTransient, FlightFailed, "use_dpop_nonce", "use_dpop_nonce"},
 		{"a malformed success answer", errors.New("oidc: no access_token"), FlightTransient, FlightFailed, "", ""},
 	} {
 		if s, code := ClassifyRefresh(c.err); s != c.refresh || code != c.refCode {

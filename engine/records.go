@@ -118,3 +118,25 @@ func ProviderLogoutKeys(sid, sub string) []string {
 	}
 	return keys
 }
+
+// EncodeExchanged is an exchanged token as a flight parks it (sealed) for the other VMs: 8
+// bytes of its expiry in unix ns (0: unknown), then the token.
+func EncodeExchanged(token string, exp time.Time) []byte {
+	var n uint64
+	if !exp.IsZero() {
+		n = uint64(exp.UnixNano())
+	}
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(token)), n), token...)
+}
+
+// DecodeExchanged reads what EncodeExchanged wrote; ok is false when it is too short. A zero
+// (or negative) expiry is the zero time.
+func DecodeExchanged(v []byte) (token string, exp time.Time, ok bool) {
+	if len(v) < 8 {
+		return "", time.Time{}, false
+	}
+	if n := int64(binary.BigEndian.Uint64(v[:8])); n > 0 {
+		exp = time.Unix(0, n)
+	}
+	return string(v[8:]), exp, true
+}

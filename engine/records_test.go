@@ -107,3 +107,26 @@ func TestProviderLogoutKeys(t *testing.T) {
 		t.Errorf("none: %q", got)
 	}
 }
+
+func TestExchangedRoundTrip(t *testing.T) {
+	exp := time.Unix(1_800_000_000, 123)
+	for _, c := range []struct {
+		token string
+		exp   time.Time
+	}{{"eyJ.a.b", exp}, {"opaque", time.Time{}}, {"", exp}} {
+		v := EncodeExchanged(c.token, c.exp)
+		if len(v) != 8+len(c.token) {
+			t.Errorf("%q: %d bytes, want %d", c.token, len(v), 8+len(c.token))
+		}
+		tok, got, ok := DecodeExchanged(v)
+		if !ok || tok != c.token || !got.Equal(c.exp) {
+			t.Errorf("%q %v: decoded %q %v %v", c.token, c.exp, tok, got, ok)
+		}
+	}
+	if _, _, ok := DecodeExchanged(make([]byte, 7)); ok {
+		t.Error("7 bytes decoded")
+	}
+	if _, got, _ := DecodeExchanged(EncodeExchanged("x", time.Unix(0, -5))); !got.IsZero() {
+		t.Errorf("a negative expiry decoded as %v, want zero", got)
+	}
+}

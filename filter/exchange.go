@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -177,13 +176,7 @@ func (b *broker) adoptExchanged(r *config.Route, key engine.FlightKey, tr *oidc.
 	if !xt.exp.IsZero() {
 		keep = max(xt.exp.Sub(now)-r.Exchange.Margin, minPark)
 	}
-	var expN uint64
-	if !xt.exp.IsZero() {
-		expN = uint64(xt.exp.UnixNano())
-	}
-	plain := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(xt.token)), expN)
-	plain = append(plain, xt.token...)
-	sealed, err := p.sealer.Seal(state.PurposeSession, p.parkName("exchanged", key), plain, now.Add(keep))
+	sealed, err := p.sealer.Seal(state.PurposeSession, p.parkName("exchanged", key), engine.EncodeExchanged(xt.token, xt.exp), now.Add(keep))
 	if err != nil {
 		b.exchangeDone(r, &flightResult{status: engine.FlightFailed, err: err}, nil, 0, finish)
 		return
@@ -212,12 +205,9 @@ func (b *broker) openParkedExchange(k engine.FlightKey, payload []byte, now time
 	if err != nil {
 		return nil, err
 	}
-	if len(plain) < 8 {
+	token, exp, ok := engine.DecodeExchanged(plain)
+	if !ok {
 		return nil, errors.New("filter: parked exchange result too short")
 	}
-	xt := &exchangedToken{token: string(plain[8:])}
-	if n := int64(binary.BigEndian.Uint64(plain[:8])); n > 0 {
-		xt.exp = time.Unix(0, n)
-	}
-	return xt, nil
+	return &exchangedToken{token: token, exp: exp}, nil
 }

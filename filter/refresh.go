@@ -173,11 +173,6 @@ func (b *broker) refresh(old *state.Session, key engine.FlightKey, finish func(*
 // refreshFailure classifies a failed refresh: invalid_grant and other definite refusals end
 // the session; timeouts, 5xx and garbage are transient.
 func refreshFailure(err error) *flightResult {
-	if oidc.IsUseDPoPNonce(err) {
-		// The server refused the nonce of the retry too (dpop.go): its problem, not the
-		// refresh token's, so the session stays.
-		return &flightResult{status: engine.FlightTransient, code: oidc.ErrorUseDPoPNonce, err: err}
-	}
 	status, code := engine.ClassifyRefresh(err)
 	return &flightResult{status: status, code: code, err: err}
 }
