@@ -49,6 +49,7 @@ type pluginContext struct {
 	metrics    *metrics
 	dpopKey    *jwt.SigningKey // DPoP proof key (dpop.go), nil without dpop.enabled
 	identity   map[string]bool
+	held       heldHeaders // requests whose headers wait for their body (holdbody.go)
 
 	now   func() time.Time
 	rand  io.Reader
@@ -157,6 +158,7 @@ func (p *pluginContext) OnTick() {
 	p.provider.tick(now)
 	p.bearer.issuers.tick(now)
 	p.broker.tick(now)
+	p.tickHeld(now)
 }
 
 func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
