@@ -185,6 +185,7 @@ func TestBodyEndpointsWithoutHeldHeaders(t *testing.T) {
 	}
 	for _, p := range []string{path, "/oauth2/backchannel_logout"} {
 		got := up.to(p)
+		t.Logf("%s on %s: the app saw %d header-only request(s)", p, proxyName(), len(got))
 		if len(got) > 1 || len(got) == 0 && !onEnvoy() {
 			t.Errorf("%s: %d request(s) reached the app, want the headers of one (at most, on Envoy)", p, len(got))
 		}
