@@ -232,3 +232,56 @@ func TestHeldHeadersWithoutEnvoySupport(t *testing.T) {
 		}
 	}
 }
+
+// TestPostWaitsForTheRefresh: a POST with a body to an app whose session needs a refresh.
+// The plugin holds the headers for the refresh; with allow_on_headers_stop_iteration Envoy
+// delivers the body meanwhile, and the plugin holds it too (filter/http.go), so the app
+// receives the request once, with the refreshed access token and the whole body.
+func TestPostWaitsForTheRefresh(t *testing.T) {
+	type seen struct{ token, body string }
+	var mu sync.Mutex
+	var got []seen
+	wrap := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/app1/form" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			got = append(got, seen{r.Header.Get("X-Forwarded-Access-Token"), string(b)})
+			mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+		})
+	}
+	s, b, w := rfLoggedIn(t, stack.Options{Upstream: wrap})
+	old := w.Tokens["X-Forwarded-Access-Token"]
+	if old == nil {
+		t.Fatalf("no access token at login: %v", w.Tokens)
+	}
+	rfWaitPast(w)
+	rfLongLived(s)
+	form := "note=" + strings.Repeat("x", 2000)
+	req, _ := http.NewRequest("POST", s.URL+"/app1/form", strings.NewReader(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST during the refresh: %d\n%s", resp.StatusCode, logText(s))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("the app saw the POST %d times, want once", len(got))
+	}
+	if got[0].token == "" || got[0].token == old.Raw {
+		t.Errorf("the app got access token %.20q, want the refreshed one (not the expired %.20q)", got[0].token, old.Raw)
+	}
+	if got[0].body != form {
+		t.Errorf("the app got %d bytes of the body, want %d", len(got[0].body), len(form))
+	}
+}

@@ -24,6 +24,13 @@ import (
 // it continue after holdBodyWait (the default behaviour: headers upstream, then the body to
 // the plugin) and logs an error naming both settings.
 
+// actionBodyWatermark is proxy-wasm's FilterDataStatus StopIterationAndWatermark, which the
+// SDK has no name for: Envoy buffers the body under flow control (the client is slowed down,
+// as under the default StopAllIteration) instead of answering 413 past its buffer limit, as
+// StopIterationAndBuffer (ActionPause) would for a large upload that comes while the headers
+// wait for a refresh.
+const actionBodyWatermark types.Action = 2
+
 // holdBodyWait is how long headers held for a body wait for the first body callback.
 const holdBodyWait = 2 * time.Second
 

@@ -109,8 +109,8 @@ func TestBodyWaitsWhileHeadersHeld(t *testing.T) {
 	if a != types.ActionPause {
 		t.Fatalf("request not held for the refresh: %v", a)
 	}
-	if a := l.host.CallOnRequestBody(id, []byte("a=1"), true); a != types.ActionPause {
-		t.Fatalf("body while the headers wait for the refresh: %v, want Pause", a)
+	if a := l.host.CallOnRequestBody(id, []byte("a=1"), true); a != actionBodyWatermark {
+		t.Fatalf("body while the headers wait for the refresh: %v, want StopIterationAndWatermark (2)", a)
 	}
 	l.answer(l.requestCallout(id, "/token"), "200", "application/json",
 		tokenBody(map[string]any{"access_token": "at-456", "token_type": "Bearer", "expires_in": 300, "refresh_token": "rt-456"}))

@@ -91,7 +91,7 @@ func (h *httpContext) OnHttpRequestBody(size int, endOfStream bool) types.Action
 	h.p.bodyArrived(h.contextID)
 	if h.onBody == nil {
 		if h.paused && headersStillHeld() {
-			return types.ActionPause
+			return actionBodyWatermark
 		}
 		return types.ActionContinue
 	}
