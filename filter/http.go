@@ -140,7 +140,7 @@ func (h *httpContext) stripIdentityHeaders() {
 	}
 }
 
-// OnHttpStreamDone forgets a request that was waiting for a flight.
+// OnHttpStreamDone forgets a request that was waiting for a flight or for its body.
 func (h *httpContext) OnHttpStreamDone() {
 	h.p.bodyArrived(h.contextID)
 	if b := h.p.broker; b != nil {
