@@ -352,6 +352,15 @@ type Endpoints struct {
 	// Logout 1.0): the provider posts a logout token there and the sessions it names are
 	// refused from then on.
 	BackchannelLogout bool
+	// HoldHeadersForBody says that this Envoy's Wasm filter sets allow_on_headers_stop_iteration
+	// (PluginConfig, Envoy >= 1.35): a pause in the request headers is then a plain
+	// StopIteration, so the body callbacks still come while the headers are held. The
+	// endpoints that read a body (the back-channel logout and a form post callback) then hold
+	// the headers and answer from the body, so nothing of such a request reaches the upstream.
+	// Without it (Envoy's default, and Istio's WasmPlugin, which cannot set it) they must let
+	// the headers continue for the body to come: the upstream may see the headers of the
+	// request (never its body) before the plugin's answer resets it.
+	HoldHeadersForBody bool
 }
 
 // JWT configures JWT verification for ID tokens and bearer tokens.

@@ -139,6 +139,7 @@ type rawEndpoints struct {
 	TokenIncludeRefreshToken bool `json:"token_include_refresh_token"`
 	TokenRefreshOfflineOnly  bool `json:"token_refresh_token_offline_only"`
 	BackchannelLogout        bool `json:"backchannel_logout"`
+	HoldHeadersForBody       bool `json:"allow_on_headers_stop_iteration"`
 }
 
 type rawJWT struct {

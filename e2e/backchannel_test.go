@@ -12,7 +12,9 @@ import (
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
 
-func bcConfigure(cfg map[string]any) { cfg["endpoints"] = map[string]any{"backchannel_logout": true} }
+func bcConfigure(cfg map[string]any) {
+	cfg["endpoints"] = map[string]any{"backchannel_logout": true, "allow_on_headers_stop_iteration": true}
+}
 
 // bcSID is the sid of the ID token the app received.
 func bcSID(t *testing.T, b *browser, s *stack.Stack) string {

@@ -27,6 +27,12 @@ import (
 // session with its own sid and sub, that the token names; the case checks afterwards that
 // the victim is still signed in. secControlsBackchannel proves that the same token, done
 // right, does end the session it names.
+//
+// Nothing of these requests may reach the app, on either proxy: the suite runs as shipped,
+// with allow_on_headers_stop_iteration on the Envoy Wasm filter and the plugin's
+// endpoints.allow_on_headers_stop_iteration, so the headers are held until the body has been
+// answered (filter/holdbody.go). Without them the headers of a plausible request may reach
+// the app: headerhold_test.go.
 
 // bclSeq makes every victim's sid and sub unique.
 var bclSeq atomic.Int64
@@ -96,8 +102,14 @@ func (e *secEnv) postLogout(t testing.TB, contentType string, body []byte, chunk
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	settleUpstream()
 	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
+
+// settleUpstream waits a moment after an answer, so that an upstream request the proxy had
+// started with the request's headers (Envoy's router, once the headers continued) has
+// reached the app before a test counts what reached it.
+func settleUpstream() { time.Sleep(100 * time.Millisecond) }
 
 func logoutForm(tok string) []byte { return []byte("logout_token=" + url.QueryEscape(tok)) }
 
@@ -110,8 +122,12 @@ func secControlsBackchannel(t *testing.T, e *secEnv) {
 		if st := e.signedIn(t, a); st != http.StatusOK {
 			t.Fatalf("victim before any logout: %d", st)
 		}
+		before := e.up.count()
 		if r := e.postLogout(t, formType, logoutForm(e.logoutToken(t, a, nil)), false); r.status != http.StatusOK {
 			t.Fatalf("a valid logout token: %d %.300s", r.status, r.body)
+		}
+		if n := len(e.up.since(before)); n != 0 {
+			t.Errorf("%d request(s) reached the upstream with the logout, want none (the headers are held for the body)", n)
 		}
 		if st := e.signedIn(t, a); st != http.StatusUnauthorized {
 			t.Errorf("the session a valid logout token named: %d, want 401", st)
@@ -151,7 +167,6 @@ func backchannelAttacks(t *testing.T, e *secEnv) []secCase {
 	token := func(name string, build func(c *secCtx, v bclVictim) string) secCase {
 		v := &bclVictim{}
 		return secCase{group: "backchannel", name: name, status: []int{400}, check: refused(v),
-			reached: bclReached,
 			do: func(c *secCtx) response {
 				*v = c.e.bclVictim(c.t)
 				tok := build(c, *v)
@@ -166,7 +181,6 @@ func backchannelAttacks(t *testing.T, e *secEnv) []secCase {
 	request := func(name string, status int, post func(c *secCtx, tok string) response) secCase {
 		v := &bclVictim{}
 		return secCase{group: "backchannel", name: name, status: []int{status}, check: refused(v),
-			reached: bclReached,
 			do: func(c *secCtx) response {
 				*v = c.e.bclVictim(c.t)
 				tok := c.e.logoutToken(c.t, *v, nil)
@@ -226,7 +240,7 @@ func backchannelAttacks(t *testing.T, e *secEnv) []secCase {
 			p, _ := json.Marshal(c.e.logoutClaims(v))
 			return parts[0] + "." + base64.RawURLEncoding.EncodeToString(p) + "." + parts[2]
 		}),
-		{group: "backchannel", name: "replayed jti", status: []int{400}, reached: bclReached,
+		{group: "backchannel", name: "replayed jti", status: []int{400},
 			do: func(c *secCtx) response {
 				tok := c.e.logoutToken(c.t, c.e.bclVictim(c.t), nil)
 				c.secret(tok)
@@ -267,22 +281,4 @@ func backchannelAttacks(t *testing.T, e *secEnv) []secCase {
 			return newBrowser(c.t).get(c.e.fs.url+"/oauth2/backchannel_logout?"+string(logoutForm(tok)), "Accept", "application/json")
 		}),
 	}
-}
-
-// bclReached: in the test host nothing of a refused logout request reaches the app. On
-// Envoy the request's headers may: the filter lets a plausible request's headers continue so
-// that its body comes (filter/backchannel.go: a paused header phase stops the body callbacks
-// too), and the local answer at the end of the body resets the upstream request, whether
-// the router had started it yet or not (so this is not every time). The app then sees the
-// headers of one POST at most, its body never; found by this suite, a known limit, not fixed.
-func bclReached(c *secCtx, seen []http.Header) error {
-	switch {
-	case len(seen) == 0:
-		return nil
-	case c.e.fs.host != nil:
-		return fmt.Errorf("%d request(s) reached the upstream, want none", len(seen))
-	case len(seen) > 1:
-		return fmt.Errorf("%d requests reached the upstream, want the headers of one at most", len(seen))
-	}
-	return nil
 }

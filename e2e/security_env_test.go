@@ -265,7 +265,7 @@ func (e *secEnv) pluginConfig() map[string]any {
 		route("public", "/public/", "none", nil, nil),
 	}
 	cfg["login"] = map[string]any{"claims": []any{"sub", "email", "name", "groups", "preferred_username"}}
-	cfg["endpoints"] = map[string]any{"backchannel_logout": true} // security_backchannel_test.go
+	cfg["endpoints"] = map[string]any{"backchannel_logout": true, "allow_on_headers_stop_iteration": true} // security_backchannel_test.go
 	return cfg
 }
 

@@ -32,11 +32,13 @@ func newLogoutJTIs(issuer string) *replayGuard {
 // backchannelLogout starts serving the endpoint: only a POST with a body, which is read by
 // OnHttpRequestBody into backchannelBody.
 //
-// The headers must continue for the body to come: Envoy (proxy-wasm-cpp-host) turns a pause
-// of the request headers into a stop of the whole stream, body callbacks included. So the
-// router may already start the upstream request with these headers; the local answer given
-// at the end of the body resets it before any body byte goes upstream. Every check that the
-// headers can decide is made here first, so only a plausible request gets that far.
+// With endpoints.allow_on_headers_stop_iteration the headers are held until the body is
+// answered: nothing of the request reaches the upstream. Without it they must continue for
+// the body to come (Envoy's default turns a pause of the request headers into a stop of the
+// whole stream, body callbacks included: holdbody.go), so the router may already start the
+// upstream request with these headers; the local answer given at the end of the body resets
+// it before any body byte goes upstream. Every check that the headers can decide is made
+// here first, so only a plausible request gets that far.
 func (h *httpContext) backchannelLogout(endOfStream bool) types.Action {
 	if h.req.Method != "POST" {
 		h.p.metrics.backchannel("invalid")
@@ -54,7 +56,7 @@ func (h *httpContext) backchannelLogout(endOfStream bool) types.Action {
 		return h.logoutRejected(errors.New("filter: back-channel logout request body over limits.max_query_bytes"))
 	}
 	h.onBody = func(size int, end bool) types.Action { return h.backchannelBody(ct, size, end) }
-	return types.ActionContinue
+	return h.awaitBody()
 }
 
 func atoiOr(s string, def int) int {

@@ -27,10 +27,13 @@ func (h *httpContext) parseCallback(raw string) (*oidc.Callback, error) {
 // an application/x-www-form-urlencoded body is accepted, under the same cap as a callback
 // query. OnHttpRequestBody handles the body once it is complete.
 //
-// The headers continue: a host delivers no body to a filter that paused the headers (Envoy
-// maps Pause to StopAllIteration), so the upstream sees this request's headers, without its
-// cookies (removed here; they were read already), and then a reset when the plugin answers
-// from the body callback. The body, which carries the code, never goes upstream.
+// With endpoints.allow_on_headers_stop_iteration the headers are held until the body is
+// answered, and nothing of the request reaches the upstream. Without it the headers
+// continue: Envoy's default delivers no body to a filter that paused the headers (Pause is
+// StopAllIteration there: holdbody.go), so the upstream may see this request's headers,
+// without its cookies (removed here; they were read already), and then a reset when the
+// plugin answers from the body callback. The body, which carries the code, never goes
+// upstream.
 func (h *httpContext) formPostCallback() types.Action {
 	cfg := h.p.cfg
 	if h.req.Method != "POST" {
@@ -49,7 +52,7 @@ func (h *httpContext) formPostCallback() types.Action {
 		return h.respond(failure{status: 500, code: "internal_error", msg: "The request could not be read.", err: err})
 	}
 	h.onBody = h.formPostBody
-	return types.ActionContinue
+	return h.awaitBody()
 }
 
 // formPostBody collects a form post callback's body (h.onBody, from OnHttpRequestBody).

@@ -20,12 +20,20 @@ type httpContext struct {
 	setCookies [][2]string // Set-Cookie headers for the response (local or upstream)
 	api        int8        // 0 unknown, 1 API, -1 navigation
 	route      *config.Route
-	// onBody, when set, takes the request body (an endpoint that reads one paused the
-	// headers): called by OnHttpRequestBody with the buffered size.
+	// onBody, when set, takes the request body (an endpoint that reads one): called by
+	// OnHttpRequestBody with the buffered size.
 	onBody func(size int, endOfStream bool) types.Action
+	// paused: OnHttpRequestHeaders returned Pause (a callout, a flight, a body to read).
+	paused bool
 }
 
-func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action {
+func (h *httpContext) OnHttpRequestHeaders(n int, endOfStream bool) types.Action {
+	a := h.requestHeaders(n, endOfStream)
+	h.paused = a == types.ActionPause
+	return a
+}
+
+func (h *httpContext) requestHeaders(_ int, endOfStream bool) types.Action {
 	pairs, err := proxywasm.GetHttpRequestHeaders()
 	if err != nil {
 		logAt(levelError, "reading request headers failed", "err", err)
@@ -76,9 +84,15 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) types.Action
 }
 
 // OnHttpRequestBody hands the body to the endpoint that asked for it (onBody); any other
-// request's body goes upstream untouched.
+// request's body goes upstream untouched, once its headers did. While the headers are held
+// (only under allow_on_headers_stop_iteration does a body come then: holdbody.go) the body
+// waits too, since Continue here would send the headers before the plugin decided on them.
 func (h *httpContext) OnHttpRequestBody(size int, endOfStream bool) types.Action {
+	h.p.bodyArrived(h.contextID)
 	if h.onBody == nil {
+		if h.paused && headersStillHeld() {
+			return actionBodyWatermark
+		}
 		return types.ActionContinue
 	}
 	return h.onBody(size, endOfStream)
@@ -126,8 +140,9 @@ func (h *httpContext) stripIdentityHeaders() {
 	}
 }
 
-// OnHttpStreamDone forgets a request that was waiting for a flight.
+// OnHttpStreamDone forgets a request that was waiting for a flight or for its body.
 func (h *httpContext) OnHttpStreamDone() {
+	h.p.bodyArrived(h.contextID)
 	if b := h.p.broker; b != nil {
 		b.flights.unwait(h.contextID)
 	}

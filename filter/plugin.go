@@ -50,6 +50,7 @@ type pluginContext struct {
 	dpopKey    *jwt.SigningKey // DPoP proof key (dpop.go), nil without dpop.enabled
 	dpopM      map[string]proxywasm.MetricCounter
 	identity   map[string]bool
+	held       heldHeaders // requests whose headers wait for their body (holdbody.go)
 
 	now   func() time.Time
 	rand  io.Reader
@@ -158,6 +159,7 @@ func (p *pluginContext) OnTick() {
 	p.provider.tick(now)
 	p.bearer.issuers.tick(now)
 	p.broker.tick(now)
+	p.tickHeld(now)
 }
 
 func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {

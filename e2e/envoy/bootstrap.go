@@ -38,6 +38,10 @@ type Bootstrap struct {
 	// VM reads from Envoy's own environment instead.
 	Env         map[string]string
 	HostEnvKeys []string
+	// StopAllOnHeaderPause removes allow_on_headers_stop_iteration from the Wasm filter:
+	// Envoy's default, where a pause in the request headers is StopAllIteration (no body
+	// callback until the plugin continues them), as under Istio's WasmPlugin.
+	StopAllOnHeaderPause bool
 	// CAFile replaces the trusted CA file of https clusters when set.
 	CAFile string
 	// Edit, when set, may change the rendered bootstrap (decoded JSON) last.
@@ -123,6 +127,9 @@ func render(doc map[string]any, b Bootstrap) error {
 	}
 	if b.PluginConfig != nil {
 		set(plugin, string(b.PluginConfig), "configuration", "value")
+	}
+	if b.StopAllOnHeaderPause {
+		delete(plugin, "allow_on_headers_stop_iteration")
 	}
 	if b.PluginName != "" {
 		plugin["name"] = b.PluginName

@@ -59,6 +59,15 @@ type Config struct {
 	// StreamIdleTimeout ends a stream paused with no progress, as Envoy's
 	// stream_idle_timeout (408 "stream timeout"). Default 5m.
 	StreamIdleTimeout time.Duration
+	// AllowOnHeadersStopIteration is Envoy's PluginConfig
+	// allow_on_headers_stop_iteration (Envoy >= 1.35): a pause in
+	// proxy_on_request_headers of a request with a body holds only the headers,
+	// and proxy_on_request_body comes at once (the headers still readable and
+	// writable); Continue from it or proxy_continue_stream sends both upstream.
+	// Off, as Envoy's default, a pause stops the whole stream: no body callback
+	// until the plugin continues, and continued headers go upstream before the
+	// body callback runs (the app sees them even when the plugin then answers).
+	AllowOnHeadersStopIteration bool
 	// MaxRequestBody caps the buffered request body (413 beyond it), as Envoy's
 	// per-connection buffer limit would when a filter buffers. Default 32 MiB.
 	MaxRequestBody int64

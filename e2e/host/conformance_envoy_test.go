@@ -139,6 +139,14 @@ func TestEnvoyConformance(t *testing.T) {
 			{"PinPerConnection", ev.pin},
 			{"UpstreamDown", ev.upstreamDown},
 			{"ConcurrentCallouts", ev.concurrentCallouts},
+			{"HeaderPauseWithAllowOnHeadersStopIteration", func(t *testing.T) {
+				t.Parallel()
+				checkStopIteration(t, ev.f.holdBody(t, false))
+			}},
+			{"HeaderPauseStopsTheBody", func(t *testing.T) {
+				t.Parallel()
+				ev.stopAll(t, filepath.Join(dir, "stopall"), wasmPath, cl, up)
+			}},
 			{"ConfigureFailureRefusesStart", func(t *testing.T) {
 				t.Parallel()
 				err := <-refused
@@ -160,6 +168,29 @@ func TestEnvoyConformance(t *testing.T) {
 		closed = true
 	})
 	t.Logf("Envoy conformance: %v", time.Since(start))
+}
+
+// stopAll starts a second Envoy without the shipped allow_on_headers_stop_iteration (its
+// default) and checks a header pause there.
+func (ev *envoyConf) stopAll(t *testing.T, dir, wasmPath string, cl map[string]string, up *upstream) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e, err := envoy.Start(ctx, envoy.Config{Dir: dir, Bootstrap: envoy.Bootstrap{
+		WasmPath: wasmPath, PluginConfig: []byte(`{}`),
+		PluginName: "conformance", RootID: "conf_root", VMID: "conf_vm",
+		Clusters: cl, Upstream: up.URL, StopAllOnHeaderPause: true,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	f := &fixture{srv: &httptest.Server{URL: e.URL}, upstream: up, client: &http.Client{Timeout: 10 * time.Second}}
+	r := f.holdBody(t, false)
+	checkStopAll(t, r, false)
+	t.Logf("without allow_on_headers_stop_iteration the upstream saw the request %d time(s)", r.reached)
 }
 
 func envoyPath(v any, path ...string) any {

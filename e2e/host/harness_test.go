@@ -66,7 +66,17 @@ func conformancePlugin(tb testing.TB) []byte { return buildPlugin(tb, "conforman
 // upstream is the app behind the proxy: it echoes what it received as JSON.
 type upstream struct {
 	*httptest.Server
-	hits atomic.Int64
+	hits  atomic.Int64
+	mu    sync.Mutex
+	paths map[string]int // requests by path and query, counted when their headers arrive
+}
+
+// reached is how many requests for uri (path and query) reached the upstream (their
+// headers at least).
+func (u *upstream) reached(uri string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.paths[uri]
 }
 
 type echo struct {
@@ -78,9 +88,12 @@ type echo struct {
 }
 
 func newUpstream(t testing.TB) *upstream {
-	u := &upstream{}
+	u := &upstream{paths: map[string]int{}}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.hits.Add(1)
+		u.mu.Lock()
+		u.paths[r.URL.RequestURI()]++
+		u.mu.Unlock()
 		body, _ := io.ReadAll(r.Body)
 		e := echo{Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Headers: map[string][]string{}, Body: string(body)}
 		for k, v := range r.Header {

@@ -93,7 +93,9 @@ func (s *stream) serve() {
 		s.writeLocal(failStream())
 		return
 	}
-	if !s.requestPhase() {
+	ok, early := s.requestPhase()
+	defer early.close()
+	if !ok {
 		return
 	}
 	if s.h.cfg.upstream == nil {
@@ -104,35 +106,58 @@ func (s *stream) serve() {
 		s.proxyUpgrade()
 		return
 	}
-	s.proxy()
+	s.proxy(early)
 }
 
 // requestPhase runs proxy_on_request_headers and proxy_on_request_body; it
-// reports whether the request goes on to the upstream.
-func (s *stream) requestPhase() bool {
+// reports whether the request goes on to the upstream, and the upstream
+// request when its headers went ahead of the body (early.go).
+//
+// A pause in the headers is Envoy's StopAllIteration: the body callback comes
+// only once the plugin continues, and then the headers have gone upstream.
+// With AllowOnHeadersStopIteration it is StopIteration when a body follows:
+// the body callback comes at once with the headers still held (readable and
+// writable), and Continue from it, or proxy_continue_stream, sends both.
+func (s *stream) requestPhase() (bool, *earlyUpstream) {
 	v := s.v
 	eos := len(s.reqBody) == 0 && s.upgrade == ""
-	o := s.step(func() (uint64, error) {
-		s.reqOpen, s.contReq = true, false
-		return v.call(v.fn.onRequestHeaders, s.id, uint64(s.id), uint64(s.req.len()), boolArg(eos))
-	}, func() bool { return s.contReq })
+	continued := func() bool { return s.contReq }
 	v.mu.Lock()
-	s.reqOpen = false
+	s.reqOpen, s.contReq = true, false
+	act, err := v.call(v.fn.onRequestHeaders, s.id, uint64(s.id), uint64(s.req.len()), boolArg(eos))
+	o := s.check(act, err, continued)
 	v.mu.Unlock()
-	if !s.handleRequestOutcome(o) {
-		return false
+	held := o == waiting && !eos && s.h.cfg.AllowOnHeadersStopIteration
+	if !held {
+		if o == waiting {
+			o = s.wait(continued)
+		}
+		v.mu.Lock()
+		s.reqOpen = false
+		v.mu.Unlock()
+		if !s.handleRequestOutcome(o) {
+			return false, nil
+		}
 	}
 	if len(s.reqBody) == 0 {
-		return true
+		return true, nil
+	}
+	var early *earlyUpstream
+	if !held && s.h.cfg.upstream != nil {
+		early = s.startUpstream()
 	}
 	o = s.step(func() (uint64, error) {
 		s.reqBodyOpen, s.contReq = true, false
 		return v.call(v.fn.onRequestBody, s.id, uint64(s.id), uint64(len(s.reqBody)), 1)
-	}, func() bool { return s.contReq })
+	}, continued)
 	v.mu.Lock()
-	s.reqBodyOpen = false
+	s.reqOpen, s.reqBodyOpen = false, false
 	v.mu.Unlock()
-	return s.handleRequestOutcome(o)
+	if !s.handleRequestOutcome(o) {
+		early.close() // Envoy resets the upstream request the headers started
+		return false, nil
+	}
+	return true, early
 }
 
 // handleRequestOutcome answers the client unless the request proceeds.
@@ -205,20 +230,28 @@ func (s *stream) wait(continued func() bool) outcome {
 	}
 }
 
-// proxy forwards the request and streams the response back through the plugin.
-func (s *stream) proxy() {
+// proxy forwards the request (or the body of one whose headers went ahead:
+// early) and streams the response back through the plugin.
+func (s *stream) proxy(early *earlyUpstream) {
 	ctx := s.ctx
 	if t := s.h.cfg.UpstreamTimeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	req, err := s.upstreamRequest(ctx)
-	if err != nil {
-		s.respondLocal(&localReply{code: http.StatusBadRequest, body: []byte("invalid request"), details: "invalid_upstream_request"}, true)
-		return
+	var resp *http.Response
+	var err error
+	if early != nil {
+		defer context.AfterFunc(ctx, early.cancel)()
+		resp, err = early.finish(s.reqBody)
+	} else {
+		req, rerr := s.upstreamRequest(ctx)
+		if rerr != nil {
+			s.respondLocal(&localReply{code: http.StatusBadRequest, body: []byte("invalid request"), details: "invalid_upstream_request"}, true)
+			return
+		}
+		resp, err = s.h.client.Do(req)
 	}
-	resp, err := s.h.client.Do(req)
 	if err != nil {
 		if s.ctx.Err() != nil {
 			return // client gone or host closing
@@ -264,19 +297,24 @@ func upstreamFailure(ctx context.Context, err error) *localReply {
 }
 
 func (s *stream) upstreamRequest(ctx context.Context) (*http.Request, error) {
-	method, _ := s.req.get(":method")
-	path, _ := s.req.get(":path")
-	authority, _ := s.req.get(":authority")
 	var body io.Reader = http.NoBody
 	if len(s.reqBody) > 0 {
 		body = bytes.NewReader(s.reqBody)
 	}
+	return s.newUpstreamRequest(ctx, body, int64(len(s.reqBody)))
+}
+
+// newUpstreamRequest is the upstream request with the plugin's request headers.
+func (s *stream) newUpstreamRequest(ctx context.Context, body io.Reader, length int64) (*http.Request, error) {
+	method, _ := s.req.get(":method")
+	path, _ := s.req.get(":path")
+	authority, _ := s.req.get(":authority")
 	req, err := http.NewRequestWithContext(ctx, method, s.h.upstreamURL(path), body)
 	if err != nil {
 		return nil, err
 	}
 	req.Host = authority
-	req.ContentLength = int64(len(s.reqBody))
+	req.ContentLength = length
 	copyRequestHeaders(req.Header, s.req)
 	return req, nil
 }

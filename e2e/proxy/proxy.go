@@ -52,6 +52,10 @@ type Config struct {
 	LogWriter io.Writer
 	// Listen is the proxy's address; 127.0.0.1:0 by default.
 	Listen string
+	// StopAllOnHeaderPause runs the proxy as Envoy does without the shipped envoy.yaml's
+	// allow_on_headers_stop_iteration (Envoy's default, and Istio's): a pause in the request
+	// headers stops the body callbacks too. Both proxies hold only the headers otherwise.
+	StopAllOnHeaderPause bool
 	// CacheDir (wazero's compilation cache) and MaxLogEntries apply to the host only.
 	CacheDir      string
 	MaxLogEntries int
@@ -79,7 +83,7 @@ func Start(ctx context.Context, k Kind, c Config) (*Proxy, error) {
 	case Envoy:
 		e, err := envoy.Start(ctx, envoy.Config{Bootstrap: envoy.Bootstrap{
 			Listen: c.Listen, WasmPath: c.WasmPath, PluginConfig: c.PluginConfig,
-			Clusters: c.Clusters, Upstream: c.Upstream, Env: c.Env,
+			Clusters: c.Clusters, Upstream: c.Upstream, Env: c.Env, StopAllOnHeaderPause: c.StopAllOnHeaderPause,
 		}, Concurrency: c.VMs, LogWriter: c.LogWriter})
 		if err != nil {
 			return nil, err
@@ -90,6 +94,7 @@ func Start(ctx context.Context, k Kind, c Config) (*Proxy, error) {
 			WasmPath: c.WasmPath, PluginConfig: c.PluginConfig, PluginName: "oidc-proxy", RootID: "oidc-proxy",
 			VMs: c.VMs, Clusters: c.Clusters, Upstream: c.Upstream, Env: c.Env, LogWriter: c.LogWriter,
 			CacheDir: c.CacheDir, MaxLogEntries: c.MaxLogEntries,
+			AllowOnHeadersStopIteration: !c.StopAllOnHeaderPause, // as the shipped envoy.yaml
 		})
 		if err != nil {
 			return nil, err

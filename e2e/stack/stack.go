@@ -54,6 +54,9 @@ type Options struct {
 	CacheDir string
 	// Upstream, when set, wraps the demo app: tests count or inspect what reaches the upstream.
 	Upstream func(http.Handler) http.Handler
+	// StopAllOnHeaderPause runs the proxy without allow_on_headers_stop_iteration (Envoy's
+	// default, and Istio's): see proxy.Config.
+	StopAllOnHeaderPause bool
 }
 
 // Key is one entry of the plugin's key ring.
@@ -177,7 +180,7 @@ func (s *Stack) startProxy(ctx context.Context) error {
 	p, err := proxy.Start(ctx, o.Proxy, proxy.Config{
 		WasmPath: o.PluginWasm, PluginConfig: s.Config, VMs: o.VMs, Listen: s.listen,
 		Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
-		LogWriter: o.LogWriter, CacheDir: o.CacheDir, Env: o.Env,
+		LogWriter: o.LogWriter, CacheDir: o.CacheDir, Env: o.Env, StopAllOnHeaderPause: o.StopAllOnHeaderPause,
 	})
 	if err != nil {
 		return fmt.Errorf("stack: %s: %w", o.Proxy, err)
@@ -221,7 +224,7 @@ func (s *Stack) StartReplica(ctx context.Context) (*proxy.Proxy, error) {
 	p, err := proxy.Start(ctx, o.Proxy, proxy.Config{
 		WasmPath: o.PluginWasm, PluginConfig: s.Config, VMs: o.VMs,
 		Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
-		LogWriter: o.LogWriter, CacheDir: o.CacheDir, Env: o.Env,
+		LogWriter: o.LogWriter, CacheDir: o.CacheDir, Env: o.Env, StopAllOnHeaderPause: o.StopAllOnHeaderPause,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stack: replica: %w", err)
@@ -302,5 +305,8 @@ func PluginConfig(issuer string, keys []Key) map[string]any {
 		},
 		"pass_through": []any{map[string]any{"path": "/healthz"}},
 		"api":          map[string]any{"prefixes": []any{"/api/"}, "detect": true},
+		// As the shipped envoy.yaml: both proxies hold only the headers on a pause (unless
+		// Options.StopAllOnHeaderPause), so the plugin may read a body with its headers held.
+		"endpoints": map[string]any{"allow_on_headers_stop_iteration": true},
 	}
 }

@@ -109,6 +109,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		listen       = fs.String("listen", "127.0.0.1:8080", "address to listen on")
 		vms          = fs.Int("vms", 2, "number of VMs (simulated worker threads)")
 		pin          = fs.Bool("pin", false, "pin each client connection to one VM instead of round-robin")
+		holdHeaders  = fs.Bool("allow-on-headers-stop-iteration", false, "as Envoy's PluginConfig allow_on_headers_stop_iteration: a pause in the request headers holds only them, the body callback still comes")
 		name         = fs.String("name", "oidc", "plugin name (the plugin_name property)")
 		rootID       = fs.String("root-id", "", "plugin root id")
 		cacheDir     = fs.String("cache", "", "wazero compilation cache directory")
@@ -129,7 +130,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	cfg := host.Config{
 		WasmPath: *wasm, Upstream: *upstream, VMs: *vms, PinPerConnection: *pin,
 		PluginName: *name, RootID: *rootID, Clusters: clusters, CacheDir: *cacheDir,
-		LogWriter: stderr, LogLevel: lvl, Env: env,
+		LogWriter: stderr, LogLevel: lvl, Env: env, AllowOnHeadersStopIteration: *holdHeaders,
 	}
 	for _, f := range []struct {
 		path string

@@ -138,6 +138,9 @@ type httpContext struct {
 	// postResume records what adding a request header after ResumeHttpRequest returned.
 	postResume string
 	bodyEdit   bool
+	// holdBody: /conf/holdbody paused its headers on a callout (resumed once it answered)
+	// and answers from the body what it saw there.
+	holdBody, resumed bool
 }
 
 // result is the JSON body of every /conf/ local response.
@@ -194,6 +197,8 @@ func (c *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		return c.reply(200, result{"environ": os.Environ()})
 	case "/conf/panic":
 		panic("conformance: boom")
+	case "/conf/holdbody":
+		return c.holdHeaders()
 	case "/conf/body":
 		c.bodyEdit = true
 		_ = proxywasm.RemoveHttpRequestHeader("content-length")
@@ -395,7 +400,39 @@ func (c *httpContext) props() types.Action {
 	return c.reply(200, r)
 }
 
+// holdHeaders pauses the headers of a request with a body on a callout and resumes them
+// when it answers. Envoy's default delivers the body only after that (the headers gone
+// upstream); with allow_on_headers_stop_iteration the body comes while they are held.
+func (c *httpContext) holdHeaders() types.Action {
+	c.holdBody = true
+	headers := [][2]string{{":method", "GET"}, {":path", "/echo"}, {":authority", "callout.test"}}
+	_, err := proxywasm.DispatchHttpCall("ok", headers, nil, nil, 5000, func(int, int, int) {
+		c.resumed = true
+		if err := proxywasm.ResumeHttpRequest(); err != nil {
+			proxywasm.LogErrorf("conformance: resume: %v", err)
+		}
+	})
+	if err != nil {
+		return c.reply(500, result{"dispatch_err": err.Error()})
+	}
+	return types.ActionPause
+}
+
+// heldBody answers /conf/holdbody from its body: whether the headers had been resumed and
+// whether they are still readable (Envoy drops them once they continue).
+func (c *httpContext) heldBody(bodySize int, endOfStream bool) types.Action {
+	if !endOfStream {
+		return types.ActionPause
+	}
+	b, _ := proxywasm.GetHttpRequestBody(0, bodySize)
+	_, herr := proxywasm.GetHttpRequestHeader(":path")
+	return c.reply(200, result{"resumed": c.resumed, "headers_err": errString(herr), "body": string(b)})
+}
+
 func (c *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	if c.holdBody {
+		return c.heldBody(bodySize, endOfStream)
+	}
 	if !c.bodyEdit {
 		return types.ActionContinue
 	}
