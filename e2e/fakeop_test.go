@@ -229,6 +229,12 @@ func signTyped(t testing.TB, k jose.SigningKey, kid, typ string, claims map[stri
 	if kid != "" {
 		opts = opts.WithHeader("kid", kid)
 	}
+	return signWith(t, k, opts, claims)
+}
+
+// signWith signs claims as a compact JWS with k and the header options opts.
+func signWith(t testing.TB, k jose.SigningKey, opts *jose.SignerOptions, claims map[string]any) string {
+	t.Helper()
 	signer, err := jose.NewSigner(k, opts)
 	if err != nil {
 		t.Fatal(err)
