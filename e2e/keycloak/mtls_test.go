@@ -40,6 +40,7 @@ func mtlsCluster(cert string) func(*envoy.Bootstrap) {
 // certificate (cnf.x5t#S256 is its thumbprint) and so is the refreshed one. Another client
 // certificate from the same CA, or none, is refused: a correlated 502 page.
 func TestMTLSClientAuth(t *testing.T) {
+	needSuite(t) // suite.pki is the suite's
 	cert, err := suite.pki.Client("kc-mtls", "kc-mtls")
 	if err != nil {
 		t.Fatal(err)
