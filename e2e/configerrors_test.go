@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
@@ -29,7 +28,7 @@ func TestPluginRefusesFiveMistakes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	p, err := proxy.Start(ctx, proxy.FromEnv(), proxy.Config{WasmPath: pluginWasm(t), PluginConfig: data, VMs: 1,
 		Clusters: map[string]string{"oidc": "http://127.0.0.1:1"}, Upstream: "http://127.0.0.1:1"})

@@ -292,7 +292,7 @@ func startFake(t testing.TB, op *fakeOP, configure func(map[string]any), ready b
 	if d, err := os.UserCacheDir(); err == nil {
 		cacheDir = filepath.Join(d, "oidc-proxy-wasm", "wazero")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	fs.p = startProxy(t, ctx, proxy.Config{
 		WasmPath: pluginWasm(t), PluginConfig: cfgJSON,

@@ -22,6 +22,11 @@ import (
 // pluginWasm is the compiled plugin ($PLUGIN_WASM, else built once).
 func pluginWasm(t testing.TB) string { return testplugin.Path(t) }
 
+// startTimeout bounds starting a proxy (Envoy: V8 compiling plugin.wasm, 5-10 s on two free
+// cores) until the plugin is ready. On a loaded 2-core machine the compile alone took over
+// 30 s, and whole Envoy suites failed "not ready" (load average 10-17).
+const startTimeout = 90 * time.Second
+
 // start runs a stack for the test and waits until the plugin has the provider's metadata.
 func start(t testing.TB, o stack.Options) *stack.Stack {
 	t.Helper()
@@ -31,7 +36,7 @@ func start(t testing.TB, o stack.Options) *stack.Stack {
 			o.CacheDir = filepath.Join(d, "oidc-proxy-wasm", "wazero")
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	s, err := stack.Start(ctx, o)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
@@ -74,7 +73,7 @@ func TestSecretsFromTheEnvironmentMissing(t *testing.T) {
 	if d, err := os.UserCacheDir(); err == nil {
 		o.CacheDir = filepath.Join(d, "oidc-proxy-wasm", "wazero")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	s, err := stack.Start(ctx, o)
 	if err == nil {

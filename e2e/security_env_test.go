@@ -199,7 +199,7 @@ func startSecEnv(t testing.TB, vms int, configure func(cfg map[string]any)) *sec
 	if d, err := os.UserCacheDir(); err == nil {
 		cacheDir = filepath.Join(d, "oidc-proxy-wasm", "wazero")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	p := startProxy(t, ctx, proxy.Config{
 		WasmPath: pluginWasm(t), PluginConfig: cfgJSON,

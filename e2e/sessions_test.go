@@ -52,7 +52,7 @@ func TestSessionAcrossVMs(t *testing.T) {
 // ring, or the same configuration, and waits until it is ready.
 func restart(t testing.TB, s *stack.Stack, keys ...stack.Key) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	if err := s.Restart(ctx, keys...); err != nil {
 		t.Fatalf("restarting the proxy: %v", err)
