@@ -84,9 +84,12 @@ func formPostStart(t *testing.T, s *stack.Stack, b *browser) (path, form, bindin
 		t.Fatalf("GET /app1/page: %d %q\n%s", r.status, authz, logText(s))
 	}
 	for _, c := range r.header.Values("Set-Cookie") {
-		if strings.Contains(c, "SameSite=None") {
+		if strings.Contains(c, "SameSite=None") && strings.Contains(c, "; Secure") {
 			binding, _, _ = strings.Cut(c, ";")
 		}
+	}
+	if binding == "" {
+		t.Fatalf("no SameSite=None; Secure binding cookie: %q", r.header.Values("Set-Cookie"))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

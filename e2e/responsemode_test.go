@@ -20,30 +20,9 @@ func TestFormPostLogin(t *testing.T) {
 		c["login"] = map[string]any{"response_mode": "form_post"}
 	}})
 	b := newBrowser(t)
-	r := b.get(s.URL + "/app1/page")
-	authz := r.header.Get("Location")
-	if r.status != http.StatusFound || !strings.Contains(authz, "response_mode=form_post") {
-		t.Fatalf("GET /app1/page: %d %q\n%s", r.status, authz, logText(s))
-	}
-	var binding string
-	for _, c := range r.header.Values("Set-Cookie") {
-		if strings.Contains(c, "SameSite=None") && strings.Contains(c, "; Secure") {
-			binding, _, _ = strings.Cut(c, ";")
-		}
-	}
-	if binding == "" {
-		t.Fatalf("no SameSite=None; Secure binding cookie: %q", r.header.Values("Set-Cookie"))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	callback, err := s.OP.Login(ctx, strings.Replace(authz, "response_mode=form_post", "response_mode=query", 1))
-	if err != nil {
-		t.Fatalf("login at the provider: %v", err)
-	}
-	cu, _ := url.Parse(callback)
-	body := cu.RawQuery
+	path, body, binding := formPostStart(t, s, b)
 	post := func(ct, body string) response {
-		req, _ := http.NewRequest("POST", s.URL+cu.Path, strings.NewReader(body))
+		req, _ := http.NewRequest("POST", s.URL+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", ct)
 		req.Header.Set("Cookie", binding)
 		req.Header.Set("Accept", "text/html")
@@ -56,7 +35,7 @@ func TestFormPostLogin(t *testing.T) {
 		rb, _ := io.ReadAll(resp.Body)
 		return response{status: resp.StatusCode, header: resp.Header, body: string(rb)}
 	}
-	if r := b.get(callback, "Cookie", binding); r.status != http.StatusBadRequest {
+	if r := b.get(s.URL+path+"?"+body, "Cookie", binding); r.status != http.StatusBadRequest {
 		t.Errorf("GET callback with a code in form_post mode: %d, want 400", r.status)
 	}
 	if r := post("application/json", body); r.status != http.StatusBadRequest {
