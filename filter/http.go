@@ -90,8 +90,11 @@ func (h *httpContext) requestHeaders(_ int, endOfStream bool) types.Action {
 func (h *httpContext) OnHttpRequestBody(size int, endOfStream bool) types.Action {
 	h.p.bodyArrived(h.contextID)
 	if h.onBody == nil {
-		if h.paused && headersStillHeld() {
-			return actionBodyWatermark
+		if h.paused {
+			if headersStillHeld() {
+				return actionBodyWatermark
+			}
+			h.paused = false // continued headers are never held again: no more host reads
 		}
 		return types.ActionContinue
 	}
