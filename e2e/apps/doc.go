@@ -1,0 +1,15 @@
+// Package apps is the apps suite: the example apps users copy (docs/examples/apps: R Shiny from
+// Debian's r-cran-shiny, Streamlit from PyPI) run as users run them, behind plugin.wasm in real
+// Envoy with the embedded provider, and driven by headless Chromium over their WebSockets.
+//
+// For each app, inside one open session: the app renders after login; the tokens of the
+// socket's upgrade request expire while the socket stays open, and later the app's server
+// holds a fresh access token (from the plugin's /oauth2/tokens.js) that verifies at the
+// provider with the same subject, and its on-behalf-of call with it succeeds; a socket opened
+// after the tokens expired gets fresh ones in its upgrade headers; an upgrade without a
+// session gets 401, not a redirect; after sign-out the app is told and obtains no token.
+//
+// scripts/apps-suite.sh runs it (APPS_SUITE=1, after scripts/ensure-apps.sh); a plain
+// `go test ./...` skips the scenarios and starts no app. The test files hold everything; this
+// file only documents the package.
+package apps

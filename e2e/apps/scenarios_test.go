@@ -1,0 +1,285 @@
+package apps
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+)
+
+func TestShiny(t *testing.T)     { scenarios(t, shiny) }
+func TestStreamlit(t *testing.T) { scenarios(t, streamlit) }
+
+// scenarios runs the app's scenarios in order, in one browser: each builds on the one before
+// (the session the first logs in is the one the others keep open, expire and end).
+func scenarios(t *testing.T, kind appKind) {
+	needSuite(t)
+	r := newRig(t, kind)
+	b0 := newBrowser(t, r)
+	var sub string    // the user's subject
+	var first upgrade // the socket's upgrade request after login
+	var seen []string // every access token the app received so far
+	step := func(name string, f func(t *testing.T, b *tab)) {
+		if !t.Run(name, func(t *testing.T) { f(t, b0.on(t)) }) {
+			t.FailNow()
+		}
+	}
+
+	step("renders after login", func(t *testing.T, b *tab) {
+		b.login("/")
+		p := b.waitPage("the app shows the token its server holds", func(p page) bool { return strings.HasPrefix(p.Token, "expires in") })
+		ups := r.up.upgradesTo(kind.socket)
+		if len(ups) != 1 {
+			b.fatalf("%d upgrades to %s reached the app, want 1", len(ups), kind.socket)
+		}
+		first = ups[0]
+		c := verify(t, r, "the upgrade's access token", first.access, first.at)
+		verify(t, r, "the upgrade's ID token", first.id, first.at)
+		sub, seen = c.Subject, append(seen, first.access)
+		if first.user != sub || !strings.Contains(p.User, "demo@example.com") || !strings.Contains(p.User, sub) {
+			b.fatalf("the app shows user %q (upgrade header X-Auth-Request-User %q), want demo@example.com and subject %q", p.User, first.user, sub)
+		}
+	})
+
+	step("fresh token inside one open session", func(t *testing.T, b *tab) {
+		eval[bool](b, `(window.__oneSession = true)`)
+		sockets := len(r.up.upgradesTo(kind.socket))
+		refreshes := r.s.OP.Counts().Refresh
+		// The upgrade's tokens expire while the socket stays open...
+		sleepUntil(expiry(t, first.access).Add(time.Second))
+		// ...and later the app's server holds a fresh access token.
+		p := b.waitPage("the app's server holds an unexpired token", func(p page) bool {
+			exp, ok := shownExp(p)
+			return ok && exp.After(time.Now().Add(time.Second))
+		}, 2*ttl)
+		if !eval[bool](b, `window.__oneSession === true`) {
+			b.fatalf("the page was reloaded")
+		}
+		if n := len(r.up.upgradesTo(kind.socket)); n != sockets {
+			b.fatalf("the app opened %d more sockets: the session did not stay on one socket", n-sockets)
+		}
+		if kind.name == shiny.name && !eval[bool](b, `Shiny.shinyapp.isConnected()`) {
+			b.fatalf("Shiny's socket is closed")
+		}
+		if r.s.OP.Counts().Refresh <= refreshes {
+			b.fatalf("no refresh reached the provider while the page was open")
+		}
+		// Its on-behalf-of call, with the token it holds, succeeds.
+		calls := len(r.obo.recorded())
+		b.click("Call the API")
+		p = b.waitPage("the on-behalf-of call", func(p page) bool { return p.OBO != "" && len(r.obo.recorded()) > calls })
+		if !strings.HasPrefix(p.OBO, "OK") {
+			b.fatalf("the on-behalf-of call: %q, want OK", p.OBO)
+		}
+		call := r.obo.recorded()[calls]
+		c := verify(t, r, "the token the app's server presented", call.token, call.at)
+		if c.Subject != sub {
+			b.fatalf("the app's token has subject %q, want %q", c.Subject, sub)
+		}
+		if call.token == first.access {
+			b.fatalf("the app's server presented the upgrade request's token, not a fresh one")
+		}
+		if exp, _ := shownExp(p); exp.Unix() != c.Expiry.Time().Unix() {
+			t.Errorf("the page shows exp %d, the token the server presented has exp %d", exp.Unix(), c.Expiry.Time().Unix())
+		}
+		seen = append(seen, call.token)
+	})
+
+	step("an upgrade without a session gets 401", func(t *testing.T, b *tab) {
+		before, sockets := r.s.OP.Counts(), len(r.up.upgradesTo(kind.socket))
+		for _, cookie := range []string{"", "_oidc_session=tampered"} {
+			resp, body := rawUpgrade(t, r, kind.socket, cookie)
+			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Location") != "" ||
+				resp.Header.Get("WWW-Authenticate") == "" || !strings.Contains(resp.Header.Get("Content-Type"), "json") || !json.Valid(body) {
+				t.Errorf("upgrade with cookie %q: %s, Location %q, WWW-Authenticate %q, Content-Type %q, body %.200s; want 401 JSON with WWW-Authenticate",
+					cookie, resp.Status, resp.Header.Get("Location"), resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Content-Type"), body)
+			}
+		}
+		after := r.s.OP.Counts()
+		if after.Authorize != before.Authorize || after.PAR != before.PAR {
+			t.Errorf("an upgrade without a session started a login (counts before %+v, after %+v)", before, after)
+		}
+		if n := len(r.up.upgradesTo(kind.socket)); n != sockets {
+			t.Errorf("%d upgrades without a session reached the app", n-sockets)
+		}
+	})
+
+	step("a socket opened after expiry gets fresh tokens", func(t *testing.T, b *tab) {
+		// Nothing renews the session any more: the tab leaves the app for a same-origin page
+		// without it, and every token the browser's cookie may hold expires.
+		b.navigate("/healthz")
+		hs := b.watchHandshakes()
+		time.Sleep(ttl + time.Second)
+		cookies, refreshes, sockets := b.cookies(), r.s.OP.Counts().Refresh, len(r.up.upgradesTo(kind.socket))
+		state := eval[string](b, fmt.Sprintf(`new Promise(done => {
+  const ws = new WebSocket("ws://" + location.host + %q);
+  window.__second = ws;
+  ws.onopen = () => done("open");
+  ws.onclose = e => done("closed " + e.code);
+  setTimeout(() => done("no answer"), 10000);
+})`, kind.socket))
+		ups := r.up.upgradesTo(kind.socket)
+		if len(ups) != sockets+1 {
+			b.fatalf("the second socket (%s) did not reach the app", state)
+		}
+		if state != "open" {
+			t.Logf("%s answered the bare second socket with %s (after the upgrade reached it)", kind.name, state)
+		}
+		second := ups[sockets]
+		c := verify(t, r, "the second upgrade's access token", second.access, second.at)
+		verify(t, r, "the second upgrade's ID token", second.id, second.at)
+		if c.Subject != sub || second.user != sub {
+			b.fatalf("the second socket's token has subject %q (header %q), want %q", c.Subject, second.user, sub)
+		}
+		for _, old := range seen {
+			if second.access == old {
+				b.fatalf("the second socket got an access token the app had received before")
+			}
+		}
+		seen = append(seen, second.access)
+		if r.s.OP.Counts().Refresh <= refreshes {
+			b.fatalf("the plugin did not refresh on the upgrade")
+		}
+		// What Chromium does with a Set-Cookie on the 101 (the plugin re-seals the refreshed
+		// session into one): reported, then the session must go on in any case.
+		setCookie, stored := hs.setCookie(), !sameCookies(cookies, b.cookies())
+		t.Logf("the 101 response carried Set-Cookie: %v; Chromium's cookies changed: %v", setCookie, stored)
+		if st := b.fetchStatus("/oauth2/token"); st != http.StatusOK {
+			b.fatalf("after the second socket the session's token endpoint answers %d, want 200", st)
+		}
+	})
+
+	step("after sign-out the app is told and obtains no token", func(t *testing.T, b *tab) {
+		b.navigate("/")
+		b.waitPage("the app renders again", func(p page) bool { return strings.HasPrefix(p.Token, "expires in") })
+		calls := len(r.obo.recorded())
+		other := b.newTab()
+		other.navigate("/oauth2/sign_out")
+		p := b.waitPage("the app is told the session ended", func(p page) bool { return strings.HasPrefix(p.Token, "none") }, ttl+10*time.Second)
+		if !strings.Contains(p.Token, "unauthorized") {
+			t.Errorf("the app shows %q, want the error unauthorized", p.Token)
+		}
+		b.click("Call the API")
+		p = b.waitPage("the on-behalf-of call after sign-out", func(p page) bool { return strings.HasPrefix(p.OBO, "no token") })
+		if n := len(r.obo.recorded()); n != calls {
+			b.fatalf("the app made %d on-behalf-of calls after sign-out", n-calls)
+		}
+		if st := b.fetchStatus("/oauth2/token"); st != http.StatusUnauthorized {
+			b.fatalf("after sign-out the token endpoint answers %d, want 401", st)
+		}
+	})
+}
+
+// rawUpgrade sends a WebSocket upgrade from Go, as a script or a reconnecting client library
+// would: no Sec-Fetch-Mode, the given Cookie header (none when empty).
+func rawUpgrade(t *testing.T, r *rig, path, cookie string) (*http.Response, []byte) {
+	t.Helper()
+	host := strings.TrimPrefix(r.s.URL, "http://")
+	conn, err := net.DialTimeout("tcp", host, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	req := "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: " + r.s.URL + "\r\n"
+	if cookie != "" {
+		req += "Cookie: " + cookie + "\r\n"
+	}
+	if _, err := io.WriteString(conn, req+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer to the upgrade: %v", err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	return resp, body
+}
+
+// verify checks a token's signature against the provider's published keys, its issuer and
+// that it had not expired at the moment at; it fails the test (naming what, never the token).
+func verify(t *testing.T, r *rig, what, raw string, at time.Time) jwt.Claims {
+	t.Helper()
+	fail := func(err error) jwt.Claims {
+		t.Fatalf("%s does not verify at the provider: %v", what, err)
+		return jwt.Claims{}
+	}
+	if raw == "" {
+		return fail(fmt.Errorf("there is none"))
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA})
+	if err != nil {
+		return fail(err)
+	}
+	jwks := r.s.OP.JWKS()
+	keys := jwks.Key(tok.Headers[0].KeyID)
+	if len(keys) == 0 {
+		return fail(fmt.Errorf("kid %q is not in the provider's JWKS", tok.Headers[0].KeyID))
+	}
+	var c jwt.Claims
+	if err := tok.Claims(keys[0].Public(), &c); err != nil {
+		return fail(err)
+	}
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: r.s.OP.Issuer(), Time: at}, 0); err != nil {
+		return fail(err)
+	}
+	if c.Expiry == nil {
+		return fail(fmt.Errorf("no exp"))
+	}
+	return c
+}
+
+// expiry is a JWT's exp, read without verifying (the token was verified before).
+func expiry(t *testing.T, raw string) time.Time {
+	t.Helper()
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256, jose.ES256, jose.EdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c jwt.Claims
+	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil || c.Expiry == nil {
+		t.Fatalf("a token without exp (%v)", err)
+	}
+	return c.Expiry.Time()
+}
+
+var expRE = regexp.MustCompile(`\(exp (\d+)\)`)
+
+// shownExp is the exp of the token the app says its server holds.
+func shownExp(p page) (time.Time, bool) {
+	m := expRE.FindStringSubmatch(p.Token)
+	if m == nil {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	return time.Unix(n, 0), err == nil
+}
+
+func sleepUntil(at time.Time) {
+	if d := time.Until(at); d > 0 {
+		time.Sleep(d)
+	}
+}
+
+func sameCookies(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
