@@ -63,8 +63,10 @@ if tok is None:
 elif "error" in tok:
     st.text(f"Access token: none, the session has ended: {tok['error']}")
     tok = None
-if tok and "expires_at" in tok:
+elif "expires_at" in tok:
     st.text(f"Access token: expires in {tok['expires_at'] - time.time():.0f} s (exp {tok['expires_at']})")
+else:
+    st.text("Access token: from the upgrade request")
 
 # The on-behalf-of call, always with the current token.
 if st.button("Call the API on the user's behalf"):
