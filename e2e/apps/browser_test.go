@@ -120,41 +120,27 @@ func (b *tab) login(path string) {
 		chromedp.SendKeys(chromedp.ID("password"), op.DemoPassword),
 		chromedp.Click(chromedp.ID("submit")),
 	)
-	b.waitPage("the app shows the user after login", func(p page) bool { return strings.Contains(p.User, "@") })
+	b.waitPage("the app shows the user after login", func(p Page) bool { return strings.Contains(p.User, "@") })
 }
 
-// page is what the example apps show, read from the rendered text (both apps print the same
-// labels): the user, the access token their server holds, the last on-behalf-of result.
-type page struct {
-	User  string `json:"user"`
-	Token string `json:"token"`
-	OBO   string `json:"obo"`
-}
-
-const readPage = `(() => {
-  const lines = (document.body ? document.body.innerText : "").split("\n").map(s => s.trim());
-  const after = p => { const l = lines.find(l => l.startsWith(p)); return l ? l.slice(p.length).trim() : ""; };
-  return {user: after("Signed in as"), token: after("Access token:"), obo: after("On-behalf-of:")};
-})()`
-
-func (b *tab) page() page {
+func (b *tab) page() Page {
 	b.t.Helper()
-	return eval[page](b, readPage)
+	return eval[Page](b, ReadPage)
 }
 
 // waitPage polls the page until ok holds (or fails the test after limit, default a step).
-func (b *tab) waitPage(what string, ok func(page) bool, limit ...time.Duration) page {
+func (b *tab) waitPage(what string, ok func(Page) bool, limit ...time.Duration) Page {
 	b.t.Helper()
 	d := stepTimeout
 	if len(limit) > 0 {
 		d = limit[0]
 	}
 	deadline := time.Now().Add(d)
-	var p page
+	var p Page
 	for {
 		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 		var err error
-		p, err = chromedp.Run(ctx, chromedp.Evaluate[page](readPage))
+		p, err = chromedp.Run(ctx, chromedp.Evaluate[Page](ReadPage))
 		cancel()
 		if err == nil && ok(p) {
 			return p
@@ -169,8 +155,7 @@ func (b *tab) waitPage(what string, ok func(page) bool, limit ...time.Duration) 
 // click clicks the first button whose text contains label.
 func (b *tab) click(label string) {
 	b.t.Helper()
-	js := fmt.Sprintf(`(() => { const b = [...document.querySelectorAll("button")].find(b => b.innerText.includes(%q)); if (b) b.click(); return !!b; })()`, label)
-	if !eval[bool](b, js) {
+	if !eval[bool](b, fmt.Sprintf(ClickJS, label)) {
 		b.fatalf("no button %q on the page", label)
 	}
 }
@@ -203,7 +188,7 @@ func (b *tab) fatalf(format string, args ...any) {
 	defer cancel()
 	loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
 	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 2000) : ""`))
-	b.t.Fatalf("%s\npage: %s\ntext: %s\n%s log (tail):\n%s", fmt.Sprintf(format, args...), loc, text, b.r.kind.name, tail(b.r.app.out.String(), 3000))
+	b.t.Fatalf("%s\npage: %s\ntext: %s\n%s log (tail):\n%s", fmt.Sprintf(format, args...), loc, text, b.r.kind.Name, tail(b.r.app.Log(), 3000))
 }
 
 func firstLine(s string) string {

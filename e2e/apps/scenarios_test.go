@@ -17,17 +17,17 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
-func TestShiny(t *testing.T)     { scenarios(t, shiny) }
-func TestStreamlit(t *testing.T) { scenarios(t, streamlit) }
+func TestShiny(t *testing.T)     { scenarios(t, Shiny) }
+func TestStreamlit(t *testing.T) { scenarios(t, Streamlit) }
 
 // scenarios runs the app's scenarios in order, in one browser: each builds on the one before
 // (the session the first logs in is the one the others keep open, expire and end).
-func scenarios(t *testing.T, kind appKind) {
+func scenarios(t *testing.T, kind Kind) {
 	needSuite(t)
 	r := newRig(t, kind)
 	b0 := newBrowser(t, r)
 	var sub string    // the user's subject
-	var first upgrade // the socket's upgrade request after login
+	var first Upgrade // the socket's upgrade request after login
 	var seen []string // every access token the app received so far
 	step := func(name string, f func(t *testing.T, b *tab)) {
 		if !t.Run(name, func(t *testing.T) { f(t, b0.on(t)) }) {
@@ -37,68 +37,68 @@ func scenarios(t *testing.T, kind appKind) {
 
 	step("renders after login", func(t *testing.T, b *tab) {
 		b.login("/")
-		p := b.waitPage("the app shows the token its server holds", func(p page) bool { return strings.HasPrefix(p.Token, "expires in") })
-		ups := r.up.upgradesTo(kind.socket)
+		p := b.waitPage("the app shows the token its server holds", func(p Page) bool { return strings.HasPrefix(p.Token, "expires in") })
+		ups := r.up.UpgradesTo(kind.Socket)
 		if len(ups) != 1 {
-			b.fatalf("%d upgrades to %s reached the app, want 1", len(ups), kind.socket)
+			b.fatalf("%d upgrades to %s reached the app, want 1", len(ups), kind.Socket)
 		}
 		first = ups[0]
-		c := verify(t, r, "the upgrade's access token", first.access, first.at)
-		verify(t, r, "the upgrade's ID token", first.id, first.at)
-		sub, seen = c.Subject, append(seen, first.access)
-		if first.user != sub || !strings.Contains(p.User, "demo@example.com") || !strings.Contains(p.User, sub) {
-			b.fatalf("the app shows user %q (upgrade header X-Auth-Request-User %q), want demo@example.com and subject %q", p.User, first.user, sub)
+		c := verify(t, r, "the upgrade's access token", first.Access, first.At)
+		verify(t, r, "the upgrade's ID token", first.ID, first.At)
+		sub, seen = c.Subject, append(seen, first.Access)
+		if first.User != sub || !strings.Contains(p.User, "demo@example.com") || !strings.Contains(p.User, sub) {
+			b.fatalf("the app shows user %q (upgrade header X-Auth-Request-User %q), want demo@example.com and subject %q", p.User, first.User, sub)
 		}
 	})
 
 	step("fresh token inside one open session", func(t *testing.T, b *tab) {
 		eval[bool](b, `(window.__oneSession = true)`)
-		sockets := len(r.up.upgradesTo(kind.socket))
+		sockets := len(r.up.UpgradesTo(kind.Socket))
 		refreshes := r.s.OP.Counts().Refresh
 		// The upgrade's tokens expire while the socket stays open...
-		sleepUntil(expiry(t, first.access).Add(time.Second))
+		sleepUntil(expiry(t, first.Access).Add(time.Second))
 		// ...and later the app's server holds a fresh access token.
-		p := b.waitPage("the app's server holds an unexpired token", func(p page) bool {
+		p := b.waitPage("the app's server holds an unexpired token", func(p Page) bool {
 			exp, ok := shownExp(p)
 			return ok && exp.After(time.Now().Add(time.Second))
 		}, 2*ttl)
 		if !eval[bool](b, `window.__oneSession === true`) {
 			b.fatalf("the page was reloaded")
 		}
-		if n := len(r.up.upgradesTo(kind.socket)); n != sockets {
+		if n := len(r.up.UpgradesTo(kind.Socket)); n != sockets {
 			b.fatalf("the app opened %d more sockets: the session did not stay on one socket", n-sockets)
 		}
-		if kind.name == shiny.name && !eval[bool](b, `Shiny.shinyapp.isConnected()`) {
+		if kind.Name == Shiny.Name && !eval[bool](b, `Shiny.shinyapp.isConnected()`) {
 			b.fatalf("Shiny's socket is closed")
 		}
 		if r.s.OP.Counts().Refresh <= refreshes {
 			b.fatalf("no refresh reached the provider while the page was open")
 		}
 		// Its on-behalf-of call, with the token it holds, succeeds.
-		calls := len(r.obo.recorded())
-		b.click("Call the API")
-		p = b.waitPage("the on-behalf-of call", func(p page) bool { return p.OBO != "" && len(r.obo.recorded()) > calls })
+		calls := len(r.obo.Calls())
+		b.click(CallButton)
+		p = b.waitPage("the on-behalf-of call", func(p Page) bool { return p.OBO != "" && len(r.obo.Calls()) > calls })
 		if !strings.HasPrefix(p.OBO, "OK") {
 			b.fatalf("the on-behalf-of call: %q, want OK", p.OBO)
 		}
-		call := r.obo.recorded()[calls]
-		c := verify(t, r, "the token the app's server presented", call.token, call.at)
+		call := r.obo.Calls()[calls]
+		c := verify(t, r, "the token the app's server presented", call.Token, call.At)
 		if c.Subject != sub {
 			b.fatalf("the app's token has subject %q, want %q", c.Subject, sub)
 		}
-		if call.token == first.access {
+		if call.Token == first.Access {
 			b.fatalf("the app's server presented the upgrade request's token, not a fresh one")
 		}
 		if exp, _ := shownExp(p); exp.Unix() != c.Expiry.Time().Unix() {
 			t.Errorf("the page shows exp %d, the token the server presented has exp %d", exp.Unix(), c.Expiry.Time().Unix())
 		}
-		seen = append(seen, call.token)
+		seen = append(seen, call.Token)
 	})
 
 	step("an upgrade without a session gets 401", func(t *testing.T, b *tab) {
-		before, sockets := r.s.OP.Counts(), len(r.up.upgradesTo(kind.socket))
+		before, sockets := r.s.OP.Counts(), len(r.up.UpgradesTo(kind.Socket))
 		for _, cookie := range []string{"", "_oidc_session=tampered"} {
-			resp, body := rawUpgrade(t, r, kind.socket, cookie)
+			resp, body := rawUpgrade(t, r, kind.Socket, cookie)
 			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Location") != "" ||
 				resp.Header.Get("WWW-Authenticate") == "" || !strings.Contains(resp.Header.Get("Content-Type"), "json") || !json.Valid(body) {
 				t.Errorf("upgrade with cookie %q: %s, Location %q, WWW-Authenticate %q, Content-Type %q, body %.200s; want 401 JSON with WWW-Authenticate",
@@ -109,7 +109,7 @@ func scenarios(t *testing.T, kind appKind) {
 		if after.Authorize != before.Authorize || after.PAR != before.PAR {
 			t.Errorf("an upgrade without a session started a login (counts before %+v, after %+v)", before, after)
 		}
-		if n := len(r.up.upgradesTo(kind.socket)); n != sockets {
+		if n := len(r.up.UpgradesTo(kind.Socket)); n != sockets {
 			t.Errorf("%d upgrades without a session reached the app", n-sockets)
 		}
 	})
@@ -120,33 +120,33 @@ func scenarios(t *testing.T, kind appKind) {
 		b.navigate("/healthz")
 		hs := b.watchHandshakes()
 		time.Sleep(ttl + time.Second)
-		cookies, refreshes, sockets := b.cookies(), r.s.OP.Counts().Refresh, len(r.up.upgradesTo(kind.socket))
+		cookies, refreshes, sockets := b.cookies(), r.s.OP.Counts().Refresh, len(r.up.UpgradesTo(kind.Socket))
 		state := eval[string](b, fmt.Sprintf(`new Promise(done => {
   const ws = new WebSocket("ws://" + location.host + %q);
   window.__second = ws;
   ws.onopen = () => done("open");
   ws.onclose = e => done("closed " + e.code);
   setTimeout(() => done("no answer"), 10000);
-})`, kind.socket))
-		ups := r.up.upgradesTo(kind.socket)
+})`, kind.Socket))
+		ups := r.up.UpgradesTo(kind.Socket)
 		if len(ups) != sockets+1 {
 			b.fatalf("the second socket (%s) did not reach the app", state)
 		}
 		if state != "open" {
-			t.Logf("%s answered the bare second socket with %s (after the upgrade reached it)", kind.name, state)
+			t.Logf("%s answered the bare second socket with %s (after the upgrade reached it)", kind.Name, state)
 		}
 		second := ups[sockets]
-		c := verify(t, r, "the second upgrade's access token", second.access, second.at)
-		verify(t, r, "the second upgrade's ID token", second.id, second.at)
-		if c.Subject != sub || second.user != sub {
-			b.fatalf("the second socket's token has subject %q (header %q), want %q", c.Subject, second.user, sub)
+		c := verify(t, r, "the second upgrade's access token", second.Access, second.At)
+		verify(t, r, "the second upgrade's ID token", second.ID, second.At)
+		if c.Subject != sub || second.User != sub {
+			b.fatalf("the second socket's token has subject %q (header %q), want %q", c.Subject, second.User, sub)
 		}
 		for _, old := range seen {
-			if second.access == old {
+			if second.Access == old {
 				b.fatalf("the second socket got an access token the app had received before")
 			}
 		}
-		seen = append(seen, second.access)
+		seen = append(seen, second.Access)
 		if r.s.OP.Counts().Refresh <= refreshes {
 			b.fatalf("the plugin did not refresh on the upgrade")
 		}
@@ -161,17 +161,17 @@ func scenarios(t *testing.T, kind appKind) {
 
 	step("after sign-out the app is told and obtains no token", func(t *testing.T, b *tab) {
 		b.navigate("/")
-		b.waitPage("the app renders again", func(p page) bool { return strings.HasPrefix(p.Token, "expires in") })
-		calls := len(r.obo.recorded())
+		b.waitPage("the app renders again", func(p Page) bool { return strings.HasPrefix(p.Token, "expires in") })
+		calls := len(r.obo.Calls())
 		other := b.newTab()
 		other.navigate("/oauth2/sign_out")
-		p := b.waitPage("the app is told the session ended", func(p page) bool { return strings.HasPrefix(p.Token, "none") }, ttl+10*time.Second)
+		p := b.waitPage("the app is told the session ended", func(p Page) bool { return strings.HasPrefix(p.Token, "none") }, ttl+10*time.Second)
 		if !strings.Contains(p.Token, "unauthorized") {
 			t.Errorf("the app shows %q, want the error unauthorized", p.Token)
 		}
-		b.click("Call the API")
-		p = b.waitPage("the on-behalf-of call after sign-out", func(p page) bool { return strings.HasPrefix(p.OBO, "no token") })
-		if n := len(r.obo.recorded()); n != calls {
+		b.click(CallButton)
+		p = b.waitPage("the on-behalf-of call after sign-out", func(p Page) bool { return strings.HasPrefix(p.OBO, "no token") })
+		if n := len(r.obo.Calls()); n != calls {
 			b.fatalf("the app made %d on-behalf-of calls after sign-out", n-calls)
 		}
 		if st := b.fetchStatus("/oauth2/token"); st != http.StatusUnauthorized {
@@ -257,7 +257,7 @@ func expiry(t *testing.T, raw string) time.Time {
 var expRE = regexp.MustCompile(`\(exp (\d+)\)`)
 
 // shownExp is the exp of the token the app says its server holds.
-func shownExp(p page) (time.Time, bool) {
+func shownExp(p Page) (time.Time, bool) {
 	m := expRE.FindStringSubmatch(p.Token)
 	if m == nil {
 		return time.Time{}, false
