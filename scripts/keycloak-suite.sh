@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-keycloak.sh >/dev/null || exit 1
 bash scripts/ensure-envoy.sh || exit 1
 bash scripts/ensure-chromium.sh || exit 1
+bash scripts/ensure-apps.sh || exit 1 # TestShinyApp runs the example Shiny app
 mkdir -p .cache
 out=.cache/keycloak-e2e.txt
 version=$(sed -n 's/^version=//p' scripts/ensure-keycloak.sh)
