@@ -123,11 +123,6 @@ func (b *tab) login(path string) {
 	b.waitPage("the app shows the user after login", func(p Page) bool { return strings.Contains(p.User, "@") })
 }
 
-func (b *tab) page() Page {
-	b.t.Helper()
-	return eval[Page](b, ReadPage)
-}
-
 // waitPage polls the page until ok holds (or fails the test after limit, default a step).
 func (b *tab) waitPage(what string, ok func(Page) bool, limit ...time.Duration) Page {
 	b.t.Helper()
