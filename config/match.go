@@ -17,10 +17,11 @@ const (
 	EndpointToken    // only when Endpoints.Token
 	EndpointSignedOut
 	EndpointBackchannelLogout // only when Endpoints.BackchannelLogout
+	EndpointTokenScript       // only when Endpoints.Token
 )
 
 type endpointPaths struct {
-	callback, signIn, signOut, signedOut, userinfo, token, backchannelLogout string
+	callback, signIn, signOut, signedOut, userinfo, token, tokenScript, backchannelLogout string
 }
 
 // CallbackPath is the redirect_uri's path: RedirectURL's path if set, else
@@ -41,6 +42,10 @@ func (c *Config) UserinfoPath() string { return c.paths.userinfo }
 
 // TokenPath is {Prefix}/token (served only with Endpoints.Token).
 func (c *Config) TokenPath() string { return c.paths.token }
+
+// TokenScriptPath is {Prefix}/tokens.js: the script that keeps a page's app supplied with
+// fresh tokens from TokenPath (served only with Endpoints.Token).
+func (c *Config) TokenScriptPath() string { return c.paths.tokenScript }
 
 // BackchannelLogoutPath is {Prefix}/backchannel_logout (served only with
 // Endpoints.BackchannelLogout).
@@ -70,6 +75,10 @@ func (c *Config) EndpointFor(path string) Endpoint {
 	case c.paths.token:
 		if c.Endpoints.Token {
 			return EndpointToken
+		}
+	case c.paths.tokenScript:
+		if c.Endpoints.Token {
+			return EndpointTokenScript
 		}
 	case c.paths.backchannelLogout:
 		if c.Endpoints.BackchannelLogout {

@@ -154,6 +154,7 @@ func TestEndpointFor(t *testing.T) {
 		"/oauth2/sign_out":                EndpointSignOut,
 		"/oauth2/userinfo":                EndpointNone, // disabled
 		"/oauth2/token":                   EndpointToken,
+		"/oauth2/tokens.js":               EndpointTokenScript,
 		"/oauth2/callback/":               EndpointNone,
 		"/oauth2//callback":               EndpointNone,
 		"/oauth2":                         EndpointNone,

@@ -24,6 +24,8 @@ func (v *validator) endpointsUnder() {
 		userinfo:  r.Prefix + "/userinfo",
 		token:     r.Prefix + "/token",
 
+		tokenScript: r.Prefix + "/tokens.js",
+
 		backchannelLogout: r.Prefix + "/backchannel_logout",
 	}
 

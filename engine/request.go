@@ -12,8 +12,11 @@ type Request struct {
 	SecFetchSite, Origin            string
 	XRequestedWith, Authorization   string
 	RequestID                       string
-	Authorizations                  int             // Authorization headers seen (the last one is in Authorization)
-	Present                         map[string]bool // lower-case names of identity headers present (to strip)
+	// Upgrade is the protocol a WebSocket (or other) upgrade asks for: the Upgrade header, or
+	// HTTP/2's extended CONNECT :protocol (RFC 8441); empty for a plain request.
+	Upgrade        string
+	Authorizations int             // Authorization headers seen (the last one is in Authorization)
+	Present        map[string]bool // lower-case names of identity headers present (to strip)
 
 	// The Cookie header split into its cookies, on the first lookup (see CookieValue).
 	split       bool
@@ -58,6 +61,8 @@ func ReadRequest(pairs [][2]string, identity map[string]bool) Request {
 			r.Authorizations++
 		case "x-request-id":
 			r.RequestID = v
+		case "upgrade", ":protocol":
+			r.Upgrade = v
 		}
 		if identity[k] {
 			if r.Present == nil {

@@ -63,6 +63,10 @@ func (h *httpContext) requestHeaders(_ int, endOfStream bool) types.Action {
 		if cfg.Endpoints.Token {
 			return h.tokenEndpoint()
 		}
+	case cfg.TokenScriptPath():
+		if cfg.Endpoints.Token {
+			return h.tokenScript()
+		}
 	case cfg.BackchannelLogoutPath():
 		if cfg.Endpoints.BackchannelLogout {
 			return h.backchannelLogout(endOfStream)
@@ -112,9 +116,15 @@ func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
 	return types.ActionContinue
 }
 
-// isAPI reports whether the request is an API/XHR call (401, never a login redirect).
+// isAPI reports whether the request is an API/XHR call (401, never a login redirect). A
+// WebSocket upgrade always is, whatever Sec-Fetch-Mode says: a handshake cannot follow a
+// redirect, and a login started for it would only spend a state.
 func (h *httpContext) isAPI() bool {
 	if h.api == 0 {
+		if h.req.Upgrade != "" {
+			h.api = 1
+			return true
+		}
 		cfg := h.p.cfg
 		info := oidc.RequestInfo{Method: h.req.Method, Path: h.req.PathOnly, Accept: h.req.Accept,
 			SecFetchMode: h.req.SecFetchMode, XRequestedWith: h.req.XRequestedWith, Authorization: h.req.Authorization}
@@ -146,6 +156,9 @@ func (h *httpContext) stripIdentityHeaders() {
 // OnHttpStreamDone forgets a request that was waiting for a flight or for its body.
 func (h *httpContext) OnHttpStreamDone() {
 	h.p.bodyArrived(h.contextID)
+	if h.req.Upgrade != "" && h.p.sockets != nil {
+		h.p.sockets.done(h.contextID)
+	}
 	if b := h.p.broker; b != nil {
 		b.flights.unwait(h.contextID)
 	}

@@ -35,6 +35,8 @@ type pluginContext struct {
 	contextID uint32
 
 	cfg       *config.Config
+	sockets   *sockets // open WebSockets and their sessions (sockets.go)
+	tokenJS   []byte   // {prefix}/tokens.js, built on first use (tokenscript.go)
 	sealer    *state.Sealer
 	sessions  state.CookieCodec
 	client    oidc.Client
@@ -128,6 +130,7 @@ func (p *pluginContext) configure(data []byte) error {
 	p.logoutJTIs = newLogoutJTIs(cfg.Provider.Issuer)
 	p.bearer = newBearerState(cfg, p.contextID)
 	p.broker = newBroker(p)
+	p.sockets = newSockets()
 	return nil
 }
 
@@ -160,6 +163,7 @@ func (p *pluginContext) OnTick() {
 	p.bearer.issuers.tick(now)
 	p.broker.tick(now)
 	p.tickHeld(now)
+	p.tickSockets(now)
 }
 
 func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {

@@ -68,6 +68,9 @@ func (h *httpContext) forwardSession(ls *liveSession, route *config.Route) types
 		return h.startLogin(h.req.Path, "none")
 	}
 	h.forward(ls, now)
+	if h.req.Upgrade != "" {
+		h.p.sockets.opened(h.contextID, ls)
+	}
 	if route != nil {
 		return h.exchange(ls, route)
 	}

@@ -92,6 +92,17 @@ func (l *signedOutList) bump(which int) error {
 	})
 }
 
+// generation is the deny list's generation on this Envoy (0 while nobody signed out): when it
+// has not moved, no session was signed out since it was last read.
+func (l *signedOutList) generation() uint64 {
+	v, _, err := getSharedData(l.genKey)
+	if err != nil {
+		return 0
+	}
+	g, _ := engine.DecodeGeneration(v)
+	return g.Sum()
+}
+
 // refuses reports whether ls's session was signed out, or ended by the provider
 // (back-channel logout).
 func (l *signedOutList) refuses(ls *liveSession, now time.Time) bool {
