@@ -82,6 +82,10 @@ const (
 	// FaultEditJSON answers normally, then lets Fault.Edit change the JSON object of a
 	// successful answer (drop expires_in, inflate a token, ...) before it is sent.
 	FaultEditJSON
+	// FaultOAuthError refuses the request as RFC 6749 section 5.2 says: status 400 (or
+	// Fault.Status), a JSON body {"error": "invalid_grant"} (or Fault.Error): a refresh
+	// token the provider no longer honours (revoked, session ended by an admin).
+	FaultOAuthError
 )
 
 // Fault is injected into requests for one endpoint.
@@ -98,6 +102,8 @@ type Fault struct {
 	// Times limits the fault to the next Times matching requests; zero means
 	// until cleared.
 	Times int
+	// Error is FaultOAuthError's error code; invalid_grant when empty.
+	Error string
 }
 
 // stats counts requests and holds the faults.
@@ -195,6 +201,15 @@ func (f Fault) apply(w http.ResponseWriter, r *http.Request, closing <-chan stru
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status(http.StatusOK))
 		_, _ = io.WriteString(w, `{"access_token": "truncated`)
+	case FaultOAuthError:
+		code := f.Error
+		if code == "" {
+			code = "invalid_grant"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status(http.StatusBadRequest))
+		_, _ = io.WriteString(w, `{"error":"`+code+`","error_description":"refused (injected fault)"}`)
 	case FaultSlow:
 		d := f.Delay
 		if d == 0 {

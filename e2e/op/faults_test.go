@@ -41,6 +41,12 @@ func TestFaults(t *testing.T) {
 				t.Error("body parses as JSON")
 			}
 		}},
+		{"OAuth error", Fault{Kind: FaultOAuthError}, func(t *testing.T, r *http.Response, err error) {
+			var body struct{ Error string }
+			if err != nil || r.StatusCode != 400 || json.NewDecoder(r.Body).Decode(&body) != nil || body.Error != "invalid_grant" {
+				t.Errorf("got %v %v (error %q), want 400 invalid_grant", r, err, body.Error)
+			}
+		}},
 		{"slow", Fault{Kind: FaultSlow, Delay: 2 * time.Second}, func(t *testing.T, r *http.Response, err error) {
 			var ne interface{ Timeout() bool }
 			if !errors.As(err, &ne) || !ne.Timeout() {
