@@ -247,3 +247,21 @@ func (hs *handshakes) setCookie() bool {
 	}
 	return false
 }
+
+// waitJS polls a JavaScript condition until it is true, or fails the test after limit.
+func (b *tab) waitJS(what, js string, limit time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.fatalf("%s: not within %v (err %v)", what, limit, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

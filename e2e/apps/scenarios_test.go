@@ -15,6 +15,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
 )
 
 func TestShiny(t *testing.T)     { scenarios(t, Shiny) }
@@ -161,23 +163,56 @@ func scenarios(t *testing.T, kind Kind) {
 		}
 	})
 
-	step("after sign-out the app is told and obtains no token", func(t *testing.T, b *tab) {
+	step("sign-out closes the app's socket and ends its tokens", func(t *testing.T, b *tab) {
 		b.navigate("/")
 		b.waitPage("the app renders again", func(p Page) bool { return strings.HasPrefix(p.Token, "expires in") })
-		calls := len(r.obo.Calls())
+		sockets, calls := len(r.up.UpgradesTo(kind.Socket)), len(r.obo.Calls())
 		other := b.newTab()
 		other.navigate("/oauth2/sign_out")
-		p := b.waitPage("the app is told the session ended", func(p Page) bool { return strings.HasPrefix(p.Token, "none") }, ttl+10*time.Second)
-		if !strings.Contains(p.Token, "unauthorized") {
-			t.Errorf("the app shows %q, want the error unauthorized", p.Token)
+		signedOut := time.Now()
+		// The plugin closes the open socket: the app's session on its server ends.
+		for r.up.UpgradesTo(kind.Socket)[sockets-1].Closed.IsZero() {
+			if time.Since(signedOut) > 10*time.Second {
+				b.fatalf("the app's socket is still open 10 s after sign-out")
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		b.click(CallButton)
-		p = b.waitPage("the on-behalf-of call after sign-out", func(p Page) bool { return strings.HasPrefix(p.OBO, "no token") })
+		t.Logf("the app's socket was closed %v after sign-out", r.up.UpgradesTo(kind.Socket)[sockets-1].Closed.Sub(signedOut).Round(10*time.Millisecond))
+		if kind.Name == Shiny.Name {
+			b.waitJS("Shiny shows it lost its server", `!Shiny.shinyapp.isConnected()`, stepTimeout)
+		}
+		// The page's script is told at its next fetch; the app gets no token after it.
+		b.waitJS("the page's tokens.js holds the error", TokenStateJS+` === "unauthorized"`, ttl+5*time.Second)
+		if st := b.fetchStatus("/oauth2/token"); st != http.StatusUnauthorized {
+			b.fatalf("after sign-out the token endpoint answers %d, want 401", st)
+		}
+		// Streamlit's page reconnects meanwhile: refused, none of its upgrades reached the app.
+		if n := len(r.up.UpgradesTo(kind.Socket)); n != sockets {
+			b.fatalf("%d upgrades reached the app after sign-out", n-sockets)
+		}
 		if n := len(r.obo.Calls()); n != calls {
 			b.fatalf("the app made %d on-behalf-of calls after sign-out", n-calls)
 		}
-		if st := b.fetchStatus("/oauth2/token"); st != http.StatusUnauthorized {
-			b.fatalf("after sign-out the token endpoint answers %d, want 401", st)
+	})
+
+	step("a refused refresh: the app is told and obtains no token", func(t *testing.T, b *tab) {
+		b.login("/")
+		b.waitPage("the app renders after a new login", func(p Page) bool { return strings.HasPrefix(p.Token, "expires in") })
+		sockets, calls := len(r.up.UpgradesTo(kind.Socket)), len(r.obo.Calls())
+		// The provider stops honouring the session's refresh token (revoked, or the session
+		// ended by an admin): the page's next fetch gets 401, and its app is told, over the
+		// socket that stays open.
+		r.s.OP.SetFault(op.EndpointRefresh, op.Fault{Kind: op.FaultOAuthError})
+		defer r.s.OP.ClearFaults()
+		p := b.waitPage("the app is told the session ended", func(p Page) bool { return strings.HasPrefix(p.Token, "none") }, ttl+10*time.Second)
+		t.Logf("the app shows: %s", p.Token)
+		if ups := r.up.UpgradesTo(kind.Socket); len(ups) != sockets || !ups[sockets-1].Closed.IsZero() {
+			b.fatalf("the app's socket did not stay open (%d upgrades since, last closed %v)", len(ups)-sockets, !ups[len(ups)-1].Closed.IsZero())
+		}
+		b.click(CallButton)
+		b.waitPage("the on-behalf-of call without a session", func(p Page) bool { return strings.HasPrefix(p.OBO, "no token") })
+		if n := len(r.obo.Calls()); n != calls {
+			b.fatalf("the app made %d on-behalf-of calls after its session ended", n-calls)
 		}
 	})
 }

@@ -18,6 +18,8 @@ type Upgrade struct {
 	Access, ID   string // X-Forwarded-Access-Token, X-Forwarded-Id-Token
 	User, Email  string // X-Auth-Request-User, X-Auth-Request-Email
 	SecFetchMode string
+	// Closed is when the upgraded connection ended (zero while it is open).
+	Closed time.Time
 }
 
 // Upstream is the app as the proxy sees it: a reverse proxy to the app (WebSockets included)
@@ -52,17 +54,23 @@ func (u *Upstream) Handler() http.Handler {
 			io.WriteString(w, "<!doctype html><title>ok</title><p id=ok>ok</p>")
 			return
 		}
-		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-			u.mu.Lock()
-			u.upgrades = append(u.upgrades, Upgrade{
-				At: time.Now(), Path: r.URL.Path,
-				Access: r.Header.Get("X-Forwarded-Access-Token"), ID: r.Header.Get("X-Forwarded-Id-Token"),
-				User: r.Header.Get("X-Auth-Request-User"), Email: r.Header.Get("X-Auth-Request-Email"),
-				SecFetchMode: r.Header.Get("Sec-Fetch-Mode"),
-			})
-			u.mu.Unlock()
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			rp.ServeHTTP(w, r)
+			return
 		}
-		rp.ServeHTTP(w, r)
+		u.mu.Lock()
+		i := len(u.upgrades)
+		u.upgrades = append(u.upgrades, Upgrade{
+			At: time.Now(), Path: r.URL.Path,
+			Access: r.Header.Get("X-Forwarded-Access-Token"), ID: r.Header.Get("X-Forwarded-Id-Token"),
+			User: r.Header.Get("X-Auth-Request-User"), Email: r.Header.Get("X-Auth-Request-Email"),
+			SecFetchMode: r.Header.Get("Sec-Fetch-Mode"),
+		})
+		u.mu.Unlock()
+		rp.ServeHTTP(w, r) // for an upgrade, returns when the socket has ended
+		u.mu.Lock()
+		u.upgrades[i].Closed = time.Now()
+		u.mu.Unlock()
 	})
 }
 
@@ -94,6 +102,17 @@ type Page struct {
 	Token string `json:"token"`
 	OBO   string `json:"obo"`
 }
+
+// TokenStateJS is a JavaScript expression that says what the page's /oauth2/tokens.js holds,
+// in the page or in one of its frames (Streamlit's component): "token", its error
+// ("unauthorized" once the session has ended), "none" before the first answer, or "no script".
+const TokenStateJS = `(() => {
+  const wins = [window, ...[...document.querySelectorAll("iframe")].map(f => { try { return f.contentWindow; } catch (e) { return null; } })];
+  for (const w of wins) {
+    if (w && w.oidcProxy) { const t = w.oidcProxy.token(); return t ? (t.error || "token") : "none"; }
+  }
+  return "no script";
+})()`
 
 // ClickJS is a JavaScript expression that clicks the first button whose text contains the
 // label given as its argument and says whether there was one: fmt.Sprintf(ClickJS, label).
