@@ -7,7 +7,9 @@
 // holds a fresh access token (from the plugin's /oauth2/tokens.js) that verifies at the
 // provider with the same subject, and its on-behalf-of call with it succeeds; a socket opened
 // after the tokens expired gets fresh ones in its upgrade headers; an upgrade without a
-// session gets 401, not a redirect; after sign-out the app is told and obtains no token.
+// session gets 401, not a redirect; sign-out closes the app's socket (the plugin's tick) and
+// the page's script learns the session ended; a refresh the provider refuses is told to the
+// app over its open socket, and it obtains no token after it.
 //
 // scripts/apps-suite.sh runs it (APPS_SUITE=1, after scripts/ensure-apps.sh); a plain
 // `go test ./...` skips the scenarios and starts no app. The test files hold everything; this
