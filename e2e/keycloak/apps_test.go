@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -27,8 +28,8 @@ import (
 // are rotated several times by the page's /oauth2/tokens.js; the app's server then holds a
 // fresh access token, active at Keycloak, of the same user, and its on-behalf-of call with it
 // (Keycloak's standard token exchange, for reports-api) succeeds; Keycloak refused no refresh
-// as a reuse. An upgrade without a session gets 401; after sign-out the app is told and
-// obtains no token.
+// as a reuse. An upgrade without a session gets 401. When Keycloak ends the session (an
+// admin's logout), the page's next refresh is refused and the app is told over its open socket.
 func TestShinyApp(t *testing.T) {
 	needSuite(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -157,19 +158,26 @@ func TestShinyApp(t *testing.T) {
 		t.Errorf("an upgrade without a session: %d (Location %q), want 401", st, loc)
 	}
 
-	// Sign-out in another tab: the app is told, and obtains no token.
+	// Keycloak ends the session (an admin's logout): the page's next refresh is refused, and
+	// the app is told over its socket, which stays open; it obtains no token after it.
 	calls := len(rec.Calls())
-	other, cancelOther := chromedp.NewContext(b.ctx)
-	defer cancelOther()
-	(&tab{t: t, p: p, ctx: other}).navigate("/oauth2/sign_out")
+	if err := suite.kc.Admin(ctx, "DELETE", "/sessions/"+url.PathEscape(sid), nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	pg = waitApp(b, "the app is told the session ended", func(p apps.Page) bool { return strings.HasPrefix(p.Token, "none") }, 30*time.Second)
 	if !strings.Contains(pg.Token, "unauthorized") {
 		t.Errorf("the app shows %q, want the error unauthorized", pg.Token)
 	}
+	if !run(b, "Shiny connected", chromedp.Evaluate[bool](`Shiny.shinyapp.isConnected()`)) {
+		t.Errorf("Shiny's socket closed when the refresh was refused: the app was not told over it")
+	}
 	run(b, "click "+apps.CallButton, chromedp.Evaluate[bool](fmt.Sprintf(apps.ClickJS, apps.CallButton)))
-	waitApp(b, "the on-behalf-of call after sign-out", func(p apps.Page) bool { return strings.HasPrefix(p.OBO, "no token") }, stepTimeout)
+	waitApp(b, "the on-behalf-of call after the session ended", func(p apps.Page) bool { return strings.HasPrefix(p.OBO, "no token") }, stepTimeout)
 	if n := len(rec.Calls()); n != calls {
-		fail("the app made %d on-behalf-of calls after sign-out", n-calls)
+		fail("the app made %d on-behalf-of calls after its session ended", n-calls)
+	}
+	if countEvents(t, "REFRESH_TOKEN_ERROR", sid, began) == 0 {
+		t.Errorf("no refused refresh at Keycloak: what told the app?")
 	}
 	assertNoSecrets(t, p.LogText(), first.Access, held, secret)
 }
