@@ -15,7 +15,7 @@ import (
 // expire several times inside one scenario.
 const (
 	ttl    = 10 * time.Second
-	margin = "3s"
+	margin = 3 * time.Second
 )
 
 // rig is one app behind the plugin in real Envoy, with what the test watches: the upgrade
@@ -61,7 +61,7 @@ func newRig(t *testing.T, kind Kind) *rig {
 		AccessTTL: ttl, IDTTL: ttl, RefreshTTL: time.Hour,
 		Upstream: func(http.Handler) http.Handler { return r.up.Handler() },
 		Configure: func(cfg map[string]any) {
-			cfg["session"] = map[string]any{"refresh": true, "refresh_margin": margin}
+			cfg["session"] = map[string]any{"refresh": true, "refresh_margin": margin.String()}
 			cfg["endpoints"].(map[string]any)["token"] = true
 			fwd := cfg["forward"].(map[string]any)
 			fwd["claims"] = map[string]any{"X-Auth-Request-User": "sub", "X-Auth-Request-Email": "email"}

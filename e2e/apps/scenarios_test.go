@@ -73,8 +73,8 @@ func scenarios(t *testing.T, kind Kind) {
 		if kind.Name == Shiny.Name && !eval[bool](b, `Shiny.shinyapp.isConnected()`) {
 			b.fatalf("Shiny's socket is closed")
 		}
-		if r.s.OP.Counts().Refresh <= refreshes {
-			b.fatalf("no refresh reached the provider while the page was open")
+		if c := r.s.OP.Counts(); c.Refresh <= refreshes || c.RefreshReuse != 0 {
+			b.fatalf("while the page was open: %d refreshes, %d presentations of a rotated refresh token (want 1+ and 0)", c.Refresh-refreshes, c.RefreshReuse)
 		}
 		// Its on-behalf-of call, with the token it holds, succeeds.
 		calls := len(r.obo.Calls())
@@ -154,12 +154,21 @@ func scenarios(t *testing.T, kind Kind) {
 		if r.s.OP.Counts().Refresh <= refreshes {
 			b.fatalf("the plugin did not refresh on the upgrade")
 		}
-		// What Chromium does with a Set-Cookie on the 101 (the plugin re-seals the refreshed
-		// session into one): reported, then the session must go on in any case.
-		setCookie, stored := hs.setCookie(), !sameCookies(cookies, b.cookies())
-		t.Logf("the 101 response carried Set-Cookie: %v; Chromium's cookies changed: %v", setCookie, stored)
+		// The plugin re-sealed the refreshed session, with the provider's new refresh token,
+		// into a Set-Cookie on the 101, and Chromium must keep it: the provider rotates refresh
+		// tokens, so the cookie from before now holds a spent one.
+		if !hs.setCookie() || sameCookies(cookies, b.cookies()) {
+			b.fatalf("the 101 carried Set-Cookie: %v; Chromium's cookies changed: %v; want both", hs.setCookie(), !sameCookies(cookies, b.cookies()))
+		}
+		// The next refresh uses it: no rotated refresh token is presented again.
+		before := r.s.OP.Counts()
+		sleepUntil(expiry(t, second.Access).Add(-margin + time.Second))
 		if st := b.fetchStatus("/oauth2/token"); st != http.StatusOK {
-			b.fatalf("after the second socket the session's token endpoint answers %d, want 200", st)
+			b.fatalf("the next refresh after the second socket: the token endpoint answers %d, want 200", st)
+		}
+		after := r.s.OP.Counts()
+		if after.Refresh <= before.Refresh || after.RefreshReuse != 0 {
+			b.fatalf("the next refresh: %d refreshes, %d presentations of a rotated refresh token (want 1+ and 0)", after.Refresh-before.Refresh, after.RefreshReuse)
 		}
 	})
 
