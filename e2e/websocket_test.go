@@ -180,3 +180,24 @@ func TestBrowserWebSocketFreshTokens(t *testing.T) {
 		b.fatalf("a socket opened after sign-out: %s", reopened)
 	}
 }
+
+// A bearer route takes a WebSocket upgrade with a valid bearer token like any request (the
+// app gets the claim headers), and answers one without a token 401, never a redirect.
+func TestWebSocketUpgradeOnBearerRoute(t *testing.T) {
+	e := startSecEnv(t, 2, nil)
+	rs := e.issuers["rs"]
+	upgrade := []string{"Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Version", "13",
+		"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Sec-Fetch-Mode", "websocket"}
+	before := e.up.count()
+	r := e.bearerGet(t, "/api/rs/ws", e.token(t, rs, nil), upgrade...)
+	if r.status == http.StatusUnauthorized || e.up.count() != before+1 {
+		t.Fatalf("an upgrade with a valid bearer token: %d, %d request(s) reached the app", r.status, e.up.count()-before)
+	}
+	if got := e.up.since(before)[0].Get("X-Auth-Request-User"); got != "api-user-rs" {
+		t.Errorf("the app got X-Auth-Request-User %q", got)
+	}
+	r = e.bearerGet(t, "/api/rs/ws", "", upgrade...)
+	if r.status != http.StatusUnauthorized || r.header.Get("Location") != "" || e.up.count() != before+1 {
+		t.Errorf("an upgrade without a token: %d (location %q)", r.status, r.header.Get("Location"))
+	}
+}
