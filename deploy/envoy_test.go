@@ -340,7 +340,7 @@ func TestEnvoyBootstrapRejectsMistakes(t *testing.T) {
 		{"misspelled plugin key", `"refresh_margin"`, `"refresh_margn"`, "session.refresh_margn"},
 		{"bad plugin value", `"timeout": "5s"`, `"timeout": "5 seconds"`, "provider.timeout"},
 		{"plugin cluster undefined", `"cluster": "oidc"`, `"cluster": "oidc_provider"`, `cluster "oidc_provider", which is not defined`},
-		{"route cluster undefined", "cluster: app\n", "cluster: upstream\n", `cluster "upstream", which is not defined`},
+		{"route cluster undefined", "cluster: app\n                  timeout: 60s", "cluster: upstream\n                  timeout: 60s", `cluster "upstream", which is not defined`},
 		{"sni mismatch", "sni: login.example.com", "sni: auth.example.com", "sni"},
 		{"duplicate YAML key", "stat_prefix: ingress_http", "stat_prefix: ingress_http\n          stat_prefix: again", "stat_prefix"},
 		{"secret not passed to the VM", "host_env_keys: [OIDC_CLIENT_SECRET, ", "host_env_keys: [", "client.secret_env: environment variable OIDC_CLIENT_SECRET is not set"},

@@ -73,3 +73,22 @@ func RefreshDue(sc config.Session, s *state.Session, now time.Time, wantID bool)
 func IDTokenDue(s *state.Session, soon time.Time, margin time.Duration) bool {
 	return s.IDToken != "" && !soon.Before(s.IDTokenExpiry) && s.IDTokenExpiry.Add(-margin).After(s.IssuedAt)
 }
+
+// WithExchanged adds a route's exchanged token to a TokenJSON answer: "exchanged_token", and
+// "exchanged_expires_at" when its expiry is known.
+func WithExchanged(body []byte, token string, exp time.Time) []byte {
+	if len(body) < 2 || body[len(body)-1] != '}' {
+		return body
+	}
+	var b strings.Builder
+	b.Grow(len(body) + len(token) + 64)
+	b.Write(body[:len(body)-1])
+	b.WriteString(`,"exchanged_token":`)
+	b.WriteString(JSONString(token))
+	if !exp.IsZero() {
+		b.WriteString(`,"exchanged_expires_at":`)
+		b.WriteString(strconv.FormatInt(exp.Unix(), 10))
+	}
+	b.WriteByte('}')
+	return []byte(b.String())
+}

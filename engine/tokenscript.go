@@ -15,7 +15,9 @@ import (
 // re-sealed session cookie, with the provider's new refresh token, reaches the browser, and no
 // other party ever holds a refresh token the browser does not. Each answer goes to the page's
 // listeners (window.oidcProxy.onToken) and, in a Shiny app, to the server as the input named
-// by the script tag's data-shiny-input attribute (default "oidc_proxy_token"). When the
+// by the script tag's data-shiny-input attribute (default "oidc_proxy_token"). With a
+// data-exchange attribute naming a route, each answer also holds that route's exchanged
+// token (GET {prefix}/token?exchange=NAME), renewed before it expires too. When the
 // session has ended (401 or 403), listeners get {"error": ...} once and the script stops;
 // other failures are retried with backoff while the app keeps its last token.
 func TokenScript(tokenPath string, refreshMargin time.Duration) []byte {
@@ -32,6 +34,8 @@ const tokenScript = `// oidc-proxy-wasm: keeps this page's app supplied with the
   var tokenURL = __TOKEN_PATH__, marginS = __MARGIN__;
   var tag = document.currentScript;
   var inputName = (tag && tag.getAttribute("data-shiny-input")) || "oidc_proxy_token";
+  var exchange = tag && tag.getAttribute("data-exchange"); // a route whose exchanged token to add
+  if (exchange) tokenURL += "?exchange=" + encodeURIComponent(exchange);
   var listeners = [], latest = null, timer = null, failures = 0, ended = false, dueAt = 0, busy = false;
 
   function deliver(t) {
@@ -72,8 +76,10 @@ const tokenScript = `// oidc-proxy-wasm: keeps this page's app supplied with the
           // Seconds this answer stays usable: the access token's, or the ID token's if it ends first
           // (relative to the answer, so the browser's clock does not matter).
           var life = typeof t.expires_in === "number" ? t.expires_in : 300;
-          if (t.id_token_expires_at && t.expires_at && typeof t.expires_in === "number") {
-            life = Math.min(life, t.id_token_expires_at - (t.expires_at - t.expires_in));
+          if (t.expires_at && typeof t.expires_in === "number") {
+            var answeredAt = t.expires_at - t.expires_in;
+            if (t.id_token_expires_at) life = Math.min(life, t.id_token_expires_at - answeredAt);
+            if (t.exchanged_expires_at) life = Math.min(life, t.exchanged_expires_at - answeredAt);
           }
           deliver(t);
           schedule(Math.max(5, life - marginS + 1));

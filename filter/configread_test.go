@@ -21,7 +21,6 @@ var notReadByFilter = map[string]string{
 	"Client.SigningKeyEnv":              "config.ParseWithEnv resolves it into Client.SigningKey",
 	"Keys.SecretEnv":                    "config.ParseWithEnv resolves it into Keys[].Secret",
 	"Forward.Strip":                     "config merges it into Forward.Remove, the one identity-header list",
-	"Routes":                            "config.Config.Route picks the request's route",
 	"Routes.Authorization.Combine":      "config.Authorization.Allows",
 	"Routes.Authorization.Claims.Claim": "config.Authorization.Allows",
 	"Routes.Authorization.Claims.Op":    "config.Authorization.Allows",

@@ -42,6 +42,15 @@ func (h *httpContext) exchangeRoute() *config.Route {
 
 // exchange adds the route's exchanged token to the request, exchanging first if needed.
 func (h *httpContext) exchange(ls *liveSession, r *config.Route) types.Action {
+	return h.exchangeFor(ls, r, func(x *exchangedToken) types.Action {
+		h.setRequestHeader(r.Exchange.Header, r.Exchange.HeaderValue(x.token))
+		return types.ActionContinue
+	})
+}
+
+// exchangeFor gets the route's exchanged token for the session (exchanging first if needed)
+// and hands it to use; a failure is answered.
+func (h *httpContext) exchangeFor(ls *liveSession, r *config.Route, use func(*exchangedToken) types.Action) types.Action {
 	p := h.p
 	x := r.Exchange
 	subject := ls.s.AccessToken
@@ -57,21 +66,19 @@ func (h *httpContext) exchange(ls *liveSession, r *config.Route) types.Action {
 	}
 	key := engine.NewFlightKey("oidc-proxy exchange v1", p.cfg.Provider.Issuer, r.Name, subject)
 	return p.broker.flights.join(h.contextID, key, p.broker.exchangeSpec(r, subject, key), func(res *flightResult, fresh bool) types.Action {
-		return h.onExchanged(r, res, fresh)
+		return h.onExchanged(r, res, fresh, use)
 	})
 }
 
-// onExchanged injects the exchanged token, or answers with the exchange's failure.
-func (h *httpContext) onExchanged(r *config.Route, res *flightResult, fresh bool) types.Action {
+// onExchanged hands the exchanged token to use, or answers with the exchange's failure.
+func (h *httpContext) onExchanged(r *config.Route, res *flightResult, fresh bool, use func(*exchangedToken) types.Action) types.Action {
 	m := h.p.broker.m.exchange
-	x := r.Exchange
 	switch res.status {
 	case engine.FlightOK:
 		if !fresh {
 			count(m, "cache_hit")
 		}
-		h.setRequestHeader(x.Header, x.HeaderValue(res.value.(*exchangedToken).token))
-		return types.ActionContinue
+		return use(res.value.(*exchangedToken))
 	case engine.FlightDenied, engine.FlightEnded:
 		return h.respond(failure{status: 403, code: "exchange_denied", err: exchangeError(r, res),
 			msg: "The identity provider refused a token for this app (" + res.code + ")."})

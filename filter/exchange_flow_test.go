@@ -153,3 +153,37 @@ func TestExchangeFailures(t *testing.T) {
 		})
 	}
 }
+
+// GET {prefix}/token?exchange=<route> adds the route's exchanged token to the answer (the
+// same exchange, cached the same way, as the route's requests get), under the route's
+// authorization rules; an unknown route is a 400.
+func TestTokenEndpointExchange(t *testing.T) {
+	l := newLH(t, func(c map[string]any) {
+		exchangeRoute(map[string]any{"type": "rfc8693", "audience": "svc-api", "header": "X-Svc-Token"})(c)
+		c["endpoints"] = map[string]any{"token": true}
+	})
+	l.ready()
+	cookies := l.loginDefault()
+	l.inRequest()
+	same := []string{"cookie", cookies, "sec-fetch-site", "same-origin", "accept", "application/json"}
+	r := l.request("GET", "/oauth2/token?exchange=svc", same...)
+	c := l.requestCallout(r.id, "/token")
+	l.answer(c, "200", "application/json", tokenBody(map[string]any{"access_token": "svc-tok", "token_type": "Bearer", "expires_in": 600,
+		"issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}))
+	r = l.reply(r.id)
+	body := string(r.local.Data)
+	if r.status() != 200 || !strings.Contains(body, `"access_token":"at-123"`) || !strings.Contains(body, `"exchanged_token":"svc-tok","exchanged_expires_at":`) {
+		t.Fatalf("%d %s", r.status(), body)
+	}
+	// The route's own requests reuse it: no second exchange.
+	r2 := l.request("GET", "/svc/x", "cookie", cookies)
+	if r2.local != nil || len(l.host.GetCalloutAttributesFromContext(r2.id)) != 0 || l.upstream(r2.id, "x-svc-token") != "svc-tok" {
+		t.Errorf("the route's request: %d, x-svc-token %q", r2.status(), l.upstream(r2.id, "x-svc-token"))
+	}
+	if r := l.request("GET", "/oauth2/token?exchange=nope", same...); r.status() != 400 {
+		t.Errorf("an unknown route: %d, want 400", r.status())
+	}
+	if r := l.request("GET", "/oauth2/token", same...); r.status() != 200 || strings.Contains(string(r.local.Data), "exchanged_token") {
+		t.Errorf("without exchange=: %d %s", r.status(), r.local.Data)
+	}
+}

@@ -3,6 +3,9 @@ package filter
 import (
 	"bytes"
 	"slices"
+	"strings"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/engine"
 
@@ -30,6 +33,10 @@ func (h *httpContext) tokenEndpoint() types.Action {
 		auditWarn("token_endpoint_refused", "corr", h.correlationID(), "sec_fetch_site", h.req.SecFetchSite, "origin", h.req.Origin)
 		return h.respond(failure{status: 403, code: "cross_origin", msg: "Tokens are only given to pages of this site."})
 	}
+	route, f := h.tokenExchangeRoute()
+	if f != nil {
+		return h.respond(*f)
+	}
 	ls, err := h.loadSession()
 	if err != nil {
 		return h.signInRequired(err)
@@ -38,6 +45,11 @@ func (h *httpContext) tokenEndpoint() types.Action {
 		now := p.now()
 		if !h.tokensUsable(ls, now) {
 			return h.signInRequired(nil)
+		}
+		if route != nil {
+			if f, denied := h.authorize(route, ls); denied {
+				return h.respond(f)
+			}
 		}
 		count(p.broker.m.tokenEndpoint, "served")
 		auditInfo("token_endpoint", "corr", h.correlationID(), "sub", ls.s.Subject)
@@ -48,8 +60,34 @@ func (h *httpContext) tokenEndpoint() types.Action {
 			// A DPoP-bound token is useless without the plugin's key: say so (RFC 9449 5).
 			body = dpopTokenType(body)
 		}
+		if route != nil {
+			return h.exchangeFor(ls, route, func(x *exchangedToken) types.Action {
+				return h.sendJSON(engine.WithExchanged(body, x.token, x.exp))
+			})
+		}
 		return h.sendJSON(body)
 	})
+}
+
+// tokenExchangeRoute is the route named by ?exchange= (a route with an exchange), whose
+// exchanged token the answer includes; nil without the parameter. An unknown name is a 400.
+func (h *httpContext) tokenExchangeRoute() (*config.Route, *failure) {
+	name := ""
+	for _, kv := range strings.Split(h.req.Query, "&") {
+		if k, v, _ := strings.Cut(kv, "="); k == "exchange" {
+			name = v
+		}
+	}
+	if name == "" {
+		return nil, nil
+	}
+	for i := range h.p.cfg.Routes {
+		if r := &h.p.cfg.Routes[i]; r.Name == name && r.Exchange != nil {
+			h.route = r
+			return r, nil
+		}
+	}
+	return nil, &failure{status: 400, code: "invalid_request", msg: "No route with an exchange has that name."}
 }
 
 // sameOrigin reports whether the request comes from a page of its own origin

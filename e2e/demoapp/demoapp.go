@@ -11,6 +11,7 @@
 //
 //	{prefix}              an HTML page (any path that is not under api/)
 //	{prefix}api/whoami    JSON: a WhoAmI
+//	{prefix}ws            the live panel's WebSocket (live.go): what token the server holds
 //
 // Everything echoed is escaped by html/template. It is a test app: its JSON
 // includes the raw tokens it received, so it must only be served on loopback.
@@ -46,6 +47,9 @@ type Config struct {
 	TokenHeaders []string
 	// SignOutPath is the sign-out link, "/oauth2/sign_out" by default.
 	SignOutPath string
+	// TokenScriptPath is the plugin's token script, "/oauth2/tokens.js" by default: the
+	// page's live panel takes fresh tokens from it.
+	TokenScriptPath string
 	// HTTPClient fetches discovery and JWKS; http.DefaultClient with a 5 s
 	// timeout when nil.
 	HTTPClient *http.Client
@@ -70,6 +74,9 @@ func Handler(cfg Config) http.Handler {
 	}
 	if cfg.SignOutPath == "" {
 		cfg.SignOutPath = "/oauth2/sign_out"
+	}
+	if cfg.TokenScriptPath == "" {
+		cfg.TokenScriptPath = "/oauth2/tokens.js"
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
@@ -99,6 +106,8 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rel == "api/whoami":
 		a.serveWhoAmI(w, r)
+	case rel == "ws":
+		a.serveLive(w, r)
 	case rel == "api" || strings.HasPrefix(rel, "api/"):
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "path": r.URL.Path})
 	default:

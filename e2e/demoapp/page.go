@@ -9,11 +9,13 @@ import (
 )
 
 type pageData struct {
-	W       *WhoAmI
-	APIPath string
-	SignOut string
-	Mounts  []mountLink
-	Tokens  []tokenView
+	W           *WhoAmI
+	APIPath     string
+	LivePath    string
+	TokenScript string
+	SignOut     string
+	Mounts      []mountLink
+	Tokens      []tokenView
 }
 
 type mountLink struct {
@@ -38,7 +40,7 @@ var shownClaims = []string{"iss", "sub", "aud", "azp", "client_id", "scope", "sc
 
 func (a *app) servePage(w http.ResponseWriter, r *http.Request) {
 	who := a.inspect(r)
-	d := pageData{W: who, APIPath: a.prefix + "api/whoami", SignOut: a.cfg.SignOutPath}
+	d := pageData{W: who, APIPath: a.prefix + "api/whoami", LivePath: a.prefix + "ws", TokenScript: a.cfg.TokenScriptPath, SignOut: a.cfg.SignOutPath}
 	for _, m := range []struct{ name, path string }{{a.cfg.Name, "/"}, {"app1", "/app1/"}, {"app2", "/app2/"}} {
 		d.Mounts = append(d.Mounts, mountLink{m.name, m.path, m.path == a.prefix})
 	}
@@ -137,6 +139,21 @@ button{padding:.5rem 1rem;font-size:1rem;background:#2557d6;color:#fff;border:0;
 <p class="muted">Cookies received: {{range $i, $c := .W.Cookies}}{{if $i}}, {{end}}{{$c}}{{else}}none{{end}}</p>
 </section>
 
+<section id="live" data-status="">
+<h2>Live: the token the app's server holds</h2>
+<p class="muted">A WebSocket stays open, as in a Shiny or Streamlit app. Its server first holds the access token of the
+socket's upgrade request; the page, through the proxy's <code>{{.TokenScript}}</code>, pushes each fresh token down the
+same socket before the old one expires. No reload.</p>
+<table>
+<tr><th>socket</th><td><span id="live-state">connecting</span> <span class="muted" id="live-socket"></span></td></tr>
+<tr><th>held token</th><td><span id="live-verified"></span> <span id="live-exp"></span></td></tr>
+<tr><th>for</th><td id="live-sub"></td></tr>
+<tr><th>from</th><td><span id="live-source"></span>, <span id="live-renewals">0</span> renewal(s) without a reload</td></tr>
+<tr><th>session</th><td id="live-ended">active</td></tr>
+</table>
+<button id="live-reconnect" type="button">Reconnect</button>
+</section>
+
 <section id="tokens">
 <h2>Tokens</h2>
 {{if .W.KeysError}}<p class="bad">Provider keys unavailable: {{.W.KeysError}}</p>{{end}}
@@ -165,6 +182,41 @@ button{padding:.5rem 1rem;font-size:1rem;background:#2557d6;color:#fff;border:0;
 </section>
 <p class="muted">Rendered {{.W.Time.Format "2006-01-02 15:04:05 UTC"}} for {{.W.Method}} {{.W.Path}}</p>
 </main>
+<script src="{{.TokenScript}}"></script>
+<script>
+(function () {
+  const el = function (id) { return document.getElementById(id); };
+  const panel = el("live");
+  let ws = null;
+  function send(tok) {
+    if (!ws || ws.readyState !== 1 || !tok) return;
+    ws.send(JSON.stringify(tok.error ? {error: tok.error} : {access_token: tok.access_token}));
+  }
+  function render(s) {
+    panel.dataset.status = JSON.stringify(s);
+    el("live-socket").textContent = "#" + s.socket + ", open since " + s.opened_at;
+    el("live-sub").textContent = s.sub || "(no user)";
+    el("live-source").textContent = s.source === "page" ? "pushed by this page" : "the socket's upgrade request";
+    el("live-renewals").textContent = s.renewals;
+    const h = s.held;
+    el("live-verified").textContent = !h ? "none" : (h.verified ? "verifies now," : "does not verify: " + (h.error || ""));
+    el("live-verified").className = h && h.verified ? "ok" : "bad";
+    el("live-exp").textContent = h && h.expires_at ? (h.expires_in > 0 ? "expires in " + h.expires_in + " s" : "expired") : "";
+    if (s.ended) { el("live-ended").textContent = "ended (" + s.ended + "): sign in again"; el("live-ended").className = "bad"; }
+    if (s.rejected) el("live-ended").textContent = "last push rejected: " + s.rejected;
+  }
+  function connect() {
+    ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + {{.LivePath}});
+    ws.onopen = function () { el("live-state").textContent = "open"; el("live-state").className = "ok"; if (window.oidcProxy) send(window.oidcProxy.token()); };
+    ws.onmessage = function (e) { render(JSON.parse(e.data)); };
+    ws.onclose = function (e) { el("live-state").textContent = "closed (" + e.code + ")"; el("live-state").className = "bad"; panel.dataset.closed = "1"; };
+  }
+  if (window.oidcProxy) window.oidcProxy.onToken(send);
+  else el("live-ended").textContent = "the proxy's token script is not there (endpoints.token is off): the server keeps the upgrade's token";
+  el("live-reconnect").addEventListener("click", function () { if (ws) ws.close(); panel.dataset.closed = ""; connect(); });
+  connect();
+})();
+</script>
 <script>
 (function () {
   const api = {{.APIPath}};

@@ -307,6 +307,8 @@ func PluginConfig(issuer string, keys []Key) map[string]any {
 		"api":          map[string]any{"prefixes": []any{"/api/"}, "detect": true},
 		// As the shipped envoy.yaml: both proxies hold only the headers on a pause (unless
 		// Options.StopAllOnHeaderPause), so the plugin may read a body with its headers held.
-		"endpoints": map[string]any{"allow_on_headers_stop_iteration": true},
+		// token: the demo page's live panel keeps its socket's server supplied with fresh
+		// tokens through {prefix}/tokens.js.
+		"endpoints": map[string]any{"allow_on_headers_stop_iteration": true, "token": true},
 	}
 }

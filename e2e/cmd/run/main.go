@@ -76,6 +76,10 @@ oidc-proxy-wasm is running in %s.
   Provider:    %s
   Sign out:    %s/oauth2/sign_out
 
+The page's "Live" panel keeps a WebSocket open, as a Shiny or Streamlit app does, and shows the
+access token its server holds and how long it has left: the page renews it through
+/oauth2/tokens.js before it expires, without a reload (-access-ttl 1m to watch it happen).
+
 Ctrl-C stops it.
 `, where, s.URL, s.URL, s.URL, s.OP.Issuer(), s.URL)
 	<-ctx.Done()
