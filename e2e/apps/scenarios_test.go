@@ -2,6 +2,7 @@ package apps
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -97,6 +98,22 @@ func scenarios(t *testing.T, kind Kind) {
 			t.Errorf("the page shows exp %d, the token the server presented has exp %d", exp.Unix(), c.Expiry.Time().Unix())
 		}
 		seen = append(seen, call.Token)
+	})
+
+	step("a token pushed for another user is refused", func(t *testing.T, b *tab) {
+		// The token comes from the page: a script there could push another user's. The app
+		// takes it only when its ID token's sub is the upgrade request's user.
+		calls := len(r.obo.Calls())
+		eval[bool](b, pushJS(kind, forgedToken(t, "someone-else")))
+		b.waitPage("the app refuses the pushed token", func(p Page) bool { return p.Token == "none: not this user's" })
+		b.click(CallButton)
+		b.waitPage("the on-behalf-of call without a token", func(p Page) bool { return strings.HasPrefix(p.OBO, "no token") })
+		if n := len(r.obo.Calls()); n != calls {
+			b.fatalf("the app made %d on-behalf-of calls with a token it refused", n-calls)
+		}
+		// The page's next token puts things right.
+		eval[bool](b, fmt.Sprintf(`(() => { const w = (%s); w.oidcProxy.refresh(); return true; })()`, scriptWindowJS))
+		b.waitPage("the app takes the page's next token", func(p Page) bool { return strings.HasPrefix(p.Token, "expires in") })
 	})
 
 	step("an upgrade without a session gets 401", func(t *testing.T, b *tab) {
@@ -328,4 +345,35 @@ func sameCookies(a, b map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// scriptWindowJS is the window that runs the page's tokens.js: the page (Shiny), or the
+// component's frame (Streamlit).
+const scriptWindowJS = `[window, ...[...document.querySelectorAll("iframe")].map(f => f.contentWindow)].find(w => w && w.oidcProxy)`
+
+// pushJS makes the page hand the app tok as if tokens.js had: Shiny's input, or the
+// component's value (sent from the component's frame, as its own script does).
+func pushJS(kind Kind, tok map[string]any) string {
+	v, _ := json.Marshal(tok)
+	if kind.Name == Shiny.Name {
+		return fmt.Sprintf(`(() => { Shiny.setInputValue("oidc_proxy_token", %s, {priority: "event"}); return true; })()`, v)
+	}
+	msg, _ := json.Marshal(fmt.Sprintf(`window.parent.postMessage({isStreamlitMessage: true, type: "streamlit:setComponentValue", value: %s, dataType: "json"}, "*")`, v))
+	return fmt.Sprintf(`(() => { (%s).eval(%s); return true; })()`, scriptWindowJS, msg)
+}
+
+// forgedToken is a token object as tokens.js delivers it, for another subject (unsigned: the
+// app only compares the sub).
+func forgedToken(t *testing.T, sub string) map[string]any {
+	t.Helper()
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	exp := time.Now().Add(time.Hour).Unix()
+	id := enc(map[string]any{"alg": "none"}) + "." + enc(map[string]any{"sub": sub, "exp": exp}) + ".x"
+	return map[string]any{"token_type": "Bearer", "access_token": id, "id_token": id, "expires_at": exp, "expires_in": 3600}
 }

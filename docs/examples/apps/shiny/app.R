@@ -19,24 +19,35 @@ ui <- fluidPage(
   p("On-behalf-of: ", textOutput("obo", inline = TRUE))
 )
 
+# The sub claim of a JWT (not verified: the provider checks the token it is given).
+jwt_sub <- function(jwt) {
+  if (is.null(jwt)) return(NULL)
+  p <- chartr("-_", "+/", strsplit(jwt, ".", fixed = TRUE)[[1]][2])
+  p <- paste0(p, strrep("=", (4 - nchar(p) %% 4) %% 4))
+  jsonlite::fromJSON(rawToChar(jsonlite::base64_dec(p)))$sub
+}
+
 server <- function(input, output, session) {
   # Who the user is: the claim headers of the WebSocket's upgrade request.
   output$user <- renderText(paste(session$request$HTTP_X_AUTH_REQUEST_EMAIL,
                                   session$request$HTTP_X_AUTH_REQUEST_USER))
 
   # The user's current access token: the upgrade request's until tokens.js sends a fresher
-  # one, NULL once the session has ended (sign-out, refresh refused).
+  # one, NULL once the session has ended (refresh refused). The page sends it: it must be
+  # this user's (its ID token's sub is the upgrade request's).
   token <- reactive({
     tok <- input$oidc_proxy_token
     if (is.null(tok)) return(list(access_token = session$request$HTTP_X_FORWARDED_ACCESS_TOKEN))
     if (!is.null(tok$error)) return(NULL)
+    if (!identical(jwt_sub(tok$id_token), session$request$HTTP_X_AUTH_REQUEST_USER)) return(NULL)
     tok
   })
 
   output$token <- renderText({
     invalidateLater(1000)
     tok <- token()
-    if (is.null(tok)) return(paste("none, the session has ended:", input$oidc_proxy_token$error))
+    err <- input$oidc_proxy_token$error
+    if (is.null(tok)) return(if (is.null(err)) "none: not this user's" else paste("none, the session has ended:", err))
     if (is.null(tok$expires_at)) return("from the upgrade request")
     sprintf("expires in %.0f s (exp %.0f)", tok$expires_at - as.numeric(Sys.time()), tok$expires_at)
   })
@@ -44,7 +55,7 @@ server <- function(input, output, session) {
   # The on-behalf-of call, always with the current token.
   obo <- eventReactive(input$call, {
     tok <- token()
-    if (is.null(tok)) return("no token: the session has ended")
+    if (is.null(tok)) return("no token")
     if (Sys.getenv("OBO_TOKEN_URL") == "") return("not configured (OBO_TOKEN_URL)")
     form <- if (Sys.getenv("OBO_AUDIENCE") != "") {
       list(grant_type = "urn:ietf:params:oauth:grant-type:token-exchange",

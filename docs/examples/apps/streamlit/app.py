@@ -11,6 +11,7 @@ OBO_CLIENT_SECRET, and OBO_SCOPE (Entra ID's on-behalf-of grant) or OBO_AUDIENCE
 token exchange, e.g. Keycloak's).
 """
 
+import base64
 import json
 import os
 import time
@@ -24,6 +25,14 @@ import streamlit.components.v1 as components
 oidc_token = components.declare_component(
     "oidc_token", path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "oidc_token")
 )
+
+
+def jwt_sub(jwt):
+    """The sub claim of a JWT (not verified: the provider checks the token it is given)."""
+    parts = (jwt or "").split(".")
+    if len(parts) != 3:
+        return None
+    return json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))).get("sub")
 
 
 def on_behalf_of(access_token):
@@ -56,12 +65,16 @@ headers = st.context.headers
 st.text(f"Signed in as {headers.get('X-Auth-Request-Email')} {headers.get('X-Auth-Request-User')}")
 
 # The user's current access token: the upgrade request's until the component sends a fresher
-# one; None once the session has ended (sign-out, refresh refused).
+# one; None once the session has ended (refresh refused). The page sends it: it must be this
+# user's (its ID token's sub is the upgrade request's).
 tok = oidc_token(key="oidc_token", default=None)
 if tok is None:
     tok = {"access_token": headers.get("X-Forwarded-Access-Token")}
 elif "error" in tok:
     st.text(f"Access token: none, the session has ended: {tok['error']}")
+    tok = None
+elif jwt_sub(tok.get("id_token")) != headers.get("X-Auth-Request-User"):
+    st.text("Access token: none: not this user's")
     tok = None
 elif "expires_at" in tok:
     st.text(f"Access token: expires in {tok['expires_at'] - time.time():.0f} s (exp {tok['expires_at']})")
@@ -70,6 +83,6 @@ else:
 
 # The on-behalf-of call, always with the current token.
 if st.button("Call the API on the user's behalf"):
-    st.session_state.obo = on_behalf_of(tok["access_token"]) if tok else "no token: the session has ended"
+    st.session_state.obo = on_behalf_of(tok["access_token"]) if tok else "no token"
 if "obo" in st.session_state:
     st.text(f"On-behalf-of: {st.session_state.obo}")
