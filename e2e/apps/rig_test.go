@@ -49,7 +49,7 @@ func newRig(t *testing.T, kind Kind) *rig {
 	// The app and Envoy start side by side: both take seconds.
 	r.app, err = Start(kind, repoRoot(t), port, t.TempDir(), map[string]string{
 		"OBO_TOKEN_URL": r.obo.URL, "OBO_CLIENT_ID": stack.ClientID, "OBO_CLIENT_SECRET": stack.ClientSecret,
-		"OBO_SCOPE": "api://downstream/.default",
+		"OBO_SCOPE": "api://downstream/.default", "OIDC_PROXY_EXCHANGE": "downstream",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +63,10 @@ func newRig(t *testing.T, kind Kind) *rig {
 		Configure: func(cfg map[string]any) {
 			cfg["session"] = map[string]any{"refresh": true, "refresh_margin": margin.String()}
 			cfg["endpoints"].(map[string]any)["token"] = true
+			// A route whose on-behalf-of token the page asks for too (Shiny's data-exchange).
+			issuer := cfg["provider"].(map[string]any)["issuer"].(string)
+			cfg["routes"] = []any{map[string]any{"name": "downstream", "match": map[string]any{"prefix": "/downstream/"},
+				"exchange": map[string]any{"type": "entra_obo", "scope": "api://downstream/.default", "token_endpoint": issuer + "/entra/token"}}}
 			fwd := cfg["forward"].(map[string]any)
 			fwd["claims"] = map[string]any{"X-Auth-Request-User": "sub", "X-Auth-Request-Email": "email"}
 		},

@@ -98,6 +98,13 @@ func scenarios(t *testing.T, kind Kind) {
 			t.Errorf("the page shows exp %d, the token the server presented has exp %d", exp.Unix(), c.Expiry.Time().Unix())
 		}
 		seen = append(seen, call.Token)
+		// The route's exchanged token, which the plugin exchanged and the page renews too.
+		if kind.Name == Shiny.Name {
+			exp, ok := shownExp(Page{Token: p.Exchanged})
+			if !ok || !exp.After(time.Now()) || r.s.OP.Counts().OBO == 0 {
+				b.fatalf("the app's exchanged token: %q (provider on-behalf-of requests %d); want one that has not expired", p.Exchanged, r.s.OP.Counts().OBO)
+			}
+		}
 	})
 
 	step("a token pushed for another user is refused", func(t *testing.T, b *tab) {

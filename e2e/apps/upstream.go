@@ -88,19 +88,21 @@ func (u *Upstream) UpgradesTo(path string) []Upgrade {
 }
 
 // ReadPage is a JavaScript expression that reads what both example apps show, by their
-// labels: {user, token, obo}: the user, the access token their server holds ("expires in N s
-// (exp T)", or "none, the session has ended: <error>"), and the last on-behalf-of result.
+// labels: {user, token, exchanged, obo}: the user, the access token their server holds
+// ("expires in N s (exp T)", or "none, the session has ended: <error>"), the route's
+// exchanged token it holds, and the last on-behalf-of result.
 const ReadPage = `(() => {
   const lines = (document.body ? document.body.innerText : "").split("\n").map(s => s.trim());
   const after = p => { const l = lines.find(l => l.startsWith(p)); return l ? l.slice(p.length).trim() : ""; };
-  return {user: after("Signed in as"), token: after("Access token:"), obo: after("On-behalf-of:")};
+  return {user: after("Signed in as"), token: after("Access token:"), exchanged: after("Exchanged token:"), obo: after("On-behalf-of:")};
 })()`
 
 // Page is what ReadPage returns.
 type Page struct {
-	User  string `json:"user"`
-	Token string `json:"token"`
-	OBO   string `json:"obo"`
+	User      string `json:"user"`
+	Token     string `json:"token"`
+	Exchanged string `json:"exchanged"` // Shiny: the exchanged token tokens.js got for the app
+	OBO       string `json:"obo"`
 }
 
 // TokenStateJS is a JavaScript expression that says what the page's /oauth2/tokens.js holds,

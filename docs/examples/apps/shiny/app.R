@@ -8,13 +8,15 @@
 #
 # On-behalf-of call (optional): OBO_TOKEN_URL (the provider's token endpoint), OBO_CLIENT_ID,
 # OBO_CLIENT_SECRET, and OBO_SCOPE (Entra ID's on-behalf-of grant) or OBO_AUDIENCE (RFC 8693
-# token exchange, e.g. Keycloak's).
+# token exchange, e.g. Keycloak's). Or let the proxy exchange: OIDC_PROXY_EXCHANGE names a
+# plugin route with an exchange, and each token then carries that route's exchanged_token.
 library(shiny)
 
 ui <- fluidPage(
-  tags$script(src = "/oauth2/tokens.js"),
+  tags$script(src = "/oauth2/tokens.js", "data-exchange" = Sys.getenv("OIDC_PROXY_EXCHANGE")),
   h3("Signed in as ", textOutput("user", inline = TRUE)),
   p("Access token: ", textOutput("token", inline = TRUE)),
+  p("Exchanged token: ", textOutput("exchanged", inline = TRUE)),
   actionButton("call", "Call the API on the user's behalf"),
   p("On-behalf-of: ", textOutput("obo", inline = TRUE))
 )
@@ -50,6 +52,13 @@ server <- function(input, output, session) {
     if (is.null(tok)) return(if (is.null(err)) "none: not this user's" else paste("none, the session has ended:", err))
     if (is.null(tok$expires_at)) return("from the upgrade request")
     sprintf("expires in %.0f s (exp %.0f)", tok$expires_at - as.numeric(Sys.time()), tok$expires_at)
+  })
+
+  output$exchanged <- renderText({
+    invalidateLater(1000)
+    exp <- token()$exchanged_expires_at
+    if (is.null(exp)) return("none")
+    sprintf("expires in %.0f s (exp %.0f)", exp - as.numeric(Sys.time()), exp)
   })
 
   # The on-behalf-of call, always with the current token.

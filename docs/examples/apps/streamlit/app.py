@@ -80,6 +80,8 @@ elif "expires_at" in tok:
     st.text(f"Access token: expires in {tok['expires_at'] - time.time():.0f} s (exp {tok['expires_at']})")
 else:
     st.text("Access token: from the upgrade request")
+if tok and "exchanged_expires_at" in tok:  # with data-exchange on the component's script tag
+    st.text(f"Exchanged token: expires in {tok['exchanged_expires_at'] - time.time():.0f} s")
 
 # The on-behalf-of call, always with the current token.
 if st.button("Call the API on the user's behalf"):
