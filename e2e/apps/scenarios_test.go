@@ -99,11 +99,9 @@ func scenarios(t *testing.T, kind Kind) {
 		}
 		seen = append(seen, call.Token)
 		// The route's exchanged token, which the plugin exchanged and the page renews too.
-		if kind.Name == Shiny.Name {
-			exp, ok := shownExp(Page{Token: p.Exchanged})
-			if !ok || !exp.After(time.Now()) || r.s.OP.Counts().OBO == 0 {
-				b.fatalf("the app's exchanged token: %q (provider on-behalf-of requests %d); want one that has not expired", p.Exchanged, r.s.OP.Counts().OBO)
-			}
+		exp, ok := shownExp(Page{Token: p.Exchanged})
+		if !ok || !exp.After(time.Now()) || r.s.OP.Counts().OBO == 0 {
+			b.fatalf("the app's exchanged token: %q (provider on-behalf-of requests %d); want one that has not expired", p.Exchanged, r.s.OP.Counts().OBO)
 		}
 	})
 

@@ -101,7 +101,7 @@ const ReadPage = `(() => {
 type Page struct {
 	User      string `json:"user"`
 	Token     string `json:"token"`
-	Exchanged string `json:"exchanged"` // Shiny: the exchanged token tokens.js got for the app
+	Exchanged string `json:"exchanged"`
 	OBO       string `json:"obo"`
 }
 

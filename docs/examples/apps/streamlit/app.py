@@ -8,7 +8,8 @@ true}) and hands this script each fresh token, however long the socket stays ope
 
 On-behalf-of call (optional): OBO_TOKEN_URL (the provider's token endpoint), OBO_CLIENT_ID,
 OBO_CLIENT_SECRET, and OBO_SCOPE (Entra ID's on-behalf-of grant) or OBO_AUDIENCE (RFC 8693
-token exchange, e.g. Keycloak's).
+token exchange, e.g. Keycloak's). Or let the proxy exchange: OIDC_PROXY_EXCHANGE names a plugin
+route with an exchange, and each token then carries that route's exchanged_token.
 """
 
 import base64
@@ -67,7 +68,7 @@ st.text(f"Signed in as {headers.get('X-Auth-Request-Email')} {headers.get('X-Aut
 # The user's current access token: the upgrade request's until the component sends a fresher
 # one; None once the session has ended (refresh refused). The page sends it: it must be this
 # user's (its ID token's sub is the upgrade request's).
-tok = oidc_token(key="oidc_token", default=None)
+tok = oidc_token(key="oidc_token", default=None, exchange=os.environ.get("OIDC_PROXY_EXCHANGE"))
 if tok is None:
     tok = {"access_token": headers.get("X-Forwarded-Access-Token")}
 elif "error" in tok:
@@ -80,8 +81,9 @@ elif "expires_at" in tok:
     st.text(f"Access token: expires in {tok['expires_at'] - time.time():.0f} s (exp {tok['expires_at']})")
 else:
     st.text("Access token: from the upgrade request")
-if tok and "exchanged_expires_at" in tok:  # with data-exchange on the component's script tag
-    st.text(f"Exchanged token: expires in {tok['exchanged_expires_at'] - time.time():.0f} s")
+if tok and "exchanged_expires_at" in tok:
+    exp = tok["exchanged_expires_at"]
+    st.text(f"Exchanged token: expires in {exp - time.time():.0f} s (exp {exp})")
 
 # The on-behalf-of call, always with the current token.
 if st.button("Call the API on the user's behalf"):
