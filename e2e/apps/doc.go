@@ -5,7 +5,9 @@
 // For each app, inside one open session: the app renders after login; the tokens of the
 // socket's upgrade request expire while the socket stays open, and later the app's server
 // holds a fresh access token (from the plugin's /oauth2/tokens.js) that verifies at the
-// provider with the same subject, and its on-behalf-of call with it succeeds; a socket opened
+// provider with the same subject, and a fresh exchanged token of the route the page names, and
+// its own on-behalf-of call with the access token succeeds; a token the page pushes for
+// another user is refused; a socket opened
 // after the tokens expired gets fresh ones in its upgrade headers; an upgrade without a
 // session gets 401, not a redirect; sign-out closes the app's socket (the plugin's tick) and
 // the page's script learns the session ended; a refresh the provider refuses is told to the
