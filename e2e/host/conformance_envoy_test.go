@@ -206,6 +206,7 @@ func (ev *envoyConf) upgrade(t *testing.T) {
 	t.Run("AppCloses", func(t *testing.T) { t.Parallel(); checkUpgradeAppCloses(t, ev.f) })
 	t.Run("ClosedByPlugin", func(t *testing.T) { t.Parallel(); checkUpgradeClosedByPlugin(t, ev.f) })
 	t.Run("OtherTypeRefused", func(t *testing.T) { t.Parallel(); checkUpgradeRefused(t, ev.f, "echo") })
+	t.Run("LocalReply", func(t *testing.T) { t.Parallel(); checkUpgradeLocalReply(t, ev.f) })
 }
 
 // upgradeNotConfigured starts a second Envoy without the connection manager's

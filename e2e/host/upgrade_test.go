@@ -156,6 +156,9 @@ func checkUpgradeBodies(t *testing.T, f *fixture) {
 	if got := calls(seen); !slices.Equal(got, start) || seen["headers_eos"] != false {
 		t.Errorf("before any data: callbacks %q (headers end_of_stream %v), want %q and false", got, seen["headers_eos"], start)
 	}
+	if conn, _ := seen["connection"].(string); seen["upgrade"] != "websocket" || !strings.EqualFold(conn, "upgrade") {
+		t.Errorf("the plugin read upgrade %q, connection %q; want websocket, upgrade", seen["upgrade"], seen["connection"])
+	}
 	want := start
 	for _, m := range []string{"one", "two", "three"} {
 		s.echo(t, m)
@@ -263,6 +266,24 @@ func checkUpgradeRefused(t *testing.T, f *fixture, upgrade string) {
 	}
 }
 
+// A local reply to an upgrade request (the plugin's 401 without a session) is an ordinary
+// local reply: the plugin's proxy_on_response_headers sees it, the app is not called.
+func checkUpgradeLocalReply(t *testing.T, f *fixture) {
+	s := dialUpgrade(t, f.srv.URL, "/conf/local", "websocket", wsTag(t))
+	if s.resp.StatusCode != http.StatusForbidden || s.body != "denied by plugin" {
+		t.Fatalf("got %d %q, want the plugin's 403", s.resp.StatusCode, s.body)
+	}
+	if got := s.resp.Header.Get("X-On-Response-Headers"); got != "403" {
+		t.Errorf("proxy_on_response_headers saw %q, want 403", got)
+	}
+	if h := s.resp.Header; h.Get("Upgrade") != "" || h.Get("X-Local") != "yes" {
+		t.Errorf("local reply headers %v, want the plugin's and no Upgrade", h)
+	}
+	if n := f.upstream.reached("/conf/local"); n != 0 {
+		t.Errorf("the app got the upgrade the plugin answered (%d)", n)
+	}
+}
+
 func calls(seen map[string]any) []string {
 	var out []string
 	list, _ := seen["calls"].([]any)
@@ -282,6 +303,7 @@ func TestUpgrade(t *testing.T) {
 	t.Run("AppCloses", func(t *testing.T) { checkUpgradeAppCloses(t, f) })
 	t.Run("ClosedByPlugin", func(t *testing.T) { checkUpgradeClosedByPlugin(t, f) })
 	t.Run("OtherTypeRefused", func(t *testing.T) { checkUpgradeRefused(t, f, "echo") })
+	t.Run("LocalReply", func(t *testing.T) { checkUpgradeLocalReply(t, f) })
 }
 
 // Without UpgradeTypes (Envoy's default: no upgrade_configs) every upgrade is refused.

@@ -20,6 +20,8 @@ type wsSeen struct {
 	VM         string `json:"vm"`
 	Headers    bool   `json:"headers"`     // proxy_on_request_headers ran
 	HeadersEOS bool   `json:"headers_eos"` // its end_of_stream
+	Upgrade    string `json:"upgrade"`     // the upgrade and connection request headers there
+	Connection string `json:"connection"`  //
 	Status     string `json:"status"`      // :status in proxy_on_response_headers
 	// Req and Resp are the proxy_on_request_body and proxy_on_response_body calls, one
 	// entry each: the chunk's size, "+eos" when end_of_stream was set.
@@ -47,7 +49,8 @@ func (c *httpContext) wsTrack(endOfStream bool) {
 	if tag == "" || !strings.HasPrefix(c.path, "/ws") {
 		return
 	}
-	c.ws = &wsSeen{VM: c.plugin.vm.id, Headers: true, HeadersEOS: endOfStream, Calls: []string{"headers"}}
+	c.ws = &wsSeen{VM: c.plugin.vm.id, Headers: true, HeadersEOS: endOfStream, Calls: []string{"headers"},
+		Upgrade: c.header("upgrade"), Connection: c.header("connection")}
 	c.wsTag = tag
 	if c.plugin.sockets == nil {
 		c.plugin.sockets = map[string]uint32{}
