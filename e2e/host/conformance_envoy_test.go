@@ -196,6 +196,7 @@ func (ev *envoyConf) stopAll(t *testing.T, dir, wasmPath string, cl map[string]s
 	r := f.holdBody(t, false)
 	checkStopAll(t, r, false)
 	t.Logf("without allow_on_headers_stop_iteration the upstream saw the request %d time(s)", r.reached)
+	t.Run("UpgradeHeldHeaders", func(t *testing.T) { checkUpgradeHeld(t, f, false) })
 }
 
 // upgrade: the shipped upgrade_configs (websocket) and upgrade route.
@@ -207,6 +208,7 @@ func (ev *envoyConf) upgrade(t *testing.T) {
 	t.Run("ClosedByPlugin", func(t *testing.T) { t.Parallel(); checkUpgradeClosedByPlugin(t, ev.f) })
 	t.Run("OtherTypeRefused", func(t *testing.T) { t.Parallel(); checkUpgradeRefused(t, ev.f, "echo") })
 	t.Run("LocalReply", func(t *testing.T) { t.Parallel(); checkUpgradeLocalReply(t, ev.f) })
+	t.Run("HeldHeaders", func(t *testing.T) { t.Parallel(); checkUpgradeHeld(t, ev.f, true) })
 }
 
 // upgradeNotConfigured starts a second Envoy without the connection manager's

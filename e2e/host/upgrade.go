@@ -22,7 +22,8 @@ import (
 //     an empty proxy_on_request_body follows at once (requestPhase), and the upstream's
 //     answer goes through proxy_on_response_headers; a 101 is followed by an empty
 //     proxy_on_response_body. Then every chunk read from either side is one body callback
-//     (end_of_stream false, whatever ends the stream) before it is passed on.
+//     (end_of_stream false, whatever ends the stream) before it is passed on. Headers paused
+//     under AllowOnHeadersStopIteration get the empty request chunk while still held.
 //   - The client closing its connection (or half-closing it) ends the stream without more
 //     callbacks (details downstream_remote_disconnect); the app closing its side costs one
 //     more empty proxy_on_response_body, then the client's connection is closed (details

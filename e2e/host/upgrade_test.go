@@ -3,6 +3,7 @@ package host
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -55,8 +56,9 @@ type socket struct {
 	body string // the body of a refused upgrade
 }
 
-// dialUpgrade sends an upgrade request for path with the tag the plugin tracks it by.
-func dialUpgrade(t testing.TB, baseURL, path, upgrade, tag string) *socket {
+// dialUpgrade sends an upgrade request for path with the tag the plugin tracks it by, and
+// extra header lines ("Name: value").
+func dialUpgrade(t testing.TB, baseURL, path, upgrade, tag string, extra ...string) *socket {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(baseURL, "http://"))
 	if err != nil {
@@ -65,7 +67,8 @@ func dialUpgrade(t testing.TB, baseURL, path, upgrade, tag string) *socket {
 	t.Cleanup(func() { conn.Close() })
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	_, err = io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: "+upgrade+
-		"\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Ws-Tag: "+tag+"\r\n\r\n")
+		"\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Ws-Tag: "+tag+"\r\n"+
+		strings.Join(append(extra, ""), "\r\n")+"\r\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +269,27 @@ func checkUpgradeRefused(t *testing.T, f *fixture, upgrade string) {
 	}
 }
 
+// Upgrade headers held on a callout (the plugin refreshing a session before it forwards the
+// upgrade), then resumed from the callout's answer. With allow_on_headers_stop_iteration the
+// upgrade's empty body chunk comes at once, the headers still held (the plugin pauses it
+// too); without it, only once the plugin resumed. Either way the upgrade then goes through.
+func checkUpgradeHeld(t *testing.T, f *fixture, allowStopIteration bool) {
+	tag := wsTag(t)
+	s := dialUpgrade(t, f.srv.URL, "/ws/"+tag, "websocket", tag, "X-Ws-Hold: 1")
+	if s.resp.StatusCode != http.StatusSwitchingProtocols || s.resp.Header.Get("X-Upstream-Conf-Added") != "1" {
+		t.Fatalf("got %d %v %q, want the 101 with the plugin's header upstream", s.resp.StatusCode, s.resp.Header, s.body)
+	}
+	s.echo(t, "held")
+	want := []string{"headers", "callout", "req 0", "response_headers", "resp 0", "req 4", "resp 4"}
+	if allowStopIteration {
+		want = []string{"headers", "req 0 held", "callout", "response_headers", "resp 0", "req 4", "resp 4"}
+	}
+	seen := f.wsSeenWhen(t, tag, "the echo's callbacks", func(m map[string]any) bool { return len(calls(m)) >= len(want) })
+	if got := calls(seen); !slices.Equal(got, want) {
+		t.Errorf("callbacks %q, want %q", got, want)
+	}
+}
+
 // A local reply to an upgrade request (the plugin's 401 without a session) is an ordinary
 // local reply: the plugin's proxy_on_response_headers sees it, the app is not called.
 func checkUpgradeLocalReply(t *testing.T, f *fixture) {
@@ -304,6 +328,18 @@ func TestUpgrade(t *testing.T) {
 	t.Run("ClosedByPlugin", func(t *testing.T) { checkUpgradeClosedByPlugin(t, f) })
 	t.Run("OtherTypeRefused", func(t *testing.T) { checkUpgradeRefused(t, f, "echo") })
 	t.Run("LocalReply", func(t *testing.T) { checkUpgradeLocalReply(t, f) })
+}
+
+func TestUpgradeHeldHeaders(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allow_on_headers_stop_iteration=%v", allow), func(t *testing.T) {
+			f := newFixture(t, func(c *Config) {
+				c.UpgradeTypes = []string{"websocket"}
+				c.AllowOnHeadersStopIteration = allow
+			})
+			checkUpgradeHeld(t, f, allow)
+		})
+	}
 }
 
 // Without UpgradeTypes (Envoy's default: no upgrade_configs) every upgrade is refused.

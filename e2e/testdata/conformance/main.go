@@ -211,13 +211,16 @@ func (c *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		_ = proxywasm.RemoveHttpRequestHeader("content-length")
 		return types.ActionContinue
 	}
-	c.wsTrack(endOfStream)
+	hold := c.wsTrack(endOfStream)
 	// Passthrough: edits the upstream must see.
 	_ = proxywasm.AddHttpRequestHeader("x-conf-added", "1")
 	_ = proxywasm.ReplaceHttpRequestHeader("x-conf-replace", "new")
 	_ = proxywasm.RemoveHttpRequestHeader("x-conf-remove")
 	if p := c.header("x-conf-rewrite-path"); p != "" {
 		_ = proxywasm.ReplaceHttpRequestHeader(":path", p)
+	}
+	if hold {
+		return types.ActionPause
 	}
 	return types.ActionContinue
 }
@@ -438,7 +441,9 @@ func (c *httpContext) heldBody(bodySize int, endOfStream bool) types.Action {
 }
 
 func (c *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
-	c.wsRequestBody(bodySize, endOfStream)
+	if c.wsRequestBody(bodySize, endOfStream) {
+		return types.ActionPause
+	}
 	if c.holdBody {
 		return c.heldBody(bodySize, endOfStream)
 	}

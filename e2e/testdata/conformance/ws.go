@@ -43,11 +43,14 @@ func chunk(size int, eos bool) string {
 	return s
 }
 
-// wsTrack starts tracking the stream if it carries a tag.
-func (c *httpContext) wsTrack(endOfStream bool) {
+// wsTrack starts tracking the stream if it carries a tag. With x-ws-hold it also holds the
+// headers on a callout (as the plugin does to refresh a session before forwarding an
+// upgrade) and reports true: proxy_on_request_headers then pauses, and the callout's answer
+// resumes the request ("callout" in Calls).
+func (c *httpContext) wsTrack(endOfStream bool) (hold bool) {
 	tag := c.header("x-ws-tag")
 	if tag == "" || !strings.HasPrefix(c.path, "/ws") {
-		return
+		return false
 	}
 	c.ws = &wsSeen{VM: c.plugin.vm.id, Headers: true, HeadersEOS: endOfStream, Calls: []string{"headers"},
 		Upgrade: c.header("upgrade"), Connection: c.header("connection")}
@@ -57,6 +60,21 @@ func (c *httpContext) wsTrack(endOfStream bool) {
 	}
 	c.plugin.sockets[tag] = c.id
 	c.wsSave()
+	if c.header("x-ws-hold") == "" {
+		return false
+	}
+	headers := [][2]string{{":method", "GET"}, {":path", "/echo"}, {":authority", "callout.test"}}
+	if _, err := proxywasm.DispatchHttpCall("ok", headers, nil, nil, 5000, func(int, int, int) {
+		c.ws.Calls = append(c.ws.Calls, "callout")
+		c.wsSave()
+		if err := proxywasm.ResumeHttpRequest(); err != nil {
+			proxywasm.LogErrorf("conformance: resume ws: %v", err)
+		}
+	}); err != nil {
+		proxywasm.LogErrorf("conformance: ws callout: %v", err)
+		return false
+	}
+	return true
 }
 
 // wsLate tracks a tagged stream whose request headers callback never ran (a reply Envoy's
@@ -82,13 +100,22 @@ func (c *httpContext) wsSave() {
 	}
 }
 
-func (c *httpContext) wsRequestBody(size int, eos bool) {
+// wsRequestBody records a request body chunk, " held" when the request headers are still
+// readable (held by a pause); it reports whether to pause the body too, as the plugin does
+// while the headers it holds wait for a callout.
+func (c *httpContext) wsRequestBody(size int, eos bool) (pause bool) {
 	if c.ws == nil {
-		return
+		return false
+	}
+	call := "req " + chunk(size, eos)
+	_, err := proxywasm.GetHttpRequestHeader(":path")
+	if err == nil {
+		call += " held"
 	}
 	c.ws.Req = append(c.ws.Req, chunk(size, eos))
-	c.ws.Calls = append(c.ws.Calls, "req "+chunk(size, eos))
+	c.ws.Calls = append(c.ws.Calls, call)
 	c.wsSave()
+	return err == nil
 }
 
 func (c *httpContext) wsResponseBody(size int, eos bool) {
