@@ -142,13 +142,20 @@ func (s *stream) tunnel(up io.ReadWriteCloser, out *headerMap) {
 	go func() {
 		defer wg.Done()
 		err := s.pump(brw.Reader, up, true)
-		if ctx.Err() == nil && !errors.Is(err, errTunnelReset) {
+		switch {
+		case errors.Is(err, errTunnelWrite):
+			return // the app's side is gone: the other pump sees it and ends the tunnel
+		case ctx.Err() == nil && !errors.Is(err, errTunnelReset):
 			end("downstream_remote_disconnect")
 		}
 		end("")
 	}()
 	err = s.pump(up, conn, false)
-	if ctx.Err() == nil && !errors.Is(err, errTunnelReset) && !errors.Is(err, errTunnelWrite) {
+	switch {
+	case ctx.Err() != nil || errors.Is(err, errTunnelReset):
+	case errors.Is(err, errTunnelWrite):
+		end("downstream_remote_disconnect")
+	default:
 		// Envoy hands the filters one more empty chunk when the app closes its side.
 		_, _ = s.tunnelChunk(false, nil)
 		end("upstream_reset_after_response_started{connection_termination}")
@@ -159,11 +166,11 @@ func (s *stream) tunnel(up io.ReadWriteCloser, out *headerMap) {
 
 var (
 	errTunnelReset = errors.New("host: the plugin reset the upgraded stream")
-	errTunnelWrite = errors.New("host: writing to the client failed")
+	errTunnelWrite = errors.New("host: writing to the other side of the tunnel failed")
 )
 
 // pump reads src until it fails, passing each chunk through the plugin's body callback
-// (request or response) and on to dst.
+// (request: src is the client) and on to dst.
 func (s *stream) pump(src io.Reader, dst io.Writer, request bool) error {
 	buf := chunkPool.Get().(*[]byte)
 	defer chunkPool.Put(buf)
@@ -174,10 +181,7 @@ func (s *stream) pump(src io.Reader, dst io.Writer, request bool) error {
 			if !ok {
 				return errTunnelReset
 			}
-			if werr := write(dst, out); werr != nil {
-				if request {
-					return werr
-				}
+			if write(dst, out) != nil {
 				return errTunnelWrite
 			}
 		}
