@@ -2,6 +2,8 @@
 // the stream, next to the same Envoy without the filter, side by side in one run.
 //
 //	make build && go run ./tools/wsbench      # -sockets 50 -frames 1000 -runs 7 -size 64
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o .cache/noop.wasm ./e2e/bench/noop
+//	go run ./tools/wsbench -noop .cache/noop.wasm   # adds the floor: a no-op plugin on the same SDK
 //
 // Each Envoy is the shipped envoy.yaml (upgrade_configs: websocket, the upgrade route) rendered
 // by e2e/envoy with one worker (--concurrency 1); "plugin" is `make run`'s stack (e2e/stack:
@@ -50,7 +52,7 @@ func main() {
 }
 
 type options struct {
-	wasm                        string
+	wasm, noop                  string
 	sockets, frames, runs, size int
 }
 
@@ -58,6 +60,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("wsbench", flag.ContinueOnError)
 	var o options
 	fs.StringVar(&o.wasm, "wasm", "plugin.wasm", "the plugin (make build)")
+	fs.StringVar(&o.noop, "noop", "", "also measure this floor plugin: e2e/bench/noop built for wasip1 (the SDK's default callbacks)")
 	fs.IntVar(&o.sockets, "sockets", 50, "WebSockets open at once per Envoy")
 	fs.IntVar(&o.frames, "frames", 1000, "frames each socket sends (each waits for its echo)")
 	fs.IntVar(&o.runs, "runs", 7, "runs (each measures both rows)")
@@ -111,6 +114,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		{name: "Envoy, no filter", url: bare.URL, pid: bare.PID()},
 		{name: "plugin.wasm (session checked at the upgrade)", url: s.URL, pid: s.Proxy.Envoy.PID(), cookie: cookie},
 	}
+	if o.noop != "" {
+		floor, err := envoy.Start(startCtx, envoy.Config{Concurrency: 1, Bootstrap: envoy.Bootstrap{
+			WasmPath: o.noop, PluginConfig: []byte("{}"), Upstream: s.AppURL,
+			Clusters: map[string]string{"oidc": s.OP.Issuer()},
+		}})
+		if err != nil {
+			return err
+		}
+		defer floor.Close()
+		rows = append(rows, row{name: "no-op Go plugin, same SDK (floor)", url: floor.URL, pid: floor.PID()})
+	}
 	fmt.Fprintf(out, "wsbench: Envoy 1.40 (one worker), %d sockets x %d frames of %d bytes, %d runs\n\n",
 		o.sockets, o.frames, o.size, o.runs)
 	fmt.Fprintf(out, "%-4s %-46s %14s %14s\n", "run", "row", "CPU/frame (us)", "wall (ms)")
@@ -131,12 +145,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "  %-46s %8.2f us/frame\n", rows[i].name, median(per[i]))
 	}
 	// Paired within each run (the machine's load changes between runs).
-	var ratio, diff []float64
-	for r := range per[0] {
-		ratio = append(ratio, per[1][r]/per[0][r])
-		diff = append(diff, per[1][r]-per[0][r])
+	for i := 1; i < len(rows); i++ {
+		var ratio, diff []float64
+		for r := range per[0] {
+			ratio = append(ratio, per[i][r]/per[0][r])
+			diff = append(diff, per[i][r]-per[0][r])
+		}
+		fmt.Fprintf(out, "  %s / no filter, median of the runs' ratios: x%.2f (%+.2f us per frame)\n",
+			rows[i].name, median(ratio), median(diff))
 	}
-	fmt.Fprintf(out, "  plugin / no filter, median of the runs' ratios: x%.2f (%+.2f us per frame)\n", median(ratio), median(diff))
 	return nil
 }
 
