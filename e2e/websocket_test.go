@@ -147,9 +147,6 @@ func TestBrowserWebSocketFreshTokens(t *testing.T) {
 		b.fatalf("renewal: counts before %+v, after %+v: want refreshes and no login", before, after)
 	}
 
-	if !onEnvoy() {
-		return // TODO(host): e2e/host does not yet end an upgraded stream on proxy_close_stream
-	}
 	// Sign out with the browser's cookies: the plugin closes the socket, and the page's next
 	// token request is refused, which the app's server hears.
 	run(b, "signing out", chromedp.Evaluate[int](`fetch("/oauth2/sign_out", {credentials: "same-origin", redirect: "manual"}).then(() => 1)`,

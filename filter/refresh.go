@@ -55,7 +55,12 @@ func (h *httpContext) freshen(ls *liveSession, wantID bool, hops int, then func(
 	if hops >= maxRefreshHops || !engine.RefreshDue(p.cfg.Session, ls.s, p.now(), wantID) {
 		return then(ls)
 	}
-	key := engine.NewFlightKey("oidc-proxy refresh v1", p.cfg.Provider.Issuer, ls.s.RefreshToken)
+	// Keyed by the refresh token and when the session was issued: requests that carry the same
+	// cookie share one refresh, and a session refreshed since (by a provider that does not
+	// rotate refresh tokens, the same refresh token) is refreshed anew, not handed the parked
+	// result it came from again.
+	key := engine.NewFlightKey("oidc-proxy refresh v2", p.cfg.Provider.Issuer, ls.s.RefreshToken,
+		strconv.FormatInt(ls.s.IssuedAt.UnixNano(), 10))
 	return p.broker.flights.join(h.contextID, key, p.broker.refreshSpec(ls.s, key), func(res *flightResult, fresh bool) types.Action {
 		return h.onRefreshed(ls, res, fresh, wantID, hops, then)
 	})

@@ -435,3 +435,31 @@ func TestRefreshUnknownKidRefetchesKeys(t *testing.T) {
 		t.Errorf("the parked session: %d, new ID token forwarded %v", b.status(), l.upstream(b.id, "x-forwarded-id-token") == idt)
 	}
 }
+
+// A provider that does not rotate refresh tokens, with access tokens shorter than the time a
+// refresh result stays parked: the second refresh is not the first one's parked result
+// again (whose access token is due by then, and then expired), but a new call to the
+// provider. Before, the two refreshes shared a key (the same refresh token), the user was
+// sent to a new login without any call to the provider.
+func TestRefreshWithoutRotationShortTokens(t *testing.T) {
+	l := newLH(t, func(c map[string]any) { c["session"] = map[string]any{"refresh_margin": "20s"} })
+	l.ready()
+	cookies := l.login("/app/", func(nonce string) string {
+		return tokenBody(map[string]any{"access_token": "at-0", "token_type": "Bearer", "expires_in": 40,
+			"refresh_token": "rt-fixed", "id_token": l.idToken(l.claims(nonce))})
+	})
+	l.inRequest()
+	for i, at := range []string{"at-1", "at-2", "at-3"} {
+		l.advance(time.Duration(25*(i+1)) * time.Second) // each token due 20 s before its 40 s end
+		r := l.request("GET", "/api/x", "cookie", cookies)
+		cs := l.host.GetCalloutAttributesFromContext(r.id)
+		if r.local != nil || len(cs) != 1 {
+			t.Fatalf("refresh %d: status %d, %d callouts, want a refresh at the provider", i+1, r.status(), len(cs))
+		}
+		l.answer(cs[0], "200", "application/json", tokenBody(map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": 40}))
+		if got := l.upstream(r.id, "x-forwarded-access-token"); got != at {
+			t.Fatalf("refresh %d: forwarded %q, want %q", i+1, got, at)
+		}
+		cookies = lhCookies(l.responseCookies(r.id))
+	}
+}

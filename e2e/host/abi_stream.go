@@ -41,7 +41,8 @@ func proxyContinueStream(v *vm, s []uint64) status {
 	return statusOK
 }
 
-// proxyCloseStream resets an HTTP stream: the client's connection is aborted.
+// proxyCloseStream resets an HTTP stream: the client's connection is aborted,
+// and an upgraded stream's tunnel ends (Envoy closes both connections).
 func proxyCloseStream(v *vm, s []uint64) status {
 	st := v.active()
 	switch streamType(u32(s[0])) {
@@ -52,6 +53,9 @@ func proxyCloseStream(v *vm, s []uint64) status {
 			}
 			st.reset = true
 			st.notify()
+			if st.tunnelling {
+				st.cancel() // closes both connections of the upgraded stream
+			}
 		}
 		return statusOK
 	case streamDownstream, streamUpstream:

@@ -68,6 +68,13 @@ type Config struct {
 	// until the plugin continues, and continued headers go upstream before the
 	// body callback runs (the app sees them even when the plugin then answers).
 	AllowOnHeadersStopIteration bool
+	// UpgradeTypes are the connection manager's upgrade_configs: the upgrade
+	// types (the Upgrade header's value, compared case-insensitively) it lets
+	// through to the filters and the upstream. Any other upgrade is answered 403
+	// (empty body, details upgrade_failed) before the plugin's request callbacks,
+	// as Envoy does; the plugin sees only proxy_on_log and proxy_on_done. The
+	// shipped envoy.yaml has ["websocket"]; the default, none, is Envoy's.
+	UpgradeTypes []string
 	// MaxRequestBody caps the buffered request body (413 beyond it), as Envoy's
 	// per-connection buffer limit would when a filter buffers. Default 32 MiB.
 	MaxRequestBody int64

@@ -147,6 +147,11 @@ func TestEnvoyConformance(t *testing.T) {
 				t.Parallel()
 				ev.stopAll(t, filepath.Join(dir, "stopall"), wasmPath, cl, up)
 			}},
+			{"Upgrade", ev.upgrade},
+			{"UpgradeNotConfigured", func(t *testing.T) {
+				t.Parallel()
+				ev.upgradeNotConfigured(t, filepath.Join(dir, "noupgrades"), wasmPath, cl, up)
+			}},
 			{"ConfigureFailureRefusesStart", func(t *testing.T) {
 				t.Parallel()
 				err := <-refused
@@ -191,6 +196,52 @@ func (ev *envoyConf) stopAll(t *testing.T, dir, wasmPath string, cl map[string]s
 	r := f.holdBody(t, false)
 	checkStopAll(t, r, false)
 	t.Logf("without allow_on_headers_stop_iteration the upstream saw the request %d time(s)", r.reached)
+	t.Run("UpgradeHeldHeaders", func(t *testing.T) { checkUpgradeHeld(t, f, false) })
+}
+
+// upgrade: the shipped upgrade_configs (websocket) and upgrade route.
+func (ev *envoyConf) upgrade(t *testing.T) {
+	t.Parallel()
+	t.Run("Bodies", func(t *testing.T) { t.Parallel(); checkUpgradeBodies(t, ev.f) })
+	t.Run("HalfClose", func(t *testing.T) { t.Parallel(); checkUpgradeHalfClose(t, ev.f) })
+	t.Run("AppCloses", func(t *testing.T) { t.Parallel(); checkUpgradeAppCloses(t, ev.f) })
+	t.Run("ClosedByPlugin", func(t *testing.T) { t.Parallel(); checkUpgradeClosedByPlugin(t, ev.f) })
+	t.Run("OtherTypeRefused", func(t *testing.T) { t.Parallel(); checkUpgradeRefused(t, ev.f, "echo") })
+	t.Run("LocalReply", func(t *testing.T) { t.Parallel(); checkUpgradeLocalReply(t, ev.f) })
+	t.Run("HeldHeaders", func(t *testing.T) { t.Parallel(); checkUpgradeHeld(t, ev.f, true) })
+}
+
+// upgradeNotConfigured starts a second Envoy without the connection manager's
+// upgrade_configs (Envoy's default) and sends a WebSocket upgrade there.
+func (ev *envoyConf) upgradeNotConfigured(t *testing.T, dir, wasmPath string, cl map[string]string, up *upstream) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e, err := envoy.Start(ctx, envoy.Config{Dir: dir, Bootstrap: envoy.Bootstrap{
+		WasmPath: wasmPath, PluginConfig: []byte(`{}`),
+		PluginName: "conformance", RootID: "conf_root", VMID: "conf_vm",
+		Clusters: cl, Upstream: up.URL,
+		Edit: func(doc map[string]any) error {
+			hcm := envoyPath(doc, "static_resources", "listeners", "0", "filter_chains", "0", "filters", "0", "typed_config").(map[string]any)
+			if _, ok := hcm["upgrade_configs"]; !ok {
+				return fmt.Errorf("the shipped envoy.yaml has no upgrade_configs to remove")
+			}
+			delete(hcm, "upgrade_configs")
+			return nil
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	f := &fixture{srv: &httptest.Server{URL: e.URL}, upstream: up, client: &http.Client{Timeout: 10 * time.Second}}
+	checkUpgradeRefused(t, f, "websocket")
+	st, err := e.Stats(`^http\.ingress_http\.downstream_rq_ws_on_non_ws_route$`)
+	if n := st["http.ingress_http.downstream_rq_ws_on_non_ws_route"]; err != nil || n != 1 {
+		t.Errorf("downstream_rq_ws_on_non_ws_route = %d (%v), want 1: the connection manager refused it", n, err)
+	}
 }
 
 func envoyPath(v any, path ...string) any {

@@ -1,15 +1,12 @@
 package host
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"fmt"
 
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -565,49 +562,6 @@ func TestUpstreamDown(t *testing.T) {
 	}
 	if resp.Header.Get("X-On-Response-Headers") != "503" {
 		t.Error("the plugin did not see the router's local reply in proxy_on_response_headers")
-	}
-}
-
-// Upgrades (websockets) reach the upstream with the plugin's request edits;
-// the plugin sees the 101 in proxy_on_response_headers; then bytes flow both
-// ways.
-func TestUpgrade(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "echo" || r.Header.Get("X-Conf-Added") != "1" {
-			http.Error(w, "want an echo upgrade with the plugin's header", http.StatusBadRequest)
-			return
-		}
-		conn, rw, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
-		_ = rw.Flush()
-		_, _ = io.Copy(conn, rw)
-	}))
-	t.Cleanup(up.Close)
-	f := newFixture(t, func(c *Config) { c.Upstream = up.URL })
-
-	conn, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	_, _ = io.WriteString(conn, "GET /ws HTTP/1.1\r\nHost: app.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols || resp.Header.Get("X-On-Response-Headers") != "101" {
-		t.Fatalf("got %d %v, want 101 seen by the plugin", resp.StatusCode, resp.Header)
-	}
-	_, _ = io.WriteString(conn, "ping")
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
-		t.Fatalf("echo: %q %v", buf, err)
 	}
 }
 

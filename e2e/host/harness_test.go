@@ -69,6 +69,14 @@ type upstream struct {
 	hits  atomic.Int64
 	mu    sync.Mutex
 	paths map[string]int // requests by path and query, counted when their headers arrive
+	// tunnelsEnded: upgraded requests by path whose tunnel the app saw end.
+	tunnelsEnded map[string]bool
+}
+
+func (u *upstream) tunnelEnded(path string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.tunnelsEnded[path]
 }
 
 // reached is how many requests for uri (path and query) reached the upstream (their
@@ -88,12 +96,19 @@ type echo struct {
 }
 
 func newUpstream(t testing.TB) *upstream {
-	u := &upstream{paths: map[string]int{}}
+	u := &upstream{paths: map[string]int{}, tunnelsEnded: map[string]bool{}}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u.hits.Add(1)
 		u.mu.Lock()
 		u.paths[r.URL.RequestURI()]++
 		u.mu.Unlock()
+		if isUpgrade(r) && strings.HasPrefix(r.URL.Path, "/ws") {
+			tunnelEcho(w, r)
+			u.mu.Lock()
+			u.tunnelsEnded[r.URL.RequestURI()] = true
+			u.mu.Unlock()
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		e := echo{Method: r.Method, Path: r.URL.RequestURI(), Host: r.Host, Headers: map[string][]string{}, Body: string(body)}
 		for k, v := range r.Header {

@@ -1,12 +1,8 @@
 package host
 
 import (
-	"errors"
-	"io"
 	"net/http"
-	"net/http/httputil"
 	"strconv"
-	"strings"
 )
 
 // respond runs a response (upstream or local) through proxy_on_response_headers
@@ -14,39 +10,47 @@ import (
 // chunks; last marks the end.
 func (s *stream) respond(m *headerMap, code int, details string, eos bool,
 	next func() (data []byte, last bool, err error)) {
+	out, ok := s.responseHeaders(m, code, details, eos)
+	if !ok {
+		return
+	}
+	s.writeHeaders(out)
+	if !eos {
+		s.streamBody(next, func() bool { return s.contResp })
+	}
+}
+
+// responseHeaders runs proxy_on_response_headers and returns the headers the
+// client gets; if the plugin answered, reset or failed instead, the client has
+// had that and ok is false.
+func (s *stream) responseHeaders(m *headerMap, code int, details string, eos bool) (out *headerMap, ok bool) {
 	v := s.v
 	v.mu.Lock()
 	s.resp, s.respCode, s.codeDetails = m, code, details
 	v.mu.Unlock()
-	contResp := func() bool { return s.contResp }
 	o := s.step(func() (uint64, error) {
 		s.respOpen, s.contResp = true, false
 		return v.call(v.fn.onResponseHeaders, s.id, uint64(s.id), uint64(s.resp.len()), boolArg(eos))
-	}, contResp)
+	}, func() bool { return s.contResp })
 	v.mu.Lock()
 	s.respOpen = false
-	out := s.resp.clone()
+	out = s.resp.clone()
 	lr := s.local
 	s.local = nil
 	v.mu.Unlock()
 	switch o {
 	case replied:
 		s.writeLocal(lr)
-		return
 	case failed:
 		s.writeLocal(failStream())
-		return
 	case idle:
 		s.writeLocal(&localReply{code: http.StatusRequestTimeout, body: []byte("stream timeout"), details: "stream_idle_timeout"})
-		return
 	case aborted:
 		s.abort()
-		return
+	default:
+		return out, true
 	}
-	s.writeHeaders(out)
-	if !eos {
-		s.streamBody(next, contResp)
-	}
+	return nil, false
 }
 
 // streamBody calls proxy_on_response_body per chunk. Continue forwards what is
@@ -167,95 +171,4 @@ func (s *stream) finish() {
 		_, _ = v.call(v.fn.onDelete, s.id, uint64(s.id))
 	}
 	delete(v.streams, s.id)
-}
-
-// proxyUpgrade forwards an upgrade (websocket) request with the plugin's
-// request headers; proxy_on_response_headers sees the upstream's answer (the
-// 101 included) and may edit it. After a 101 the bytes flow both ways without
-// body callbacks, and without the route timeout.
-func (s *stream) proxyUpgrade() {
-	method, _ := s.req.get(":method")
-	path, _ := s.req.get(":path")
-	authority, _ := s.req.get(":authority")
-	upgrade, _ := s.req.get("upgrade")
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			out, err := http.NewRequestWithContext(s.ctx, method, s.h.upstreamURL(path), http.NoBody)
-			if err != nil {
-				return
-			}
-			pr.Out.URL, pr.Out.Method, pr.Out.Host = out.URL, method, authority
-			pr.Out.Header = http.Header{}
-			copyRequestHeaders(pr.Out.Header, s.req)
-			if upgrade != "" {
-				pr.Out.Header.Set("Connection", "Upgrade")
-				pr.Out.Header.Set("Upgrade", upgrade)
-			}
-		},
-		Transport:      s.h.client.Transport,
-		FlushInterval:  -1,
-		ModifyResponse: s.upgradeResponse,
-		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) {
-			if errors.Is(err, errUpgradeRefused) || s.ctx.Err() != nil {
-				s.abort()
-				return
-			}
-			s.respondLocal(upstreamFailure(s.ctx, err), true)
-		},
-	}
-	rp.ServeHTTP(s.w, s.r.WithContext(s.ctx))
-}
-
-var errUpgradeRefused = errors.New("host: the plugin stopped the upgrade response")
-
-// upgradeResponse runs proxy_on_response_headers on an upgrade's response.
-func (s *stream) upgradeResponse(resp *http.Response) error {
-	v := s.v
-	m := responseHeaders(resp)
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		for _, k := range []string{"Connection", "Upgrade"} {
-			for _, val := range resp.Header.Values(k) {
-				m.add(strings.ToLower(k), val)
-			}
-		}
-	}
-	v.mu.Lock()
-	s.resp, s.respCode, s.codeDetails = m, resp.StatusCode, "via_upstream"
-	v.mu.Unlock()
-	o := s.step(func() (uint64, error) {
-		s.respOpen, s.contResp = true, false
-		return v.call(v.fn.onResponseHeaders, s.id, uint64(s.id), uint64(s.resp.len()), 0)
-	}, func() bool { return s.contResp })
-	v.mu.Lock()
-	s.respOpen = false
-	out := s.resp.clone()
-	lr := s.local
-	s.local = nil
-	v.mu.Unlock()
-	switch o {
-	case replied:
-		out = localHeaders(lr)
-		resp.StatusCode = lr.code
-		resp.Body = http.NoBody
-		if len(lr.body) > 0 {
-			resp.Body = io.NopCloser(strings.NewReader(string(lr.body)))
-			resp.ContentLength = int64(len(lr.body))
-		}
-	case proceed:
-	default:
-		return errUpgradeRefused
-	}
-	resp.Header = http.Header{}
-	for _, p := range out.pairs {
-		if p[0] == ":status" {
-			if n, err := strconv.Atoi(p[1]); err == nil {
-				resp.StatusCode = n
-			}
-			continue
-		}
-		if p[0] != "" && p[0][0] != ':' {
-			resp.Header.Add(p[0], p[1])
-		}
-	}
-	return nil
 }

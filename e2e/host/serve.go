@@ -61,7 +61,7 @@ func (s *stream) serve() {
 	ctx, cancel := context.WithCancel(s.r.Context())
 	defer cancel()
 	defer context.AfterFunc(s.h.baseCtx, cancel)()
-	s.ctx = ctx
+	s.ctx, s.cancel = ctx, cancel
 
 	if s.upgrade == "" {
 		body, err := io.ReadAll(io.LimitReader(s.r.Body, s.h.cfg.MaxRequestBody+1))
@@ -93,6 +93,10 @@ func (s *stream) serve() {
 		s.writeLocal(failStream())
 		return
 	}
+	if s.upgrade != "" && !s.h.upgradeAllowed(s.upgrade) {
+		s.refuseUpgrade()
+		return
+	}
 	ok, early := s.requestPhase()
 	defer early.close()
 	if !ok {
@@ -118,6 +122,12 @@ func (s *stream) serve() {
 // With AllowOnHeadersStopIteration it is StopIteration when a body follows:
 // the body callback comes at once with the headers still held (readable and
 // writable), and Continue from it, or proxy_continue_stream, sends both.
+//
+// An upgrade request is never at its end: Envoy's HTTP/1 codec completes it at
+// its headers and hands the filters an empty body chunk (end_of_stream false)
+// before the upstream answers; the upgraded bytes follow as more chunks
+// (upgrade.go). Only held headers wait on that chunk; otherwise a pause there
+// only buffers, as Envoy's StopIterationAndBuffer.
 func (s *stream) requestPhase() (bool, *earlyUpstream) {
 	v := s.v
 	eos := len(s.reqBody) == 0 && s.upgrade == ""
@@ -139,17 +149,21 @@ func (s *stream) requestPhase() (bool, *earlyUpstream) {
 			return false, nil
 		}
 	}
-	if len(s.reqBody) == 0 {
+	if len(s.reqBody) == 0 && s.upgrade == "" {
 		return true, nil
 	}
 	var early *earlyUpstream
-	if !held && s.h.cfg.upstream != nil {
+	if !held && s.h.cfg.upstream != nil && s.upgrade == "" {
 		early = s.startUpstream()
+	}
+	bodyContinued := continued
+	if s.upgrade != "" && !held {
+		bodyContinued = func() bool { return true }
 	}
 	o = s.step(func() (uint64, error) {
 		s.reqBodyOpen, s.contReq = true, false
-		return v.call(v.fn.onRequestBody, s.id, uint64(s.id), uint64(len(s.reqBody)), 1)
-	}, continued)
+		return v.call(v.fn.onRequestBody, s.id, uint64(s.id), uint64(len(s.reqBody)), boolArg(s.upgrade == ""))
+	}, bodyContinued)
 	v.mu.Lock()
 	s.reqOpen, s.reqBodyOpen = false, false
 	v.mu.Unlock()
@@ -260,6 +274,11 @@ func (s *stream) proxy(early *earlyUpstream) {
 		return
 	}
 	defer resp.Body.Close()
+	s.forward(resp)
+}
+
+// forward runs the upstream's response through the plugin to the client.
+func (s *stream) forward(resp *http.Response) {
 	m := responseHeaders(resp)
 	eos := resp.ContentLength == 0 || s.r.Method == http.MethodHead ||
 		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified

@@ -17,8 +17,9 @@ type stream struct {
 	w  http.ResponseWriter
 	r  *http.Request
 
-	wake chan struct{}   // signalled when the plugin continues, replies or resets
-	ctx  context.Context // the request's context, also cancelled by Host.Close
+	wake   chan struct{}   // signalled when the plugin continues, replies or resets
+	ctx    context.Context // the request's context, also cancelled by Host.Close
+	cancel context.CancelFunc
 
 	// Immutable request facts, for properties.
 	start      time.Time
@@ -40,6 +41,7 @@ type stream struct {
 	bytesSent                int64
 	filterState              map[string][]byte
 	created, headersSent     bool
+	tunnelling               bool // an upgraded stream's bytes flow (upgrade.go)
 }
 
 // A localReply is a proxy_send_local_response (or a host-generated reply

@@ -95,6 +95,7 @@ func Start(ctx context.Context, k Kind, c Config) (*Proxy, error) {
 			VMs: c.VMs, Clusters: c.Clusters, Upstream: c.Upstream, Env: c.Env, LogWriter: c.LogWriter,
 			CacheDir: c.CacheDir, MaxLogEntries: c.MaxLogEntries,
 			AllowOnHeadersStopIteration: !c.StopAllOnHeaderPause, // as the shipped envoy.yaml
+			UpgradeTypes:                []string{"websocket"},   // envoy.yaml's upgrade_configs
 		})
 		if err != nil {
 			return nil, err

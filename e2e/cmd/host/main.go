@@ -59,6 +59,20 @@ func (c clusterFlags) Set(s string) error {
 	return nil
 }
 
+// upgradeFlags collects repeated -upgrade TYPE flags: the connection manager's
+// upgrade_configs.
+type upgradeFlags []string
+
+func (u *upgradeFlags) String() string { return strings.Join(*u, ",") }
+
+func (u *upgradeFlags) Set(s string) error {
+	if s == "" || strings.ContainsAny(s, " ,") {
+		return fmt.Errorf("want one upgrade type such as websocket, got %q", s)
+	}
+	*u = append(*u, s)
+	return nil
+}
+
 // envFlags collects repeated -env NAME or NAME=value flags: the VMs' environment.
 type envFlags map[string]string
 
@@ -101,6 +115,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 	fs.SetOutput(stderr)
 	clusters := clusterFlags{}
 	env := envFlags{}
+	var upgrades upgradeFlags
 	var (
 		wasm         = fs.String("wasm", "plugin.wasm", "plugin module")
 		pluginConfig = fs.String("plugin-config", "", "file with the plugin configuration (JSON)")
@@ -116,6 +131,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		level        = fs.String("log-level", "info", "lowest plugin log level shown: trace, debug, info, warn, error, critical")
 	)
 	fs.Var(clusters, "cluster", "a cluster for proxy_http_call, as name=url (repeatable)")
+	fs.Var(&upgrades, "upgrade", "an upgrade type let through, as the connection manager's upgrade_configs (repeatable; envoy.yaml has websocket); others get Envoy's 403")
 	fs.Var(env, "env", "an environment variable for the VMs: NAME passes the host's value, NAME=value sets it (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -131,6 +147,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 		WasmPath: *wasm, Upstream: *upstream, VMs: *vms, PinPerConnection: *pin,
 		PluginName: *name, RootID: *rootID, Clusters: clusters, CacheDir: *cacheDir,
 		LogWriter: stderr, LogLevel: lvl, Env: env, AllowOnHeadersStopIteration: *holdHeaders,
+		UpgradeTypes: upgrades,
 	}
 	for _, f := range []struct {
 		path string

@@ -63,7 +63,7 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"-wasm", wasm, "-plugin-config", cfgPath, "-upstream", up.URL,
 			"-cluster", "ok=" + up.URL, "-listen", "127.0.0.1:0", "-vms", "2",
-			"-env", "FROM_FLAG=a=b", "-env", "FROM_HOST", "-env", "ABSENT_ON_HOST"}, &stderr, func(a string) { addrCh <- a })
+			"-env", "FROM_FLAG=a=b", "-env", "FROM_HOST", "-env", "ABSENT_ON_HOST", "-upgrade", "websocket"}, &stderr, func(a string) { addrCh <- a })
 	}()
 	var addr string
 	select {
@@ -81,6 +81,21 @@ func TestRunServesAndStopsCleanly(t *testing.T) {
 	resp.Body.Close()
 	if string(body) != "upstream saw 1" || len(resp.Header.Values("Set-Cookie")) != 2 {
 		t.Errorf("got %q %v, want the plugin's edits both ways", body, resp.Header)
+	}
+	// -upgrade: a websocket upgrade reaches the app (which answers it as a plain request),
+	// any other type gets the connection manager's 403.
+	for upgrade, want := range map[string]int{"websocket": http.StatusOK, "echo": http.StatusForbidden} {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/ws", nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", upgrade)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("a %s upgrade got %d, want %d", upgrade, resp.StatusCode, want)
+		}
 	}
 	// -env: literal values and the host's own variables, nothing else.
 	if resp, err = http.Get("http://" + addr + "/conf/env"); err != nil {
@@ -117,6 +132,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"-env", "=value"},
 		{"-env", "A=1", "-env", "A=2"},
 		{"-log-level", "loud"},
+		{"-upgrade", ""},
 		{"-wasm", "/does/not/exist.wasm"},
 		{"extra"},
 	} {

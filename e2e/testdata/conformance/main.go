@@ -66,6 +66,7 @@ type pluginContext struct {
 	ticks    proxywasm.MetricCounter
 	queued   proxywasm.MetricCounter
 	queueID  uint32
+	sockets  map[string]uint32 // tracked upgraded streams by tag (ws.go)
 }
 
 func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
@@ -108,7 +109,10 @@ func (p *pluginContext) OnPluginStart(size int) types.OnPluginStartStatus {
 	return types.OnPluginStartStatusOK
 }
 
-func (p *pluginContext) OnTick() { p.ticks.Increment(1) }
+func (p *pluginContext) OnTick() {
+	p.ticks.Increment(1)
+	p.tickSockets()
+}
 
 func (p *pluginContext) OnQueueReady(queueID uint32) {
 	for {
@@ -141,6 +145,9 @@ type httpContext struct {
 	// holdBody: /conf/holdbody paused its headers on a callout (resumed once it answered)
 	// and answers from the body what it saw there.
 	holdBody, resumed bool
+	// ws, wsTag: a tracked upgraded stream (ws.go).
+	ws    *wsSeen
+	wsTag string
 }
 
 // result is the JSON body of every /conf/ local response.
@@ -204,12 +211,16 @@ func (c *httpContext) OnHttpRequestHeaders(numHeaders int, endOfStream bool) typ
 		_ = proxywasm.RemoveHttpRequestHeader("content-length")
 		return types.ActionContinue
 	}
+	hold := c.wsTrack(endOfStream)
 	// Passthrough: edits the upstream must see.
 	_ = proxywasm.AddHttpRequestHeader("x-conf-added", "1")
 	_ = proxywasm.ReplaceHttpRequestHeader("x-conf-replace", "new")
 	_ = proxywasm.RemoveHttpRequestHeader("x-conf-remove")
 	if p := c.header("x-conf-rewrite-path"); p != "" {
 		_ = proxywasm.ReplaceHttpRequestHeader(":path", p)
+	}
+	if hold {
+		return types.ActionPause
 	}
 	return types.ActionContinue
 }
@@ -430,6 +441,9 @@ func (c *httpContext) heldBody(bodySize int, endOfStream bool) types.Action {
 }
 
 func (c *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Action {
+	if c.wsRequestBody(bodySize, endOfStream) {
+		return types.ActionPause
+	}
 	if c.holdBody {
 		return c.heldBody(bodySize, endOfStream)
 	}
@@ -451,6 +465,12 @@ func (c *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) types.Ac
 func (c *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) types.Action {
 	status, _ := proxywasm.GetHttpResponseHeader(":status")
 	_ = proxywasm.AddHttpResponseHeader("x-on-response-headers", status)
+	c.wsLate()
+	if c.ws != nil {
+		c.ws.Status = status
+		c.ws.Calls = append(c.ws.Calls, "response_headers")
+		c.wsSave()
+	}
 	if c.postResume != "" {
 		_ = proxywasm.AddHttpResponseHeader("x-post-resume-add", c.postResume)
 	}
@@ -474,6 +494,7 @@ func (c *httpContext) OnHttpResponseHeaders(numHeaders int, endOfStream bool) ty
 }
 
 func (c *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) types.Action {
+	c.wsResponseBody(bodySize, endOfStream)
 	if !c.bodyEdit {
 		return types.ActionContinue
 	}
@@ -489,4 +510,5 @@ func (c *httpContext) OnHttpStreamDone() {
 	hs, _ := proxywasm.GetHttpResponseHeaders()
 	status := lookup(hs, ":status")
 	proxywasm.LogInfof("conformance: stream done id=%d path=%s status=%s", c.id, c.path, status)
+	c.wsDone()
 }
