@@ -23,8 +23,9 @@ if ! have_r_pkgs; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "ensure-apps: installing R Shiny (apt-get install r-cran-shiny r-cran-curl)..." >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    apt-get install -y -qq r-cran-shiny r-cran-curl >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    # Debian's r-cran-* packages depend on what R imports; the recommends are hundreds more.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends r-cran-shiny r-cran-curl >/dev/null
   fi
   have_r_pkgs || {
     echo "ensure-apps: R Shiny is missing: install the Debian packages r-cran-shiny and r-cran-curl (apt-get install r-cran-shiny r-cran-curl)" >&2
