@@ -388,3 +388,48 @@ func dpProof(t *testing.T, method, htu, nonce string) string {
 	}
 	return signWith(t, jose.SigningKey{Algorithm: jose.ES256, Key: k}, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"), claims)
 }
+
+// TestDPoPBoundTokenAsBearer: the session's access token, bound to the plugin's key (cnf.jkt),
+// leaks to the app (forward.access_token_header) and is replayed as a Bearer token at a bearer
+// route of the same plugin whose issuer is the provider: RFC 9449 7.2 forbids accepting it,
+// and the plugin answers 401 invalid_token saying why. An unbound token of the same provider
+// (a login without DPoP) passes the same route.
+func TestDPoPBoundTokenAsBearer(t *testing.T) {
+	bearerRoute := func(cfg map[string]any) {
+		p := cfg["provider"].(map[string]any)
+		cfg["bearer_issuers"] = []any{map[string]any{"name": "op", "issuer": p["issuer"], "insecure_allow_http": true,
+			"cluster": "oidc", "audiences": []any{stack.ClientID}}}
+		cfg["routes"] = append(cfg["routes"].([]any), map[string]any{"name": "api", "match": map[string]any{"prefix": "/bearer/"},
+			"auth": "bearer", "bearer_issuers": []any{"op"}})
+	}
+	for _, dpop := range []bool{true, false} {
+		name := map[bool]string{true: "DPoP-bound", false: "unbound"}[dpop]
+		t.Run(name, func(t *testing.T) {
+			o := stack.Options{OP: dpOP(false), AccessTTL: time.Minute, Configure: dpConfigure(bearerRoute)}
+			if !dpop {
+				o = stack.Options{AccessTTL: time.Minute, Configure: rfConfigure(func(cfg map[string]any) { cfg["routes"] = []any{} }, bearerRoute)}
+			}
+			s, _, w := rfLoggedIn(t, o)
+			at := rfFresh(t, w, "X-Forwarded-Access-Token")
+			if at == nil || (dpJKT(at.Claims) != "") != dpop {
+				t.Fatalf("the session's access token: cnf %v", at)
+			}
+			var r response
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				// 503 until the VM serving it has fetched the issuer's keys.
+				r = newBrowser(t).get(s.URL+"/bearer/api/whoami", "Accept", "application/json", "Authorization", "Bearer "+at.Raw)
+				if r.status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+					break
+				}
+			}
+			ch := r.header.Get("Www-Authenticate")
+			switch {
+			case dpop && (r.status != http.StatusUnauthorized || !strings.Contains(ch, `error="invalid_token"`) || !strings.Contains(ch, "bound to a DPoP key")):
+				t.Errorf("the DPoP-bound token as Bearer: %d %q, want 401 invalid_token (bound to a DPoP key)", r.status, ch)
+			case !dpop && r.status != http.StatusOK:
+				t.Errorf("an unbound token of the same provider: %d %q %.200s", r.status, ch, r.body)
+			}
+			assertNoSecretsInLogs(t, s, at.Raw)
+		})
+	}
+}

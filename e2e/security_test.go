@@ -124,6 +124,14 @@ func bearerAttacks(t *testing.T, e *secEnv) []secCase {
 	}
 	in := func(d time.Duration) int64 { return time.Now().Add(d).Unix() }
 	return []secCase{
+		// Sender-constrained tokens that leaked (RFC 9449 7.2, RFC 8705 3): the suite's
+		// connections carry no client certificate.
+		invalid("DPoP-bound token (cnf.jkt) sent as Bearer", byRS("/api/rs/x", with(func(m map[string]any) {
+			m["cnf"] = map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
+		}))),
+		invalid("certificate-bound token (cnf.x5t#S256) without its certificate", byRS("/api/rs/x", with(func(m map[string]any) {
+			m["cnf"] = map[string]any{"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}
+		}))),
 		invalid("alg none", signed("/api/rs/x", secHeader("none", "rs-1"), good, "none", nil)),
 		invalid("alg NONE in capitals", signed("/api/rs/x", secHeader("NONE", "rs-1"), good, "none", nil)),
 		invalid("alg none on a route with several issuers", signed("/api/x", secHeader("none", ""), good, "none", nil)),
