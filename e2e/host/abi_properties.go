@@ -3,8 +3,8 @@ package host
 import (
 	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
 	"encoding/binary"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
