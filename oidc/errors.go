@@ -37,6 +37,9 @@ var (
 	ErrSubjectChanged  = errors.New("oidc: refreshed id token changed subject")
 	ErrAuthTimeChanged = errors.New("oidc: refreshed id token changed auth_time")
 	ErrAuthorizedParty = errors.New("oidc: id token authorized party mismatch")
+	// ErrAudienceChanged: a refreshed ID token's aud is not the original's
+	// (OIDC Core 12.2), though it holds the client.
+	ErrAudienceChanged = errors.New("oidc: refreshed id token changed audience")
 	// ErrAuthTimeMissing: a maximum authentication age was requested and the ID
 	// token has no auth_time (OIDC Core 3.1.2.1: it is then REQUIRED).
 	// ErrMaxAgeExceeded: its auth_time is older than the maximum age.

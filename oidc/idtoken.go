@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
@@ -71,7 +72,8 @@ func (v *IDTokenValidator) checkMaxAge(claims *jwt.Claims) error {
 // ValidateRefreshed validates an ID token returned by a refresh (OIDC Core
 // 12.2) against prev, the claims of the session's current ID token: the
 // checks of Validate without a nonce requirement, then iss and sub must be
-// unchanged ([ErrIssuerMismatch], [ErrSubjectChanged]), azp must be
+// unchanged ([ErrIssuerMismatch], [ErrSubjectChanged]), aud must hold the same
+// values as prev's, in any order ([ErrAudienceChanged]), azp must be
 // unchanged ([ErrAuthorizedParty]), a nonce, if present, must equal prev's
 // (jwt.ErrNonce), and auth_time, if present in both, must be equal
 // ([ErrAuthTimeChanged]).
@@ -88,6 +90,8 @@ func (v *IDTokenValidator) ValidateRefreshed(rawIDToken, accessToken string, pre
 		return nil, idTokenError(errorf(ErrIssuerMismatch, "refreshed id token issuer %s, session issuer %s", detail(claims.Issuer), detail(prev.Issuer)))
 	case claims.Subject != prev.Subject:
 		return nil, idTokenError(ErrSubjectChanged)
+	case !sameAudience(claims.Audience, prev.Audience):
+		return nil, idTokenError(ErrAudienceChanged)
 	case claims.AuthorizedParty != prev.AuthorizedParty:
 		return nil, idTokenError(errorf(ErrAuthorizedParty, "refreshed id token azp %s, original %s", detail(claims.AuthorizedParty), detail(prev.AuthorizedParty)))
 	case claims.Nonce != "" && claims.Nonce != prev.Nonce:
@@ -99,6 +103,18 @@ func (v *IDTokenValidator) ValidateRefreshed(rawIDToken, accessToken string, pre
 		return nil, err
 	}
 	return claims, nil
+}
+
+// sameAudience reports whether two aud values hold the same strings (as sets: a
+// provider may list them in another order, or as a string instead of an array of one).
+func sameAudience(a, b []string) bool {
+	return slices.Equal(uniqueSorted(a), uniqueSorted(b))
+}
+
+func uniqueSorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
 }
 
 // verify checks the signature and the claims common to both paths.

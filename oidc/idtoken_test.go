@@ -271,6 +271,10 @@ func TestIDTokenValidateRefreshed(t *testing.T) {
 	}
 	otherIssuer := *prev
 	otherIssuer.Issuer = "https://old-op.example.com"
+	twoAud := *prev
+	twoAud.Audience = []string{testClientID, "api-2"}
+	twoAudAzp := twoAud
+	twoAudAzp.AuthorizedParty = testClientID
 	tests := []struct {
 		name        string
 		token       string
@@ -289,6 +293,10 @@ func TestIDTokenValidateRefreshed(t *testing.T) {
 		{"session from another issuer", refreshed(func(m map[string]any) {}), "", &otherIssuer, ErrIssuerMismatch},
 		{"other issuer", refreshed(func(m map[string]any) { m["iss"] = "https://evil.example.com" }), "", prev, jwt.ErrIssuer},
 		{"aud without client", refreshed(func(m map[string]any) { m["aud"] = "client-2" }), "", prev, jwt.ErrAudience},
+		{"aud with another audience added", refreshed(func(m map[string]any) { m["aud"] = []any{testClientID, "https://api.example.com"}; m["azp"] = testClientID }), "", prev, ErrAudienceChanged},
+		{"aud the same, as an array", refreshed(func(m map[string]any) { m["aud"] = []any{testClientID} }), "", prev, nil},
+		{"aud with an audience dropped", refreshed(func(m map[string]any) {}), "", &twoAud, ErrAudienceChanged},
+		{"aud the same, in another order", refreshed(func(m map[string]any) { m["aud"] = []any{"api-2", testClientID}; m["azp"] = testClientID }), "", &twoAudAzp, nil},
 		{"expired", refreshed(func(m map[string]any) { m["exp"] = testNow.Add(-time.Hour).Unix() }), "", prev, jwt.ErrExpired},
 		{"missing iat", refreshed(func(m map[string]any) { delete(m, "iat") }), "", prev, jwt.ErrMissingClaim},
 		{"at_hash mismatch", refreshed(func(m map[string]any) { m["at_hash"] = atHash("x") }), testAccess, prev, jwt.ErrAtHash},
