@@ -293,7 +293,10 @@ func TestIDTokenValidateRefreshed(t *testing.T) {
 		{"session from another issuer", refreshed(func(m map[string]any) {}), "", &otherIssuer, ErrIssuerMismatch},
 		{"other issuer", refreshed(func(m map[string]any) { m["iss"] = "https://evil.example.com" }), "", prev, jwt.ErrIssuer},
 		{"aud without client", refreshed(func(m map[string]any) { m["aud"] = "client-2" }), "", prev, jwt.ErrAudience},
-		{"aud with another audience added", refreshed(func(m map[string]any) { m["aud"] = []any{testClientID, "https://api.example.com"}; m["azp"] = testClientID }), "", prev, ErrAudienceChanged},
+		{"aud with another audience added", refreshed(func(m map[string]any) {
+			m["aud"] = []any{testClientID, "https://api.example.com"}
+			m["azp"] = testClientID
+		}), "", prev, ErrAudienceChanged},
 		{"aud the same, as an array", refreshed(func(m map[string]any) { m["aud"] = []any{testClientID} }), "", prev, nil},
 		{"aud with an audience dropped", refreshed(func(m map[string]any) {}), "", &twoAud, ErrAudienceChanged},
 		{"aud the same, in another order", refreshed(func(m map[string]any) { m["aud"] = []any{"api-2", testClientID}; m["azp"] = testClientID }), "", &twoAudAzp, nil},
