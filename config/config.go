@@ -254,6 +254,10 @@ type Login struct {
 	// Introspect checks the login's access token at the provider's introspection endpoint
 	// (RFC 7662) before the session is established.
 	Introspect Introspect
+	// ACRValues, when not empty, are sent as acr_values (space-separated, in order of
+	// preference) and the login's ID token must carry an acr that is one of them (OIDC Core
+	// 3.1.2.1, 3.1.3.7 item 12).
+	ACRValues []string
 }
 
 // BindingCookieCrossSite reports whether the login binding cookie must be

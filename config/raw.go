@@ -100,6 +100,7 @@ type rawLogin struct {
 	PAR           string        `json:"par"`
 	RequestObject string        `json:"request_object"`
 	ResponseMode  string        `json:"response_mode"`
+	ACRValues     []string      `json:"acr_values"`
 }
 
 type rawIntrospect struct {

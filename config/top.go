@@ -114,6 +114,12 @@ func (v *validator) extraAuthParams() {
 		switch {
 		case contains(reservedAuthParams, name):
 			v.add(p, "reserved: the filter sets this parameter itself")
+		case name == "acr_values":
+			// Sent here it would never be checked: a user who deletes it from the
+			// authorization URL would get the weaker login accepted.
+			v.add(p, "use login.acr_values, which also checks the ID token's acr")
+		case name == "max_age":
+			v.add(p, "use session.max_age, which also checks the ID token's auth_time")
 		case !isParamName(name):
 			v.add(p, "the name must be letters, digits, '_', '-' or '.'")
 		case checkText(val, 2048) != "":

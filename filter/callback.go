@@ -148,7 +148,8 @@ func (h *httpContext) onCodeExchanged(ls *state.LoginState, r *calloutResponse, 
 func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, retried bool) {
 	p := h.p
 	v := &oidc.IDTokenValidator{Issuer: p.cfg.Provider.Issuer, ClientID: p.cfg.Client.ID,
-		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway, MaxAge: p.cfg.Session.MaxAge}
+		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway, MaxAge: p.cfg.Session.MaxAge,
+		ACRValues: p.cfg.Login.ACRValues}
 	claims, err := v.Validate(tr.IDToken, ls.Nonce, tr.AccessToken)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
 		auditInfo("unknown_signing_key", "corr", h.correlationID(), "action", "jwks_refetch")
@@ -301,7 +302,7 @@ func userinfoFailure(err error) failure {
 }
 
 // idTokenFailure maps a rejected ID token at login to a 401 page; session.max_age's two
-// refusals say what the provider got wrong.
+// refusals, and login.acr_values', say what the provider got wrong.
 func idTokenFailure(err error) failure {
 	f := failure{status: 401, code: "invalid_id_token", reason: "id_token", err: err, msg: "The identity provider's ID token was rejected."}
 	switch {
@@ -309,6 +310,8 @@ func idTokenFailure(err error) failure {
 		f.msg = "The identity provider's ID token does not say when you signed in (auth_time), which this site requires (session.max_age)."
 	case errors.Is(err, oidc.ErrMaxAgeExceeded):
 		f.msg = "The identity provider's ID token says you signed in longer ago than this site allows (session.max_age): the provider did not ask you to sign in again."
+	case errors.Is(err, oidc.ErrACR):
+		f.msg = "The identity provider's ID token does not show the kind of sign-in this site requires (login.acr_values): sign in again, with the method the provider asks for."
 	}
 	return f
 }

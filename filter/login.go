@@ -74,7 +74,7 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 			ap := oidc.AuthParams{
 				ClientID: cfg.Client.ID, RedirectURI: h.redirectURI(), Scopes: cfg.Scopes,
 				State: sealed, Nonce: nonce, CodeChallenge: pkce.Challenge(verifier),
-				Extra: cfg.ExtraAuthParams, Prompt: prompt, MaxAge: cfg.Session.MaxAge,
+				Extra: cfg.ExtraAuthParams, Prompt: prompt, MaxAge: cfg.Session.MaxAge, ACRValues: cfg.Login.ACRValues,
 				ResponseMode: oidc.ResponseMode(cfg.Login.ResponseMode),
 				DPoPJKT:      p.dpopJKT(), // dpop.go
 			}
