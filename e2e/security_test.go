@@ -698,6 +698,18 @@ func headerAttacks(t *testing.T, e *secEnv) []secCase {
 					m["groups"] = []string{strings.Repeat("g", 5000)}
 				}))
 			}},
+		func() secCase {
+			var tok string
+			return secCase{group: "headers", name: "a group named eng,admins is not sent as two groups", status: []int{200},
+				reached: func(c *secCtx, seen []http.Header) error {
+					return onlyProxyValues(map[string]string{"X-Auth-Request-User": "api-user-rs", "X-Auth-Request-Email": "api-user@example.com",
+						"X-Forwarded-Access-Token": tok})(c, seen)
+				},
+				do: func(c *secCtx) response {
+					tok = e.token(c.t, rs, func(m map[string]any) { m["groups"] = []string{"eng,admins"} })
+					return c.api("/api/rs/x", tok)
+				}}
+		}(),
 		{group: "headers", name: "markup in x-request-id is not reflected", status: []int{401},
 			check: func(_ *secCtx, r response) error {
 				if strings.Contains(r.header.Get("X-Correlation-Id"), "<") || strings.Contains(r.body, "<script") {
