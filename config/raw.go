@@ -173,6 +173,7 @@ type rawRoute struct {
 	RequireTyp     string            `json:"require_typ"`
 	AcceptIDTokens bool              `json:"accept_id_tokens"`
 	UpstreamDPoP   bool              `json:"upstream_dpop"`
+	UpstreamURL    string            `json:"upstream_url"`
 }
 
 func (r *rawRoute) setDefaults() { r.Auth = AuthSession }

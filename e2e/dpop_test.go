@@ -35,10 +35,13 @@ func dpConfigure(more ...func(map[string]any)) func(map[string]any) {
 		cfg["routes"] = []any{
 			map[string]any{"name": "reports", "match": map[string]any{"prefix": "/app2/"},
 				"exchange": map[string]any{"type": "rfc8693", "audience": "https://reports.example", "header": "X-Exchanged-Token"}},
-			map[string]any{"name": "dpop-api", "match": map[string]any{"prefix": "/dpop/"}, "upstream_dpop": true},
+			map[string]any{"name": "dpop-api", "match": map[string]any{"prefix": "/dpop/"}, "upstream_dpop": true, "upstream_url": dpUpstreamURL},
 		}
 	}}, more...)...)
 }
+
+// dpUpstreamURL is the dpop-api route's upstream_url: the origin its proofs name.
+const dpUpstreamURL = "https://reports.internal.example:8443"
 
 func dpOP(nonce bool) func(*op.Config) {
 	return func(c *op.Config) { c.DPoP, c.DPoPNonce = true, nonce }
@@ -283,12 +286,15 @@ func TestDPoPUpstream(t *testing.T) {
 	up := &upstreamRecorder{}
 	s, b, _ := rfLoggedIn(t, stack.Options{OP: dpOP(false), Upstream: up.wrap, AccessTTL: time.Minute, Configure: dpConfigure()})
 	jtis := map[string]bool{}
-	for range 2 {
+	for i := range 2 {
 		n := up.count()
-		// A proof the client sends itself is replaced by the plugin's.
+		// A proof the client sends itself is replaced by the plugin's; the second request
+		// names another Host, which the proof's htu must not follow.
+		b.c.Transport = hostRewriter(map[bool]string{true: "evil.example"}[i == 1])
 		if r := b.get(s.URL+"/dpop/api/whoami?q=1", "Accept", "application/json", "Sec-Fetch-Mode", "cors", "DPoP", "forged"); r.status != http.StatusOK {
 			t.Fatalf("upstream_dpop route: %d %.300s", r.status, r.body)
 		}
+		b.c.Transport = nil
 		req := dpLast(t, up, n)
 		scheme, token, _ := strings.Cut(req.header.Get("Authorization"), " ")
 		if scheme != "DPoP" || token == "" {
@@ -296,7 +302,7 @@ func TestDPoPUpstream(t *testing.T) {
 		}
 		claims := dpVerify(t, req.header.Get("DPoP"), dpTokenJKT(t, token))
 		sum := sha256.Sum256([]byte(token))
-		want := map[string]any{"htm": "GET", "htu": s.URL + "/dpop/api/whoami", "ath": base64.RawURLEncoding.EncodeToString(sum[:])}
+		want := map[string]any{"htm": "GET", "htu": dpUpstreamURL + "/dpop/api/whoami", "ath": base64.RawURLEncoding.EncodeToString(sum[:])}
 		for k, v := range want {
 			if claims[k] != v {
 				t.Errorf("proof %s = %v, want %v", k, claims[k], v)
@@ -432,4 +438,15 @@ func TestDPoPBoundTokenAsBearer(t *testing.T) {
 			assertNoSecretsInLogs(t, s, at.Raw)
 		})
 	}
+}
+
+// hostRewriter is a transport that sends requests with the given Host header ("" leaves it).
+type hostRewriter string
+
+func (h hostRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if h != "" {
+		r = r.Clone(r.Context())
+		r.Host = string(h)
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }

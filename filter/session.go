@@ -195,7 +195,7 @@ func (h *httpContext) forward(ls *liveSession, now time.Time) {
 		h.setRequestHeader("authorization", "Bearer "+s.AccessToken)
 	}
 	if h.route != nil && h.route.UpstreamDPoP {
-		h.upstreamDPoP(s.AccessToken) // dpop.go
+		h.upstreamDPoP(s.AccessToken, h.route.UpstreamURL) // dpop.go
 	}
 	if f.IDTokenHeader != "" && s.IDToken != "" {
 		if now.Before(s.IDTokenExpiry) {
