@@ -116,7 +116,12 @@ func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 		return oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI()), nil
 	}
 	req, _ := build() // cannot fail; callAS builds again (a new client assertion) for a nonce retry
-	p.callAS(p.provider.backchannelTarget(), "token", req, build, func(r *calloutResponse, err error) {
+	// The answer belongs to this request even when this runs after a JWKS refetch (a JARM
+	// response signed by a new key), from the root context's callout: without the owner it
+	// would be handed to the root context, which cannot answer or resume the browser's request.
+	t := p.provider.backchannelTarget()
+	t.owner = h.contextID
+	p.callAS(t, "token", req, build, func(r *calloutResponse, err error) {
 		h.onCodeExchanged(ls, r, err)
 	})
 	return types.ActionPause
