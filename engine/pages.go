@@ -87,6 +87,8 @@ func StatusText(s int) string {
 		return "Not Found"
 	case 405:
 		return "Method Not Allowed"
+	case 408:
+		return "Request Timeout"
 	case 429:
 		return "Too Many Requests"
 	case 500:
