@@ -11,6 +11,7 @@ type rawConfig struct {
 	Prefix                string            `json:"prefix"`
 	RedirectURL           string            `json:"redirect_url"`
 	PostLogoutRedirectURL string            `json:"post_logout_redirect_url"`
+	AllowedHosts          []string          `json:"allowed_hosts"`
 	Scopes                []string          `json:"scopes"`
 	ExtraAuthParams       map[string]string `json:"extra_auth_params"`
 	Keys                  []rawKey          `json:"keys"`

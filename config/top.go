@@ -51,6 +51,22 @@ func (v *validator) endpointsUnder() {
 		}
 		c.PostLogoutRedirectURL = pl
 	}
+	var hosts uniq
+	for i, h := range r.AllowedHosts {
+		p := indexPath("allowed_hosts", i)
+		l := strings.ToLower(h)
+		if msg := checkAuthority(l); msg != "" || l == "" {
+			v.add(p, "must be host or host:port (IPv6 in brackets), like apps.example.com or apps.example.com:8443")
+		} else if hosts.check(v, p, l, "host") {
+			c.AllowedHosts = append(c.AllowedHosts, l)
+		}
+	}
+	if c.RedirectURL != "" {
+		u, _ := url.Parse(c.RedirectURL)
+		if u != nil {
+			c.redirectOrigin = u.Scheme + "://" + u.Host
+		}
+	}
 }
 
 // ownURL checks a URL of the protected site itself: https, or http for

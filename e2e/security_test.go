@@ -600,7 +600,27 @@ func redirectAttacks(e *secEnv) []secCase {
 		redirect("encoded CR LF header injection", rd("/x%0d%0aSet-Cookie:%20injected=1")),
 		redirect("protected path //evil", "//evil.example/x"),
 		encodedSlashes(e),
+		// A front end that passes a client's Host: no absolute URL names it.
+		{group: "redirect", name: "login for a forged Host", status: []int{400},
+			check: noHostInLocation, do: func(c *secCtx) response { return forgedHostGet(c.t, e.fs.url+"/oauth2/sign_in?rd=%2F") }},
+		{group: "redirect", name: "sign-out for a forged Host", status: []int{302},
+			check: noHostInLocation, do: func(c *secCtx) response { return forgedHostGet(c.t, e.fs.url+"/oauth2/sign_out") }},
 	}
+}
+
+// forgedHostGet sends a navigation to rawURL with Host: evil.example.
+func forgedHostGet(t testing.TB, rawURL string) response {
+	b := newBrowser(t)
+	b.c.Transport = hostRewriter("evil.example")
+	return b.get(rawURL)
+}
+
+// noHostInLocation fails for an answer whose Location (or body) names evil.example.
+func noHostInLocation(_ *secCtx, r response) error {
+	if loc := r.header.Get("Location"); strings.Contains(loc, "evil.example") || strings.Contains(r.body, "evil.example") {
+		return fmt.Errorf("the answer names the client's Host: Location %q", loc)
+	}
+	return nil
 }
 
 // encodedSlashes: a protected path starting with encoded slashes must not become a

@@ -56,6 +56,9 @@ func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 		return h.respond(failure{status: 503, code: "provider_not_ready", reason: "not_ready", retryAfter: 2,
 			msg: "The identity provider's configuration is not loaded yet. Try again in a moment.", err: errString(p.provider.notReadyReason())})
 	}
+	if !h.ownHost() {
+		return h.respond(unknownHost())
+	}
 	cb, err := h.parseCallback(raw)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
 		auditInfo("unknown_signing_key", "corr", h.correlationID(), "action", "jwks_refetch")

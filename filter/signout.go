@@ -59,14 +59,19 @@ func (h *httpContext) signOut() types.Action {
 func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 	p := h.p
 	md := p.provider.md
-	post := p.cfg.PostLogoutRedirectURL
-	if strings.HasPrefix(post, "/") {
-		post = h.req.Scheme + "://" + h.req.Authority + post
-	}
 	if md != nil && md.EndSessionEndpoint != "" {
 		hint := ""
 		if ls != nil {
 			hint = ls.s.IDToken
+		}
+		// A path-form post_logout_redirect_url goes on redirect_url's origin, else on the
+		// request's own when allowed_hosts allows it; for another Host none is sent.
+		post := p.cfg.PostLogoutRedirectURL
+		if strings.HasPrefix(post, "/") {
+			post = ""
+			if p.cfg.RedirectURL != "" || p.cfg.HostAllowed(h.req.Authority) {
+				post = p.cfg.PostLogoutURL(h.req.Scheme, h.req.Authority)
+			}
 		}
 		// Without a configured post_logout_redirect_url none is sent: the provider shows
 		// its own signed-out page (an unregistered one would make it refuse the logout).
@@ -76,6 +81,9 @@ func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 		}
 		logAt(levelWarn, "end session URL", "corr", h.correlationID(), "err", err)
 	}
+	// Without the provider's logout the browser goes straight there: a path stays a
+	// relative Location, never one on the client's Host.
+	post := p.cfg.PostLogoutRedirectURL
 	if post == "" {
 		post = p.cfg.SignedOutPath()
 	}
