@@ -25,6 +25,10 @@ type Config struct {
 	// PostLogoutRedirectURL is where the provider sends the browser after
 	// logout: an absolute URL, a path starting with a single "/", or "".
 	PostLogoutRedirectURL string
+	// AllowedHosts, when not empty, are the only :authority values (lower case, host or
+	// host:port; a host without a port matches it on any port) the filter builds absolute
+	// URLs from (see HostAllowed).
+	AllowedHosts []string
 	// Scopes requested at login; always includes "openid".
 	Scopes []string
 	// ExtraAuthParams are added to every authorization request (name to
@@ -54,12 +58,14 @@ type Config struct {
 	// Routes in configuration order. Use Route to find a request's route.
 	Routes []Route
 
-	scope        string
-	bindCookie   string
-	loopCookie   string
-	paths        endpointPaths
-	routeOrder   []*Route
-	defaultRoute Route
+	scope      string
+	bindCookie string
+	// redirectOrigin is RedirectURL's scheme://host[:port], "" without one.
+	redirectOrigin string
+	loopCookie     string
+	paths          endpointPaths
+	routeOrder     []*Route
+	defaultRoute   Route
 }
 
 // Provider is the OpenID Provider and how to reach it.
@@ -254,6 +260,10 @@ type Login struct {
 	// Introspect checks the login's access token at the provider's introspection endpoint
 	// (RFC 7662) before the session is established.
 	Introspect Introspect
+	// ACRValues, when not empty, are sent as acr_values (space-separated, in order of
+	// preference) and the login's ID token must carry an acr that is one of them (OIDC Core
+	// 3.1.2.1, 3.1.3.7 item 12).
+	ACRValues []string
 }
 
 // BindingCookieCrossSite reports whether the login binding cookie must be

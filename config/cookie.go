@@ -103,6 +103,18 @@ func (v *validator) login() {
 		}
 	}
 	v.introspect()
+	var acr uniq
+	if len(r.ACRValues) > 16 {
+		v.add("login.acr_values", "at most 16 values")
+	}
+	for i, val := range r.ACRValues {
+		p := indexPath("login.acr_values", i)
+		if !isScopeToken(val) || len(val) > 256 {
+			v.add(p, "must be 1 to 256 characters of printable ASCII without spaces, quotes or backslashes (an acr value)")
+		} else if acr.check(v, p, val, "value") {
+			c.ACRValues = append(c.ACRValues, val)
+		}
+	}
 }
 
 func (v *validator) introspect() {

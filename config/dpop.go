@@ -2,6 +2,7 @@ package config
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
@@ -49,6 +50,9 @@ func (v *validator) dpop() {
 				v.add(p, "not with exchange.header Authorization: the exchanged token would replace the DPoP-bound one the proof is for")
 			}
 			v.c.Routes[i].UpstreamDPoP = true
+			v.c.Routes[i].UpstreamURL = v.upstreamURL(i)
+		} else if v.r.Routes[i].UpstreamURL != "" {
+			v.add(indexPath("routes", i)+".upstream_url", "only with upstream_dpop: it is the htu of the proofs")
 		}
 	}
 	if !r.Enabled {
@@ -86,4 +90,26 @@ func (v *validator) dpop() {
 		return
 	}
 	c.SigningKey, c.SigningAlg = k, k.Algorithm
+}
+
+// upstreamURL checks routes[i].upstream_url, which an upstream_dpop route needs: the origin
+// its proofs' htu names. Taken from the request's :authority instead, a client's Host would
+// choose which server a proof is good for.
+func (v *validator) upstreamURL(i int) string {
+	p := indexPath("routes", i) + ".upstream_url"
+	s := v.r.Routes[i].UpstreamURL
+	if s == "" {
+		v.add(p, "required with upstream_dpop: the app's own origin (like https://reports.internal:8443), the htu of its proofs")
+		return ""
+	}
+	u, msg := checkURL(s, urlRules{allowHTTP: true})
+	switch {
+	case msg != "":
+		v.add(p, "%s", msg)
+		return ""
+	case u.Path != "" && u.Path != "/" || u.RawPath != "":
+		v.add(p, "must be an origin (scheme://host[:port]) without a path: the request's path is added to it")
+		return ""
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host)
 }

@@ -34,9 +34,9 @@ func TestDPoPConfig(t *testing.T) {
 	if err != nil || c.DPoP.SigningKey == nil {
 		t.Fatalf("env key: %v", err)
 	}
-	c = mustParse(t, with(t, `{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true}]}`))
-	if !c.Routes[0].UpstreamDPoP {
-		t.Error("routes[0].upstream_dpop not set")
+	c = mustParse(t, with(t, `{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true,"upstream_url":"https://Reports.Internal:8443/"}]}`))
+	if !c.Routes[0].UpstreamDPoP || c.Routes[0].UpstreamURL != "https://reports.internal:8443" {
+		t.Errorf("routes[0].upstream_dpop %v, upstream_url %q", c.Routes[0].UpstreamDPoP, c.Routes[0].UpstreamURL)
 	}
 }
 
@@ -55,8 +55,13 @@ func TestDPoPConfigErrors(t *testing.T) {
 		{`{"dpop":{"enabled":true,"private_key":` + string(q) + `,"signing_alg":"RS256"}}`, "", "dpop.private_key: not a usable DPoP key: alg RS256 does not fit this EC key"},
 		{`{"dpop":{"enabled":true,"private_key":"enabled"},"dpop_typo":1}`, "", "dpop_typo"},
 		{`{"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true}]}`, "", "routes[0].upstream_dpop: needs dpop.enabled"},
-		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"auth":"bearer","upstream_dpop":true}]}`, "", "routes[0].upstream_dpop: needs auth session"},
-		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true,"exchange":{"type":"rfc8693","audience":"x"}}]}`, "", "routes[0].upstream_dpop: not with exchange.header Authorization"},
+		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"auth":"bearer","upstream_dpop":true,"upstream_url":"http://app"}]}`, "", "routes[0].upstream_dpop: needs auth session"},
+		// The proof's htu comes from configuration, never from the client's :authority.
+		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true}]}`, "", "routes[0].upstream_url: required with upstream_dpop"},
+		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true,"upstream_url":"https://app/base"}]}`, "", "routes[0].upstream_url: must be an origin"},
+		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true,"upstream_url":"/api"}]}`, "", "routes[0].upstream_url: must be an absolute URL"},
+		{`{"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_url":"https://app"}]}`, "", "routes[0].upstream_url: only with upstream_dpop"},
+		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"upstream_dpop":true,"upstream_url":"http://app","exchange":{"type":"rfc8693","audience":"x"}}]}`, "", "routes[0].upstream_dpop: not with exchange.header Authorization"},
 		{`{"dpop":{"enabled":true},"routes":[{"name":"api","match":{"prefix":"/api/"},"exchange":{"type":"entra_obo","scope":"api://x/.default"}}]}`, "", "routes[0].exchange.type: entra_obo is not possible with dpop.enabled"},
 	} {
 		env := map[string]string{}

@@ -97,6 +97,41 @@ func (c *Config) CallbackURL(scheme, authority string) string {
 	return scheme + "://" + authority + c.paths.callback
 }
 
+// HostAllowed reports whether absolute URLs may be built from a request's :authority: any
+// when AllowedHosts is empty, else one of them (case-insensitive; an entry without a port
+// matches that host on any port). A client's Host must not choose where the provider
+// sends the browser.
+func (c *Config) HostAllowed(authority string) bool {
+	if len(c.AllowedHosts) == 0 {
+		return true
+	}
+	a := strings.ToLower(authority)
+	host := a
+	if i := strings.LastIndexByte(a, ':'); i >= 0 && !strings.HasSuffix(a, "]") {
+		host = a[:i]
+	}
+	for _, h := range c.AllowedHosts {
+		if h == a || h == host {
+			return true
+		}
+	}
+	return false
+}
+
+// PostLogoutURL is post_logout_redirect_url as an absolute URL: as configured when absolute;
+// a path on redirect_url's origin when that is set; else on scheme://authority, which the
+// caller must have checked (HostAllowed). "" when none is configured.
+func (c *Config) PostLogoutURL(scheme, authority string) string {
+	pl := c.PostLogoutRedirectURL
+	switch {
+	case pl == "" || !strings.HasPrefix(pl, "/"):
+		return pl
+	case c.redirectOrigin != "":
+		return c.redirectOrigin + pl
+	}
+	return scheme + "://" + authority + pl
+}
+
 // Scope is Scopes joined with spaces, the authorization request's scope.
 func (c *Config) Scope() string { return c.scope }
 

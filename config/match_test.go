@@ -183,3 +183,38 @@ func BenchmarkRoute(b *testing.B) {
 		c.Route("apps.example.com", "GET", "/reports/2024/q1?x=1")
 	}
 }
+
+// TestHostAllowed: with allowed_hosts only those hosts (any letter case; an entry without a
+// port on any port) may have absolute URLs built from them; without it every one may.
+func TestHostAllowed(t *testing.T) {
+	c := mustParse(t, with(t, `{"allowed_hosts":["apps.example.com","Admin.Example.com:8443","[::1]"]}`))
+	for authority, want := range map[string]bool{
+		"apps.example.com": true, "APPS.example.com": true, "apps.example.com:8443": true,
+		"admin.example.com:8443": true, "admin.example.com": false, "admin.example.com:443": false,
+		"[::1]": true, "[::1]:8080": true, "evil.example": false, "apps.example.com.evil.example": false, "": false,
+	} {
+		if got := c.HostAllowed(authority); got != want {
+			t.Errorf("HostAllowed(%q) = %v, want %v", authority, got, want)
+		}
+	}
+	if open := mustParse(t, with(t, `{}`)); !open.HostAllowed("evil.example") {
+		t.Error("without allowed_hosts a host was refused")
+	}
+}
+
+// TestPostLogoutURL: a path-form post_logout_redirect_url goes on redirect_url's origin
+// when that is set, never on the request's Host.
+func TestPostLogoutURL(t *testing.T) {
+	c := mustParse(t, with(t, `{"redirect_url":"https://apps.example.com/oauth2/callback","post_logout_redirect_url":"/bye"}`))
+	if got := c.PostLogoutURL("https", "evil.example"); got != "https://apps.example.com/bye" {
+		t.Errorf("with redirect_url: %q", got)
+	}
+	c = mustParse(t, with(t, `{"post_logout_redirect_url":"/bye"}`))
+	if got := c.PostLogoutURL("https", "apps.example.com"); got != "https://apps.example.com/bye" {
+		t.Errorf("without redirect_url: %q", got)
+	}
+	c = mustParse(t, with(t, `{"post_logout_redirect_url":"https://www.example.com/bye"}`))
+	if got := c.PostLogoutURL("https", "evil.example"); got != "https://www.example.com/bye" {
+		t.Errorf("absolute: %q", got)
+	}
+}

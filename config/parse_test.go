@@ -114,6 +114,12 @@ func TestParse(t *testing.T) {
 		{name: "reserved auth param", config: `{"extra_auth_params":{"state":"x"}}`, expectErr: `extra_auth_params["state"]: reserved: the filter sets this parameter itself`},
 		{name: "reserved response_mode", config: `{"extra_auth_params":{"response_mode":"form_post"}}`, expectErr: `extra_auth_params["response_mode"]: reserved`},
 		{name: "bad auth param name", config: `{"extra_auth_params":{"a b":"x"}}`, expectErr: `extra_auth_params["a b"]: the name must be`},
+		{name: "allowed host with a path", config: `{"allowed_hosts":["apps.example.com/x"]}`, expectErr: "allowed_hosts[0]: must be host or host:port"},
+		{name: "duplicate allowed host", config: `{"allowed_hosts":["apps.example.com","Apps.Example.com"]}`, expectErr: "allowed_hosts[1]: duplicate host (also allowed_hosts[0])"},
+		{name: "acr_values in extra auth params", config: `{"extra_auth_params":{"acr_values":"gold"}}`, expectErr: `extra_auth_params["acr_values"]: use login.acr_values, which also checks the ID token's acr`},
+		{name: "max_age in extra auth params", config: `{"extra_auth_params":{"max_age":"60"}}`, expectErr: `extra_auth_params["max_age"]: use session.max_age, which also checks the ID token's auth_time`},
+		{name: "acr value with a space", config: `{"login":{"acr_values":["gold","a b"]}}`, expectErr: "login.acr_values[1]: must be 1 to 256 characters"},
+		{name: "duplicate acr value", config: `{"login":{"acr_values":["gold","gold"]}}`, expectErr: "login.acr_values[1]: duplicate value (also login.acr_values[0])"},
 		{name: "auth param must be a string", config: `{"extra_auth_params":{"max_age":60}}`, expectErr: `extra_auth_params["max_age"]: must be a string, not a number`},
 
 		// keys

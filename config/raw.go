@@ -11,6 +11,7 @@ type rawConfig struct {
 	Prefix                string            `json:"prefix"`
 	RedirectURL           string            `json:"redirect_url"`
 	PostLogoutRedirectURL string            `json:"post_logout_redirect_url"`
+	AllowedHosts          []string          `json:"allowed_hosts"`
 	Scopes                []string          `json:"scopes"`
 	ExtraAuthParams       map[string]string `json:"extra_auth_params"`
 	Keys                  []rawKey          `json:"keys"`
@@ -100,6 +101,7 @@ type rawLogin struct {
 	PAR           string        `json:"par"`
 	RequestObject string        `json:"request_object"`
 	ResponseMode  string        `json:"response_mode"`
+	ACRValues     []string      `json:"acr_values"`
 }
 
 type rawIntrospect struct {
@@ -172,6 +174,7 @@ type rawRoute struct {
 	RequireTyp     string            `json:"require_typ"`
 	AcceptIDTokens bool              `json:"accept_id_tokens"`
 	UpstreamDPoP   bool              `json:"upstream_dpop"`
+	UpstreamURL    string            `json:"upstream_url"`
 }
 
 func (r *rawRoute) setDefaults() { r.Auth = AuthSession }

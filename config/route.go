@@ -32,6 +32,10 @@ type Route struct {
 	// "Authorization: DPoP" with a fresh DPoP proof for the upstream request
 	// (routes[].upstream_dpop; needs DPoP.Enabled).
 	UpstreamDPoP bool
+	// UpstreamURL is the app's origin as it sees its own requests (scheme://host[:port],
+	// routes[].upstream_url): the htu of UpstreamDPoP proofs is it plus the request's path,
+	// never the client's :authority. Set exactly when UpstreamDPoP is.
+	UpstreamURL string
 }
 
 // RouteMatch selects requests. Prefix is a string prefix of the normalized

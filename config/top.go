@@ -53,6 +53,22 @@ func (v *validator) endpointsUnder() {
 		}
 		c.PostLogoutRedirectURL = pl
 	}
+	var hosts uniq
+	for i, h := range r.AllowedHosts {
+		p := indexPath("allowed_hosts", i)
+		l := strings.ToLower(h)
+		if msg := checkAuthority(l); msg != "" || l == "" {
+			v.add(p, "must be host or host:port (IPv6 in brackets), like apps.example.com or apps.example.com:8443")
+		} else if hosts.check(v, p, l, "host") {
+			c.AllowedHosts = append(c.AllowedHosts, l)
+		}
+	}
+	if c.RedirectURL != "" {
+		u, _ := url.Parse(c.RedirectURL)
+		if u != nil {
+			c.redirectOrigin = u.Scheme + "://" + u.Host
+		}
+	}
 }
 
 // ownURL checks a URL of the protected site itself: https, or http for
@@ -116,6 +132,12 @@ func (v *validator) extraAuthParams() {
 		switch {
 		case contains(reservedAuthParams, name):
 			v.add(p, "reserved: the filter sets this parameter itself")
+		case name == "acr_values":
+			// Sent here it would never be checked: a user who deletes it from the
+			// authorization URL would get the weaker login accepted.
+			v.add(p, "use login.acr_values, which also checks the ID token's acr")
+		case name == "max_age":
+			v.add(p, "use session.max_age, which also checks the ID token's auth_time")
 		case !isParamName(name):
 			v.add(p, "the name must be letters, digits, '_', '-' or '.'")
 		case checkText(val, 2048) != "":

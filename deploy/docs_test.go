@@ -390,3 +390,40 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// cipherName finds a named cipher or AEAD in prose: AES (with a key size or mode),
+// ChaCha20/XChaCha20 (with Poly1305), GCM, CBC, CTR, ECB, Salsa20, NaCl secretbox.
+var cipherName = regexp.MustCompile(`(?i)\b(?:X?ChaCha20(?:-Poly1305)?|AES(?:-?(?:128|192|256))?(?:-(?:GCM|CBC|CTR|ECB|SIV|GCM-SIV))?|GCM|CBC|XSalsa20(?:-Poly1305)?|secretbox)\b`)
+
+// sealCipher is the AEAD state/ seals sessions, login states and parked results with.
+const sealCipher = "XChaCha20-Poly1305"
+
+// TestDocsCipher: wherever the docs say what seals the cookies (a line with "seal" and a
+// cipher's name), the cipher is the one state/ uses: a page must not claim AES-GCM (or any
+// other) for sealed sessions. README.md must name it; and the check follows the code: state/
+// must still build its AEAD with chacha20poly1305.NewX.
+func TestDocsCipher(t *testing.T) {
+	if src := string(repoFile(t, "state/sealer.go")); !strings.Contains(src, "chacha20poly1305.NewX(") {
+		t.Fatalf("state/sealer.go no longer seals with chacha20poly1305.NewX: update sealCipher and the docs")
+	}
+	pages := append(docFiles(t), "config/README.md", "ARCHITECTURE.md")
+	named := 0
+	for _, page := range pages {
+		for i, line := range strings.Split(string(repoFile(t, page)), "\n") {
+			if !strings.Contains(strings.ToLower(line), "seal") {
+				continue
+			}
+			for _, c := range cipherName.FindAllString(line, -1) {
+				if c != sealCipher {
+					t.Errorf("%s:%d says %q about sealing; state/ seals with %s: %s", page, i+1, c, sealCipher, strings.TrimSpace(line))
+				}
+				if page == "README.md" {
+					named++
+				}
+			}
+		}
+	}
+	if named == 0 {
+		t.Errorf("README.md does not say that sessions are sealed with %s", sealCipher)
+	}
+}

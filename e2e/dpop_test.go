@@ -35,10 +35,13 @@ func dpConfigure(more ...func(map[string]any)) func(map[string]any) {
 		cfg["routes"] = []any{
 			map[string]any{"name": "reports", "match": map[string]any{"prefix": "/app2/"},
 				"exchange": map[string]any{"type": "rfc8693", "audience": "https://reports.example", "header": "X-Exchanged-Token"}},
-			map[string]any{"name": "dpop-api", "match": map[string]any{"prefix": "/dpop/"}, "upstream_dpop": true},
+			map[string]any{"name": "dpop-api", "match": map[string]any{"prefix": "/dpop/"}, "upstream_dpop": true, "upstream_url": dpUpstreamURL},
 		}
 	}}, more...)...)
 }
+
+// dpUpstreamURL is the dpop-api route's upstream_url: the origin its proofs name.
+const dpUpstreamURL = "https://reports.internal.example:8443"
 
 func dpOP(nonce bool) func(*op.Config) {
 	return func(c *op.Config) { c.DPoP, c.DPoPNonce = true, nonce }
@@ -283,12 +286,15 @@ func TestDPoPUpstream(t *testing.T) {
 	up := &upstreamRecorder{}
 	s, b, _ := rfLoggedIn(t, stack.Options{OP: dpOP(false), Upstream: up.wrap, AccessTTL: time.Minute, Configure: dpConfigure()})
 	jtis := map[string]bool{}
-	for range 2 {
+	for i := range 2 {
 		n := up.count()
-		// A proof the client sends itself is replaced by the plugin's.
+		// A proof the client sends itself is replaced by the plugin's; the second request
+		// names another Host, which the proof's htu must not follow.
+		b.c.Transport = hostRewriter(map[bool]string{true: "evil.example"}[i == 1])
 		if r := b.get(s.URL+"/dpop/api/whoami?q=1", "Accept", "application/json", "Sec-Fetch-Mode", "cors", "DPoP", "forged"); r.status != http.StatusOK {
 			t.Fatalf("upstream_dpop route: %d %.300s", r.status, r.body)
 		}
+		b.c.Transport = nil
 		req := dpLast(t, up, n)
 		scheme, token, _ := strings.Cut(req.header.Get("Authorization"), " ")
 		if scheme != "DPoP" || token == "" {
@@ -296,7 +302,7 @@ func TestDPoPUpstream(t *testing.T) {
 		}
 		claims := dpVerify(t, req.header.Get("DPoP"), dpTokenJKT(t, token))
 		sum := sha256.Sum256([]byte(token))
-		want := map[string]any{"htm": "GET", "htu": s.URL + "/dpop/api/whoami", "ath": base64.RawURLEncoding.EncodeToString(sum[:])}
+		want := map[string]any{"htm": "GET", "htu": dpUpstreamURL + "/dpop/api/whoami", "ath": base64.RawURLEncoding.EncodeToString(sum[:])}
 		for k, v := range want {
 			if claims[k] != v {
 				t.Errorf("proof %s = %v, want %v", k, claims[k], v)
@@ -387,4 +393,60 @@ func dpProof(t *testing.T, method, htu, nonce string) string {
 		claims["nonce"] = nonce
 	}
 	return signWith(t, jose.SigningKey{Algorithm: jose.ES256, Key: k}, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"), claims)
+}
+
+// TestDPoPBoundTokenAsBearer: the session's access token, bound to the plugin's key (cnf.jkt),
+// leaks to the app (forward.access_token_header) and is replayed as a Bearer token at a bearer
+// route of the same plugin whose issuer is the provider: RFC 9449 7.2 forbids accepting it,
+// and the plugin answers 401 invalid_token saying why. An unbound token of the same provider
+// (a login without DPoP) passes the same route.
+func TestDPoPBoundTokenAsBearer(t *testing.T) {
+	bearerRoute := func(cfg map[string]any) {
+		p := cfg["provider"].(map[string]any)
+		cfg["bearer_issuers"] = []any{map[string]any{"name": "op", "issuer": p["issuer"], "insecure_allow_http": true,
+			"cluster": "oidc", "audiences": []any{stack.ClientID}}}
+		cfg["routes"] = append(cfg["routes"].([]any), map[string]any{"name": "api", "match": map[string]any{"prefix": "/bearer/"},
+			"auth": "bearer", "bearer_issuers": []any{"op"}})
+	}
+	for _, dpop := range []bool{true, false} {
+		name := map[bool]string{true: "DPoP-bound", false: "unbound"}[dpop]
+		t.Run(name, func(t *testing.T) {
+			o := stack.Options{OP: dpOP(false), AccessTTL: time.Minute, Configure: dpConfigure(bearerRoute)}
+			if !dpop {
+				o = stack.Options{AccessTTL: time.Minute, Configure: rfConfigure(func(cfg map[string]any) { cfg["routes"] = []any{} }, bearerRoute)}
+			}
+			s, _, w := rfLoggedIn(t, o)
+			at := rfFresh(t, w, "X-Forwarded-Access-Token")
+			if at == nil || (dpJKT(at.Claims) != "") != dpop {
+				t.Fatalf("the session's access token: cnf %v", at)
+			}
+			var r response
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				// 503 until the VM serving it has fetched the issuer's keys.
+				r = newBrowser(t).get(s.URL+"/bearer/api/whoami", "Accept", "application/json", "Authorization", "Bearer "+at.Raw)
+				if r.status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+					break
+				}
+			}
+			ch := r.header.Get("Www-Authenticate")
+			switch {
+			case dpop && (r.status != http.StatusUnauthorized || !strings.Contains(ch, `error="invalid_token"`) || !strings.Contains(ch, "bound to a DPoP key")):
+				t.Errorf("the DPoP-bound token as Bearer: %d %q, want 401 invalid_token (bound to a DPoP key)", r.status, ch)
+			case !dpop && r.status != http.StatusOK:
+				t.Errorf("an unbound token of the same provider: %d %q %.200s", r.status, ch, r.body)
+			}
+			assertNoSecretsInLogs(t, s, at.Raw)
+		})
+	}
+}
+
+// hostRewriter is a transport that sends requests with the given Host header ("" leaves it).
+type hostRewriter string
+
+func (h hostRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if h != "" {
+		r = r.Clone(r.Context())
+		r.Host = string(h)
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }

@@ -108,3 +108,41 @@ func TestJARMLogin(t *testing.T) {
 		t.Fatalf("whoami after a JARM login: %d %+v", r.status, w.User)
 	}
 }
+
+// TestJARMLoginAfterKeyRotation: the provider rotates its signing key during a login, so the
+// JARM response names a key the plugin has not fetched. After the unknown-kid refetch the
+// code exchange must still belong to the browser's request: the login ends in a 302 to the
+// page, not a request that hangs with its state spent.
+func TestJARMLoginAfterKeyRotation(t *testing.T) {
+	s := start(t, stack.Options{Configure: func(c map[string]any) {
+		c["login"] = map[string]any{"response_mode": "query.jwt"}
+	}})
+	b := newBrowser(t)
+	r := b.get(s.URL + "/app1/page")
+	authz := r.header.Get("Location")
+	if r.status != http.StatusFound {
+		t.Fatalf("GET /app1/page: %d\n%s", r.status, logText(s))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	callback, err := s.OP.Login(ctx, strings.Replace(authz, "response_mode=query.jwt", "response_mode=query", 1))
+	if err != nil {
+		t.Fatalf("login at the provider: %v", err)
+	}
+	cu, _ := url.Parse(callback)
+	kid := s.OP.RotateKey()
+	tok, err := s.OP.SignJARM(stack.ClientID, map[string]string{"code": cu.Query().Get("code"), "state": cu.Query().Get("state")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := b.get(s.URL + cu.Path + "?response=" + url.QueryEscape(tok))
+	if final.status != http.StatusFound || final.header.Get("Location") != "/app1/page" {
+		t.Fatalf("JARM callback signed by the new key %s: %d %q %.300s\n%s", kid, final.status, final.header.Get("Location"), final.body, logText(s))
+	}
+	if !strings.Contains(logText(s), "action=jwks_refetch") {
+		t.Errorf("no unknown-key refetch in the log: the test did not exercise it\n%s", logText(s))
+	}
+	if w, r := b.whoami(s); r.status != http.StatusOK || w.User.Email != "demo@example.com" {
+		t.Fatalf("whoami after the login: %d %+v", r.status, w.User)
+	}
+}

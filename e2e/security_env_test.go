@@ -266,6 +266,7 @@ func (e *secEnv) pluginConfig() map[string]any {
 	}
 	cfg["login"] = map[string]any{"claims": []any{"sub", "email", "name", "groups", "preferred_username"}}
 	cfg["endpoints"] = map[string]any{"backchannel_logout": true, "allow_on_headers_stop_iteration": true} // security_backchannel_test.go
+	cfg["allowed_hosts"] = []any{"127.0.0.1"}                                                              // redirectAttacks: forged Host
 	return cfg
 }
 

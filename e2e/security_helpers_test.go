@@ -195,6 +195,40 @@ func forgedHeaders() []string {
 	return h
 }
 
+// underscored is headers (name, value pairs) with each name's hyphens as underscores.
+func underscored(headers []string) []string {
+	out := append([]string(nil), headers...)
+	for i := 0; i < len(out); i += 2 {
+		out[i] = strings.ReplaceAll(out[i], "-", "_")
+	}
+	return out
+}
+
+// noForgedSpelling accepts no upstream request (a proxy that refuses underscores) or one in
+// which no header that a CGI-style app reads as an identity header (X_Auth_Request_Groups is
+// HTTP_X_AUTH_REQUEST_GROUPS, like X-Auth-Request-Groups) carries a forged value.
+func noForgedSpelling(_ *secCtx, seen []http.Header) error {
+	if len(seen) > 1 {
+		return fmt.Errorf("%d upstream requests, want at most 1", len(seen))
+	}
+	for _, h := range seen {
+		for k, vs := range h {
+			cgi := strings.ReplaceAll(strings.ToLower(k), "_", "-")
+			for _, n := range identityHeaders {
+				if cgi != strings.ToLower(n) {
+					continue
+				}
+				for _, v := range vs {
+					if strings.HasPrefix(v, "forged-") {
+						return fmt.Errorf("the app received the client's %s as %s", n, k)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // onlyProxyValues accepts one upstream request whose identity headers are absent or equal
 // to want (header -> value), and never a forged value.
 func onlyProxyValues(want map[string]string) func(*secCtx, []http.Header) error {

@@ -124,6 +124,14 @@ func bearerAttacks(t *testing.T, e *secEnv) []secCase {
 	}
 	in := func(d time.Duration) int64 { return time.Now().Add(d).Unix() }
 	return []secCase{
+		// Sender-constrained tokens that leaked (RFC 9449 7.2, RFC 8705 3): the suite's
+		// connections carry no client certificate.
+		invalid("DPoP-bound token (cnf.jkt) sent as Bearer", byRS("/api/rs/x", with(func(m map[string]any) {
+			m["cnf"] = map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
+		}))),
+		invalid("certificate-bound token (cnf.x5t#S256) without its certificate", byRS("/api/rs/x", with(func(m map[string]any) {
+			m["cnf"] = map[string]any{"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}
+		}))),
 		invalid("alg none", signed("/api/rs/x", secHeader("none", "rs-1"), good, "none", nil)),
 		invalid("alg NONE in capitals", signed("/api/rs/x", secHeader("NONE", "rs-1"), good, "none", nil)),
 		invalid("alg none on a route with several issuers", signed("/api/x", secHeader("none", ""), good, "none", nil)),
@@ -592,7 +600,27 @@ func redirectAttacks(e *secEnv) []secCase {
 		redirect("encoded CR LF header injection", rd("/x%0d%0aSet-Cookie:%20injected=1")),
 		redirect("protected path //evil", "//evil.example/x"),
 		encodedSlashes(e),
+		// A front end that passes a client's Host: no absolute URL names it.
+		{group: "redirect", name: "login for a forged Host", status: []int{400},
+			check: noHostInLocation, do: func(c *secCtx) response { return forgedHostGet(c.t, e.fs.url+"/oauth2/sign_in?rd=%2F") }},
+		{group: "redirect", name: "sign-out for a forged Host", status: []int{302},
+			check: noHostInLocation, do: func(c *secCtx) response { return forgedHostGet(c.t, e.fs.url+"/oauth2/sign_out") }},
 	}
+}
+
+// forgedHostGet sends a navigation to rawURL with Host: evil.example.
+func forgedHostGet(t testing.TB, rawURL string) response {
+	b := newBrowser(t)
+	b.c.Transport = hostRewriter("evil.example")
+	return b.get(rawURL)
+}
+
+// noHostInLocation fails for an answer whose Location (or body) names evil.example.
+func noHostInLocation(_ *secCtx, r response) error {
+	if loc := r.header.Get("Location"); strings.Contains(loc, "evil.example") || strings.Contains(r.body, "evil.example") {
+		return fmt.Errorf("the answer names the client's Host: Location %q", loc)
+	}
+	return nil
 }
 
 // encodedSlashes: a protected path starting with encoded slashes must not become a
@@ -626,6 +654,19 @@ func headerAttacks(t *testing.T, e *secEnv) []secCase {
 			reached: onlyProxyValues(nil), do: func(c *secCtx) response {
 				return c.nav("/public/x", "x-auth-request-user", "forged-lower", "X-AUTH-REQUEST-EMAIL", "forged-upper")
 			}},
+		// Envoy's shipped headers_with_underscores_action refuses these with 400 before the
+		// plugin runs; under Istio or Envoy's default they reach the plugin, which strips them.
+		{group: "headers", name: "forged identity with underscores on a pass-through path", status: []int{envoyOr(400, 200)},
+			reached: noForgedSpelling, do: func(c *secCtx) response { return c.nav("/healthz", underscored(forged)...) }},
+		func() secCase {
+			var tok string
+			return secCase{group: "headers", name: "forged identity with underscores beside a token without that claim", status: []int{envoyOr(400, 200)},
+				reached: noForgedSpelling,
+				do: func(c *secCtx) response {
+					tok = e.token(c.t, rs, func(m map[string]any) { delete(m, "groups") })
+					return c.api("/api/rs/x", tok, "X_Auth_Request_Groups", "forged-admins", "x-auth-request_groups", "forged-admins")
+				}}
+		}(),
 		{group: "headers", name: "forged identity without credentials", status: []int{401},
 			do: func(c *secCtx) response { return c.api("/app/x", "", forged...) }},
 		func() secCase {
@@ -677,6 +718,18 @@ func headerAttacks(t *testing.T, e *secEnv) []secCase {
 					m["groups"] = []string{strings.Repeat("g", 5000)}
 				}))
 			}},
+		func() secCase {
+			var tok string
+			return secCase{group: "headers", name: "a group named eng,admins is not sent as two groups", status: []int{200},
+				reached: func(c *secCtx, seen []http.Header) error {
+					return onlyProxyValues(map[string]string{"X-Auth-Request-User": "api-user-rs", "X-Auth-Request-Email": "api-user@example.com",
+						"X-Forwarded-Access-Token": tok})(c, seen)
+				},
+				do: func(c *secCtx) response {
+					tok = e.token(c.t, rs, func(m map[string]any) { m["groups"] = []string{"eng,admins"} })
+					return c.api("/api/rs/x", tok)
+				}}
+		}(),
 		{group: "headers", name: "markup in x-request-id is not reflected", status: []int{401},
 			check: func(_ *secCtx, r response) error {
 				if strings.Contains(r.header.Get("X-Correlation-Id"), "<") || strings.Contains(r.body, "<script") {

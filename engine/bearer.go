@@ -1,6 +1,10 @@
 package engine
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -77,4 +81,66 @@ func TokenScopes(claims []byte) []string {
 		})
 	}
 	return out
+}
+
+// Confirmation is what a token's cnf claim binds it to (RFC 7800): a DPoP key's thumbprint
+// (jkt, RFC 9449) or a client certificate's SHA-256 (x5t#S256, RFC 8705), decoded.
+type Confirmation struct {
+	JKT bool   // cnf.jkt is present: the token is DPoP-bound
+	X5T []byte // cnf.x5t#S256 decoded (32 bytes when well formed), nil when absent
+	// Unknown: cnf is there but holds neither member in a usable form (another method, a
+	// malformed value): the token is bound to something the plugin cannot check.
+	Unknown bool
+}
+
+// Bound reports whether the token is sender-constrained at all.
+func (c Confirmation) Bound() bool { return c.JKT || c.X5T != nil || c.Unknown }
+
+// TokenConfirmation reads a payload's cnf claim. A cnf that is not an object, or whose
+// x5t#S256 is not the base64url of 32 bytes, is Unknown: refused like any binding the
+// plugin cannot verify, never ignored.
+func TokenConfirmation(claims []byte) Confirmation {
+	cnf := gjson.GetBytes(claims, "cnf")
+	if !cnf.Exists() || cnf.Type == gjson.Null {
+		return Confirmation{}
+	}
+	if !cnf.IsObject() {
+		return Confirmation{Unknown: true}
+	}
+	var c Confirmation
+	if jkt := cnf.Get("jkt"); jkt.Exists() {
+		c.JKT = true
+	}
+	if x5t := cnf.Get(`x5t#S256`); x5t.Exists() {
+		d, err := base64.RawURLEncoding.DecodeString(x5t.Str)
+		if x5t.Type != gjson.String || err != nil || len(d) != sha256.Size {
+			c.Unknown = true
+		} else {
+			c.X5T = d
+		}
+	}
+	if !c.JKT && c.X5T == nil {
+		c.Unknown = true // cnf with only other members (jwk, kid, jku): a binding we cannot verify
+	}
+	return c
+}
+
+// CheckConfirmation decides whether a token presented as Bearer may be accepted on a
+// connection whose client certificate has the given SHA-256 digest (hex, as Envoy's
+// connection.sha256_peer_certificate_digest property; "" when there is none). An unbound
+// token always may.
+func CheckConfirmation(c Confirmation, peerCertSHA256Hex string) error {
+	switch {
+	case !c.Bound():
+		return nil
+	case c.JKT:
+		return ErrDPoPBoundAsBearer
+	case c.Unknown:
+		return ErrUnknownBinding
+	}
+	got, err := hex.DecodeString(peerCertSHA256Hex)
+	if err != nil || len(got) != sha256.Size || subtle.ConstantTimeCompare(got, c.X5T) != 1 {
+		return ErrCertBoundMismatch
+	}
+	return nil
 }

@@ -65,6 +65,15 @@ func SignedOutPage(signIn string) []byte {
 		html.EscapeString(signIn) + "\">Sign in again</a></p></body></html>")
 }
 
+// SignOutConfirmPage asks the user to confirm a sign-out that another site started: a
+// same-origin POST form to action ({prefix}/sign_out).
+func SignOutConfirmPage(action string) []byte {
+	return []byte("<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign out?</title>" + pageStyle + "</head><body>" +
+		"<h1>Sign out?</h1><p>Another site asked to sign you out of this one. If you want to sign out, confirm here.</p>" +
+		"<form id=\"sign-out\" method=\"post\" action=\"" + html.EscapeString(action) + "\"><button type=\"submit\">Sign out</button></form>" +
+		"</body></html>")
+}
+
 // StatusText is the reason phrase of the statuses the plugin answers with, "Error" for others.
 func StatusText(s int) string {
 	switch s {
@@ -78,6 +87,8 @@ func StatusText(s int) string {
 		return "Not Found"
 	case 405:
 		return "Method Not Allowed"
+	case 408:
+		return "Request Timeout"
 	case 429:
 		return "Too Many Requests"
 	case 500:

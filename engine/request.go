@@ -16,7 +16,7 @@ type Request struct {
 	// HTTP/2's extended CONNECT :protocol (RFC 8441); empty for a plain request.
 	Upgrade        string
 	Authorizations int             // Authorization headers seen (the last one is in Authorization)
-	Present        map[string]bool // lower-case names of identity headers present (to strip)
+	Present        map[string]bool // names, as sent, of headers that normalise to an identity header (to strip)
 
 	// The Cookie header split into its cookies, on the first lookup (see CookieValue).
 	split       bool
@@ -25,8 +25,11 @@ type Request struct {
 }
 
 // ReadRequest fills a Request from the header pairs (lower-case names, pseudo-headers
-// included). identity lists the lower-case names of headers only the filter may set; those
-// the client sent are noted in Present for stripping. A missing :scheme is https.
+// included). identity lists the names of headers only the filter may set, in their
+// normal form (HeaderKey); every header the client sent whose name normalises to one of them
+// is noted in Present, under the name as sent, for stripping: X_Auth_Request_Groups and
+// x-auth-request_groups as well as x-auth-request-groups, since WSGI, PHP and Rack apps
+// read all of them as the same variable. A missing :scheme is https.
 func ReadRequest(pairs [][2]string, identity map[string]bool) Request {
 	var r Request
 	for _, h := range pairs {
@@ -64,7 +67,7 @@ func ReadRequest(pairs [][2]string, identity map[string]bool) Request {
 		case "upgrade", ":protocol":
 			r.Upgrade = v
 		}
-		if identity[k] {
+		if identity[HeaderKey(k)] {
 			if r.Present == nil {
 				r.Present = map[string]bool{}
 			}
@@ -76,6 +79,32 @@ func ReadRequest(pairs [][2]string, identity map[string]bool) Request {
 	}
 	r.PathOnly, r.Query, _ = strings.Cut(r.Path, "?")
 	return r
+}
+
+// HeaderKey is a header name's normal form: lower case, each '_' read as '-'. Names that
+// are equal in it reach CGI-style apps (HTTP_X_AUTH_REQUEST_GROUPS) as one variable. A name
+// already normal (every header Envoy passes on, but for the rare underscore) is returned as
+// is, without allocating.
+func HeaderKey(name string) string {
+	i := 0
+	for ; i < len(name); i++ {
+		if c := name[i]; c == '_' || c >= 'A' && c <= 'Z' {
+			break
+		}
+	}
+	if i == len(name) {
+		return name
+	}
+	b := []byte(name)
+	for ; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '_':
+			b[i] = '-'
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // CookieValue is the named cookie's value, splitting the Cookie header only once per

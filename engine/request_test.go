@@ -46,3 +46,43 @@ func TestCorrelationID(t *testing.T) {
 		}
 	}
 }
+
+// TestReadRequestIdentitySpellings: every header that normalises to an identity header
+// (underscores for hyphens, any letter case) is noted for stripping under the name the client
+// sent, since CGI-style apps read X_Auth_Request_Groups as X-Auth-Request-Groups.
+func TestReadRequestIdentitySpellings(t *testing.T) {
+	identity := map[string]bool{"x-auth-request-groups": true, "x-user": true}
+	for _, tc := range []struct {
+		name   string
+		header string
+		strip  bool
+	}{
+		{"exact", "x-auth-request-groups", true},
+		{"underscores", "x_auth_request_groups", true},
+		{"mixed separators", "x-auth_request-groups", true},
+		{"upper case with underscores", "X_AUTH_REQUEST_GROUPS", true},
+		{"mixed case", "X-Auth-Request-Groups", true},
+		{"short name with underscore", "x_user", true},
+		{"a longer name", "x-auth-request-groups-x", false},
+		{"another header", "x-auth-request-group", false},
+		{"separators dropped", "xuser", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ReadRequest([][2]string{{":path", "/"}, {tc.header, "forged"}}, identity)
+			if r.Present[tc.header] != tc.strip || len(r.Present) != map[bool]int{true: 1}[tc.strip] {
+				t.Errorf("Present = %v, want %s stripped: %v", r.Present, tc.header, tc.strip)
+			}
+		})
+	}
+}
+
+func TestHeaderKey(t *testing.T) {
+	for in, want := range map[string]string{"x-user": "x-user", "X_User": "x-user", "x_USER-id": "x-user-id", "": "", "_": "-"} {
+		if got := HeaderKey(in); got != want {
+			t.Errorf("HeaderKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = HeaderKey("x-auth-request-groups") }); n != 0 {
+		t.Errorf("HeaderKey allocates %v times for a normal name", n)
+	}
+}

@@ -12,6 +12,15 @@ var (
 	ErrForeignIssuer   = errors.New("filter: token issuer not accepted on this route")
 	ErrNoIssuer        = errors.New("filter: token has no iss claim")
 	ErrIDTokenAsBearer = errors.New("filter: an ID token is not accepted as a bearer token on this route")
+	// ErrDPoPBoundAsBearer: a token with cnf.jkt (RFC 9449 6.1) sent as a Bearer token; a
+	// resource server must not accept it so (RFC 9449 7.2), and the plugin verifies no DPoP
+	// proofs on its bearer routes.
+	ErrDPoPBoundAsBearer = errors.New("filter: a DPoP-bound token (cnf.jkt) is not accepted as a bearer token")
+	// ErrCertBoundMismatch: a token with cnf.x5t#S256 (RFC 8705 3.1) sent on a connection
+	// without that client certificate (or without one at all).
+	ErrCertBoundMismatch = errors.New("filter: a certificate-bound token (cnf.x5t#S256) was not sent with its client certificate")
+	// ErrUnknownBinding: a cnf claim with neither jkt nor a well-formed x5t#S256.
+	ErrUnknownBinding = errors.New("filter: a token bound by a cnf the plugin cannot verify")
 )
 
 // tokenErrors is the one table from a bearer token's verification error to the metric reason
@@ -31,6 +40,9 @@ var tokenErrors = []struct {
 	{[]error{jwt.ErrMissingClaim}, "claims", "The token lacks a required claim."},
 	{[]error{jwt.ErrTooLarge}, "malformed", "The token is too large."},
 	{[]error{jwt.ErrType, ErrIDTokenAsBearer}, "type", "The token is not an access token for this resource."},
+	{[]error{ErrDPoPBoundAsBearer}, "sender_constrained", "The token is bound to a DPoP key; this resource does not accept it as a Bearer token."},
+	{[]error{ErrCertBoundMismatch}, "sender_constrained", "The token is bound to a client certificate that this connection did not present."},
+	{[]error{ErrUnknownBinding}, "sender_constrained", "The token is bound to a key this resource cannot verify."},
 }
 
 // ClassifyTokenError names a bearer token's verification error: the metric reason and the

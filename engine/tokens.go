@@ -50,6 +50,18 @@ func SameOrigin(secFetchSite, origin, scheme, authority string) bool {
 	return false
 }
 
+// CrossSite reports whether a request evidently comes from another site: the browser says
+// so (Sec-Fetch-Site: cross-site), or, from a browser that sends no Fetch Metadata, its
+// Origin is not the request's own (scheme://authority; "null" included: without a public
+// suffix list the plugin cannot tell a sibling of the same site from another site). Without
+// either header there is no evidence, and it is not.
+func CrossSite(secFetchSite, origin, scheme, authority string) bool {
+	if secFetchSite != "" {
+		return secFetchSite == "cross-site"
+	}
+	return origin != "" && !strings.EqualFold(origin, scheme+"://"+authority)
+}
+
 // RefreshDue reports whether the session should be refreshed before use: refresh is on, it
 // has a refresh token, and the access token (or, when wantID, a renewable ID token) expires
 // within the margin. For access tokens that live less than twice the margin the margin is

@@ -122,3 +122,30 @@ func TestSameOrigin(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossSite: only evidence of another site counts (Fetch Metadata first; then an Origin
+// other than ours); a request without either is not cross-site (sign-out links keep working).
+func TestCrossSite(t *testing.T) {
+	tests := []struct {
+		name, site, origin string
+		want               bool
+	}{
+		{"fetch metadata cross-site", "cross-site", "", true},
+		{"fetch metadata cross-site, our origin", "cross-site", "https://app.example", true},
+		{"fetch metadata same-site", "same-site", "https://other.app.example", false},
+		{"fetch metadata same-origin", "same-origin", "https://app.example", false},
+		{"typed into the address bar", "none", "", false},
+		{"origin only, ours", "", "https://APP.example", false},
+		{"origin only, another", "", "https://evil.example", true},
+		{"origin only, another scheme", "", "http://app.example", true},
+		{"origin null", "", "null", true},
+		{"no evidence", "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CrossSite(tc.site, tc.origin, "https", "app.example"); got != tc.want {
+				t.Errorf("CrossSite = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -196,7 +196,7 @@ func verifyBearer(it *issuer, token string, now time.Time, leeway time.Duration)
 		return nil, err
 	}
 	return &verifiedToken{token: token, issuer: it.bi, expiry: c.Expiry, claims: c.Raw, scopes: engine.TokenScopes(c.Raw),
-		typ: t.Header.Type, idToken: oidc.IsIDToken(t.Header.Type, c.Raw)}, nil
+		typ: t.Header.Type, idToken: oidc.IsIDToken(t.Header.Type, c.Raw), cnf: engine.TokenConfirmation(c.Raw)}, nil
 }
 
 var errIDTokenAsBearer = engine.ErrIDTokenAsBearer
@@ -222,6 +222,24 @@ func tokenKindAllowed(route *config.Route, v *verifiedToken) error {
 	return nil
 }
 
+// senderConstraint refuses a sender-constrained token presented as a Bearer token (RFC 9449
+// 7.2, RFC 8705 3): a DPoP-bound one (cnf.jkt) always, since the plugin verifies no DPoP
+// proofs on its bearer routes; a certificate-bound one (cnf.x5t#S256) unless this connection's
+// client certificate is the one it names (Envoy's connection.sha256_peer_certificate_digest,
+// hex). The property is read only for such tokens: nothing is added to the common path.
+func (h *httpContext) senderConstraint(v *verifiedToken) error {
+	if !v.cnf.Bound() {
+		return nil
+	}
+	var digest string
+	if v.cnf.X5T != nil && !v.cnf.JKT {
+		if b, err := proxywasm.GetProperty([]string{"connection", "sha256_peer_certificate_digest"}); err == nil {
+			digest = string(b)
+		}
+	}
+	return engine.CheckConfirmation(v.cnf, digest)
+}
+
 func acceptsIssuer(route *config.Route, bi *config.BearerIssuer) bool {
 	for _, r := range route.BearerIssuers {
 		if r == bi {
@@ -237,6 +255,10 @@ func (h *httpContext) acceptBearer(route *config.Route, v *verifiedToken) types.
 	p := h.p
 	if err := tokenKindAllowed(route, v); err != nil {
 		p.bearer.m.reject("type")
+		return h.respond(invalidToken(err))
+	}
+	if err := h.senderConstraint(v); err != nil {
+		p.bearer.m.reject("sender_constrained")
 		return h.respond(invalidToken(err))
 	}
 	if a := route.Authorization; a != nil {

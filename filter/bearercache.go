@@ -25,6 +25,7 @@ type verifiedToken struct {
 	headers [][2]string          // forward.claims headers, computed once
 	typ     string               // the JOSE header typ, "" if absent
 	idToken bool                 // oidc.IsIDToken: an ID token, refused unless the route accepts them
+	cnf     engine.Confirmation  // what cnf binds it to: checked against each request (senderConstraint)
 	size    int
 }
 

@@ -56,6 +56,9 @@ func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 		return h.respond(failure{status: 503, code: "provider_not_ready", reason: "not_ready", retryAfter: 2,
 			msg: "The identity provider's configuration is not loaded yet. Try again in a moment.", err: errString(p.provider.notReadyReason())})
 	}
+	if !h.ownHost() {
+		return h.respond(unknownHost())
+	}
 	cb, err := h.parseCallback(raw)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
 		auditInfo("unknown_signing_key", "corr", h.correlationID(), "action", "jwks_refetch")
@@ -116,7 +119,12 @@ func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 		return oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI()), nil
 	}
 	req, _ := build() // cannot fail; callAS builds again (a new client assertion) for a nonce retry
-	p.callAS(p.provider.backchannelTarget(), "token", req, build, func(r *calloutResponse, err error) {
+	// The answer belongs to this request even when this runs after a JWKS refetch (a JARM
+	// response signed by a new key), from the root context's callout: without the owner it
+	// would be handed to the root context, which cannot answer or resume the browser's request.
+	t := p.provider.backchannelTarget()
+	t.owner = h.contextID
+	p.callAS(t, "token", req, build, func(r *calloutResponse, err error) {
 		h.onCodeExchanged(ls, r, err)
 	})
 	return types.ActionPause
@@ -148,7 +156,8 @@ func (h *httpContext) onCodeExchanged(ls *state.LoginState, r *calloutResponse, 
 func (h *httpContext) finishLogin(ls *state.LoginState, tr *oidc.TokenResponse, retried bool) {
 	p := h.p
 	v := &oidc.IDTokenValidator{Issuer: p.cfg.Provider.Issuer, ClientID: p.cfg.Client.ID,
-		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway, MaxAge: p.cfg.Session.MaxAge}
+		Verifier: p.provider.verifier, Now: p.now, Leeway: p.cfg.JWT.Leeway, MaxAge: p.cfg.Session.MaxAge,
+		ACRValues: p.cfg.Login.ACRValues}
 	claims, err := v.Validate(tr.IDToken, ls.Nonce, tr.AccessToken)
 	if errors.Is(err, jwt.ErrUnknownKey) && !retried {
 		auditInfo("unknown_signing_key", "corr", h.correlationID(), "action", "jwks_refetch")
@@ -301,7 +310,7 @@ func userinfoFailure(err error) failure {
 }
 
 // idTokenFailure maps a rejected ID token at login to a 401 page; session.max_age's two
-// refusals say what the provider got wrong.
+// refusals, and login.acr_values', say what the provider got wrong.
 func idTokenFailure(err error) failure {
 	f := failure{status: 401, code: "invalid_id_token", reason: "id_token", err: err, msg: "The identity provider's ID token was rejected."}
 	switch {
@@ -309,6 +318,8 @@ func idTokenFailure(err error) failure {
 		f.msg = "The identity provider's ID token does not say when you signed in (auth_time), which this site requires (session.max_age)."
 	case errors.Is(err, oidc.ErrMaxAgeExceeded):
 		f.msg = "The identity provider's ID token says you signed in longer ago than this site allows (session.max_age): the provider did not ask you to sign in again."
+	case errors.Is(err, oidc.ErrACR):
+		f.msg = "The identity provider's ID token does not show the kind of sign-in this site requires (login.acr_values): sign in again, with the method the provider asks for."
 	}
 	return f
 }

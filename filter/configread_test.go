@@ -28,6 +28,7 @@ var notReadByFilter = map[string]string{
 	"Routes.Match.Prefix":               "config.Config.Route",
 	"Routes.Match.Methods":              "config.Config.Route",
 	"PassThrough":                       "config.Config.IsPassThrough",
+	"AllowedHosts":                      "config.Config.HostAllowed",
 	"PassThrough.Prefix":                "config.Config.IsPassThrough",
 	"PassThrough.Methods":               "config.Config.IsPassThrough",
 }

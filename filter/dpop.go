@@ -216,17 +216,18 @@ func (p *pluginContext) parseExchange(r *calloutResponse) (*oidc.TokenResponse, 
 
 // upstreamDPoP sends the session's DPoP-bound access token to the app of a route with
 // routes[].upstream_dpop as "Authorization: DPoP <token>" with a proof for this request
-// (RFC 9449 7.1): htm the request's method, htu its scheme, authority and path without the
-// query, ath the token's hash. A proof that cannot be made (an authority that is no host)
+// (RFC 9449 7.1): htm the request's method, htu the route's configured upstream_url and the
+// request's path without the query (never the client's :authority, which would let a client
+// choose the server a proof is good for), ath the token's hash. A proof that cannot be made
 // leaves the request without either header, so the app refuses it rather than trusting a
 // client's own.
-func (h *httpContext) upstreamDPoP(accessToken string) {
+func (h *httpContext) upstreamDPoP(accessToken, upstreamURL string) {
 	p := h.p
 	if p.dpopKey == nil || accessToken == "" {
 		return
 	}
 	proof, err := oidc.BuildDPoPProof(p.dpopKey, oidc.DPoPProof{Method: h.req.Method,
-		URL: h.req.Scheme + "://" + h.req.Authority + h.req.PathOnly, IssuedAt: p.now().Unix(), AccessToken: accessToken}, p.rand)
+		URL: upstreamURL + h.req.PathOnly, IssuedAt: p.now().Unix(), AccessToken: accessToken}, p.rand)
 	if err != nil {
 		count(p.dpopM, "proof_failed")
 		logAt(levelWarn, "no DPoP proof for the upstream", "corr", h.correlationID(), "err", err)

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
@@ -19,10 +20,10 @@ import (
 //
 // Which of the two an Envoy does cannot be seen when the headers arrive (a body callback
 // during the pause is the only sign, and it never comes under the default), so
-// endpoints.allow_on_headers_stop_iteration says it. If the setting claims the field and
-// Envoy lacks it, the held request would wait for a body that never comes: heldHeaders lets
-// it continue after holdBodyWait (the default behaviour: headers upstream, then the body to
-// the plugin) and logs an error naming both settings.
+// endpoints.allow_on_headers_stop_iteration says it. A held request whose body has not begun
+// within holdBodyWait (a slow client, or an Envoy whose filter lacks the field, where the body
+// never comes while the headers wait) is answered 408 there (tickHeld): letting its headers
+// continue would hand the app a header-only POST to the plugin's endpoint.
 
 // actionBodyWatermark is proxy-wasm's FilterDataStatus StopIterationAndWatermark, which the
 // SDK has no name for: Envoy buffers the body under flow control (the client is slowed down,
@@ -71,7 +72,8 @@ func headersStillHeld() bool {
 	return err == nil
 }
 
-// tickHeld lets the headers of requests whose body did not come in time continue.
+// tickHeld answers 408 to the requests whose body did not begin in time; nothing of them
+// reaches the app.
 func (p *pluginContext) tickHeld(now time.Time) {
 	if len(p.held) == 0 {
 		return
@@ -86,13 +88,27 @@ func (p *pluginContext) tickHeld(now time.Time) {
 			continue // the request is gone
 		}
 		resumed = true
-		logAt(levelError, "no request body came while the headers were held: endpoints.allow_on_headers_stop_iteration is true, but this Envoy's Wasm filter lacks allow_on_headers_stop_iteration: true (PluginConfig, Envoy >= 1.35); letting the headers continue",
-			"corr", r.h.correlationID(), "waited", holdBodyWait.String())
-		if err := proxywasm.ResumeHttpRequest(); err != nil {
-			logAt(levelWarn, "resuming a request failed", "err", err)
-		}
+		logAt(levelWarn, "no request body began while the headers were held: answered 408 (a slow client; if every such request ends so, this Envoy's Wasm filter lacks allow_on_headers_stop_iteration: true, which endpoints.allow_on_headers_stop_iteration says it has)",
+			"corr", r.h.correlationID(), "path", r.h.req.PathOnly, "waited", holdBodyWait.String())
+		r.h.bodyTimedOut()
 	}
 	if resumed {
 		_ = proxywasm.SetEffectiveContext(p.contextID)
 	}
+}
+
+// errBodyTimeout: a held request's body did not begin within holdBodyWait.
+var errBodyTimeout = errors.New("filter: the request body did not begin within " + holdBodyWait.String())
+
+// bodyTimedOut answers a held request whose body did not come: 408, as a back-channel logout
+// answer (JSON) or as a page; the body, should any still come, is ignored.
+func (h *httpContext) bodyTimedOut() {
+	h.onBody = func(int, bool) types.Action { return types.ActionPause }
+	if h.req.PathOnly == h.p.cfg.BackchannelLogoutPath() {
+		h.p.metrics.backchannel("invalid")
+		h.logoutAnswer(408, errBodyTimeout)
+		return
+	}
+	h.respond(failure{status: 408, code: "request_timeout", reason: "bad_callback", err: errBodyTimeout,
+		msg: "The request's body did not arrive in time. Please try again."})
 }

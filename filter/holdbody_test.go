@@ -67,32 +67,47 @@ func TestBodyEndpointsHoldHeaders(t *testing.T) {
 	}
 }
 
-// The setting claims allow_on_headers_stop_iteration but the body does not come while the
-// headers are held (an Envoy without the field): after holdBodyWait the tick lets the
-// headers continue, with an error that names the setting, so the request is not stuck.
-func TestHeldHeadersWithoutBodyContinue(t *testing.T) {
+// A held request whose body has not begun after holdBodyWait (a slow client, or an Envoy
+// whose filter lacks allow_on_headers_stop_iteration) is answered 408 there: its headers never
+// continue to the app, and the log says what happened.
+func TestHeldHeadersWithoutBodyAnswered408(t *testing.T) {
 	l := newLH(t, holdEndpoints(true))
 	l.ready()
-	id, a := l.postHeaders("/oauth2/backchannel_logout")
-	if a != types.ActionPause {
-		t.Fatalf("headers: %v, want held", a)
-	}
-	l.host.Tick()
-	if got := l.host.GetCurrentHttpStreamAction(id); got != types.ActionPause {
-		t.Fatalf("continued before holdBodyWait: %v", got)
-	}
-	l.advance(holdBodyWait + time.Second)
-	l.host.Tick()
-	if got := l.host.GetCurrentHttpStreamAction(id); got != types.ActionContinue {
-		t.Fatalf("still held after holdBodyWait: %v", got)
-	}
-	if !strings.Contains(strings.Join(l.host.GetErrorLogs(), "\n"), "endpoints.allow_on_headers_stop_iteration") {
-		t.Errorf("no error naming the setting: %v", l.host.GetErrorLogs())
-	}
-	// The body then comes, as under Envoy's default, and is answered.
-	l.host.CallOnRequestBody(id, oidc.LogoutTokenForm(l.logoutToken(nil, l.kid, nil)), true)
-	if r := l.reply(id); r.status() != 200 {
-		t.Fatalf("back-channel logout after the headers continued: %d", r.status())
+	lg := l.startLogin("/app/x")
+	for _, tc := range []struct {
+		path, contentType string
+		hdrs              []string
+	}{
+		{"/oauth2/backchannel_logout", "application/json", nil},
+		{"/oauth2/callback", "text/html", []string{"cookie", lg.cookie}},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			l.advance(0) // the clock back to now (advance is an offset from the real clock)
+			id, a := l.postHeaders(tc.path, tc.hdrs...)
+			if a != types.ActionPause {
+				t.Fatalf("headers: %v, want held", a)
+			}
+			l.host.Tick()
+			if got := l.host.GetCurrentHttpStreamAction(id); got != types.ActionPause || l.host.GetSentLocalResponse(id) != nil {
+				t.Fatalf("answered or continued before holdBodyWait: %v", got)
+			}
+			l.advance(holdBodyWait + time.Second)
+			l.host.Tick()
+			r := l.reply(id)
+			if r.local == nil || r.status() != 408 || !strings.HasPrefix(r.header("content-type"), tc.contentType) {
+				t.Fatalf("after holdBodyWait: action %v, local %+v, want a 408 %s answer", l.host.GetCurrentHttpStreamAction(id), r.local, tc.contentType)
+			}
+			if got := l.host.GetCurrentHttpStreamAction(id); got == types.ActionContinue {
+				t.Error("the headers continued to the app")
+			}
+			logs := strings.Join(l.host.GetWarnLogs(), "\n")
+			if !strings.Contains(logs, "no request body began") || !strings.Contains(logs, "answered 408") {
+				t.Errorf("no log line saying what happened: %s", logs)
+			}
+			if got := len(l.p.held); got != 0 {
+				t.Errorf("%d requests still held", got)
+			}
+		})
 	}
 }
 

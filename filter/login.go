@@ -2,6 +2,7 @@ package filter
 
 import (
 	"encoding/base64"
+	"errors"
 	"io"
 	"net/url"
 	"strconv"
@@ -42,6 +43,9 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 			msg: "The identity provider's configuration is not loaded yet. Try again in a moment.",
 			err: errString(p.provider.notReadyReason())})
 	}
+	if !h.ownHost() {
+		return h.respond(unknownHost())
+	}
 	if f, blocked := h.loopGuard(now); blocked {
 		return h.respond(f)
 	}
@@ -74,7 +78,7 @@ func (h *httpContext) startLogin(returnPath, prompt string) types.Action {
 			ap := oidc.AuthParams{
 				ClientID: cfg.Client.ID, RedirectURI: h.redirectURI(), Scopes: cfg.Scopes,
 				State: sealed, Nonce: nonce, CodeChallenge: pkce.Challenge(verifier),
-				Extra: cfg.ExtraAuthParams, Prompt: prompt, MaxAge: cfg.Session.MaxAge,
+				Extra: cfg.ExtraAuthParams, Prompt: prompt, MaxAge: cfg.Session.MaxAge, ACRValues: cfg.Login.ACRValues,
 				ResponseMode: oidc.ResponseMode(cfg.Login.ResponseMode),
 				DPoPJKT:      p.dpopJKT(), // dpop.go
 			}
@@ -142,7 +146,23 @@ func (h *httpContext) loopGuard(now time.Time) (failure, bool) {
 	return failure{}, false
 }
 
-// redirectURI is the configured redirect URL, or the callback on the request's own origin.
+// ownHost reports whether the filter may build absolute URLs (the redirect_uri) from this
+// request's :authority: with redirect_url it never needs to; otherwise allowed_hosts decides
+// (config.HostAllowed).
+func (h *httpContext) ownHost() bool {
+	return h.p.cfg.RedirectURL != "" || h.p.cfg.HostAllowed(h.req.Authority)
+}
+
+// unknownHost is the answer to a login for a Host not in allowed_hosts.
+func unknownHost() failure {
+	return failure{status: 400, code: "unknown_host", err: errUnknownHost,
+		msg: "This site is not served under the host name this request named."}
+}
+
+var errUnknownHost = errors.New("filter: the request's :authority is not in allowed_hosts")
+
+// redirectURI is the configured redirect URL, or the callback on the request's own origin
+// (a host ownHost allowed).
 func (h *httpContext) redirectURI() string {
 	cfg := h.p.cfg
 	if cfg.RedirectURL != "" {

@@ -181,7 +181,7 @@ type bearerMetrics struct {
 }
 
 var bearerRejectReasons = []string{"missing", "malformed", "issuer", "signature", "algorithm",
-	"expired", "not_yet_valid", "audience", "claims", "not_ready", "type"}
+	"expired", "not_yet_valid", "audience", "claims", "not_ready", "type", "sender_constrained"}
 
 func newBearerMetrics() *bearerMetrics {
 	m := &bearerMetrics{

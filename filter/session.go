@@ -23,14 +23,15 @@ var (
 	errSignedOut    = errors.New("filter: session signed out")
 )
 
-// identityHeaders is the lower-case set of request headers only the filter may set.
+// identityHeaders is the set of request headers only the filter may set, in their normal
+// form (engine.HeaderKey: a configured x_user also takes x-user and X-User off requests).
 func (p *pluginContext) identityHeaders() map[string]bool {
 	if p.identity != nil {
 		return p.identity
 	}
 	m := make(map[string]bool, len(p.cfg.Forward.Remove))
 	for _, n := range p.cfg.Forward.Remove { // config's one list
-		m[n] = true
+		m[engine.HeaderKey(n)] = true
 	}
 	p.identity = m
 	return m
@@ -197,7 +198,7 @@ func (h *httpContext) forward(ls *liveSession, now time.Time) {
 		h.setRequestHeader("authorization", "Bearer "+s.AccessToken)
 	}
 	if h.route != nil && h.route.UpstreamDPoP {
-		h.upstreamDPoP(s.AccessToken) // dpop.go
+		h.upstreamDPoP(s.AccessToken, h.route.UpstreamURL) // dpop.go
 	}
 	if f.IDTokenHeader != "" && s.IDToken != "" {
 		if now.Before(s.IDTokenExpiry) {

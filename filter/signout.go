@@ -11,9 +11,19 @@ import (
 
 // signOut serves {prefix}/sign_out: clear every session cookie, revoke the refresh token at
 // the provider (RFC 7009) when it has a revocation endpoint, then send the browser to the
-// provider's end_session_endpoint (RP-initiated logout) or to the post-logout page.
+// provider's end_session_endpoint (RP-initiated logout) or to the post-logout page. A
+// request from another site (engine.CrossSite) only gets a page that asks to confirm.
 func (h *httpContext) signOut() types.Action {
 	p := h.p
+	if engine.CrossSite(h.req.SecFetchSite, h.req.Origin, h.req.Scheme, h.req.Authority) {
+		// An <img src> or a link on another site must not sign the user out (nor revoke the
+		// refresh token and end the provider session): the user confirms with a same-origin
+		// POST, which is not cross-site and proceeds below.
+		auditInfo("sign_out_confirm", "corr", h.correlationID(), "method", h.req.Method)
+		return h.sendLocal(200, [][2]string{{"cache-control", "no-store"}, {"content-type", "text/html; charset=utf-8"},
+			{"content-security-policy", "frame-ancestors 'none'"}, {"x-frame-options", "DENY"}},
+			engine.SignOutConfirmPage(p.cfg.SignOutPath()))
+	}
 	ls, _ := h.loadSession()
 	h.clearSessionCookies()
 	h.addCookie(engine.ClearCookie(p.cfg.Cookie, p.cfg.BindingCookieName()))
@@ -49,14 +59,19 @@ func (h *httpContext) signOut() types.Action {
 func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 	p := h.p
 	md := p.provider.md
-	post := p.cfg.PostLogoutRedirectURL
-	if strings.HasPrefix(post, "/") {
-		post = h.req.Scheme + "://" + h.req.Authority + post
-	}
 	if md != nil && md.EndSessionEndpoint != "" {
 		hint := ""
 		if ls != nil {
 			hint = ls.s.IDToken
+		}
+		// A path-form post_logout_redirect_url goes on redirect_url's origin, else on the
+		// request's own when allowed_hosts allows it; for another Host none is sent.
+		post := p.cfg.PostLogoutRedirectURL
+		if strings.HasPrefix(post, "/") {
+			post = ""
+			if p.cfg.RedirectURL != "" || p.cfg.HostAllowed(h.req.Authority) {
+				post = p.cfg.PostLogoutURL(h.req.Scheme, h.req.Authority)
+			}
 		}
 		// Without a configured post_logout_redirect_url none is sent: the provider shows
 		// its own signed-out page (an unregistered one would make it refuse the logout).
@@ -66,6 +81,9 @@ func (h *httpContext) finishSignOut(ls *liveSession) types.Action {
 		}
 		logAt(levelWarn, "end session URL", "corr", h.correlationID(), "err", err)
 	}
+	// Without the provider's logout the browser goes straight there: a path stays a
+	// relative Location, never one on the client's Host.
+	post := p.cfg.PostLogoutRedirectURL
 	if post == "" {
 		post = p.cfg.SignedOutPath()
 	}

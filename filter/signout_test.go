@@ -103,3 +103,84 @@ func TestSignOutCheckReadsSlotOnlyWhenTheListMoved(t *testing.T) {
 		t.Errorf("%d slot reads for 5 requests after one sign-out, want 1", slotReads)
 	}
 }
+
+// TestSignOutFromAnotherSite: a sign-out another site starts (an <img src>, a link, a form:
+// Sec-Fetch-Site cross-site, or an Origin of another origin) signs nobody out, revokes
+// nothing and clears no cookie: it gets a page whose same-origin POST form does; same-site
+// and same-origin requests, and those without evidence, sign out as before.
+func TestSignOutFromAnotherSite(t *testing.T) {
+	l := newLH(t, nil)
+	l.ready()
+	login := func() string {
+		lg := l.startLogin("/app/")
+		r, c := l.callback(lg, "code-"+lg.state[:8])
+		l.answer(*c, "200", "application/json", lhTokenJSON(l.idToken(l.claims(lg.nonce))))
+		r = l.reply(r.id)
+		return lhCookies(r.headers("set-cookie"))
+	}
+	signedIn := func(cookie string) bool {
+		return l.request("GET", "/api/x", "cookie", cookie).local == nil
+	}
+	signOut := func(method, cookie string, hdrs ...string) lhReply {
+		r := l.request(method, "/oauth2/sign_out", append([]string{"cookie", cookie}, hdrs...)...)
+		if cs := l.host.GetCalloutAttributesFromContext(r.id); len(cs) == 1 { // the revocation
+			l.answer(cs[0], "200", "text/plain", "")
+			r = l.reply(r.id)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		hdrs []string
+	}{
+		{"img from another site", []string{"sec-fetch-site", "cross-site", "sec-fetch-mode", "no-cors", "sec-fetch-dest", "image"}},
+		{"link from another site", []string{"sec-fetch-site", "cross-site", "sec-fetch-mode", "navigate"}},
+		{"form post from another site", []string{"sec-fetch-site", "cross-site", "origin", "https://evil.example"}},
+		{"old browser, another origin", []string{"origin", "https://evil.example"}},
+		{"old browser, opaque origin", []string{"origin", "null"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cookie := login()
+			r := signOut("GET", cookie, tc.hdrs...)
+			body := string(r.local.Data)
+			if r.status() != 200 || !strings.Contains(body, `<form id="sign-out" method="post" action="/oauth2/sign_out">`) {
+				t.Fatalf("%d %s, want the confirmation page", r.status(), body)
+			}
+			if sc := r.headers("set-cookie"); len(sc) != 0 {
+				t.Errorf("the confirmation page sets cookies: %q", sc)
+			}
+			if r.header("x-frame-options") != "DENY" || r.header("cache-control") != "no-store" {
+				t.Errorf("x-frame-options %q, cache-control %q", r.header("x-frame-options"), r.header("cache-control"))
+			}
+			if !signedIn(cookie) {
+				t.Fatal("the session was ended")
+			}
+			// The page's form: a same-origin POST signs out.
+			if r := signOut("POST", cookie, "sec-fetch-site", "same-origin", "origin", "https://app.example.com"); r.status() != 302 {
+				t.Fatalf("the confirmation: %d, want 302", r.status())
+			}
+			if signedIn(cookie) {
+				t.Error("the session works after the confirmed sign-out")
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		hdrs []string
+	}{
+		{"same-site link", []string{"sec-fetch-site", "same-site", "sec-fetch-mode", "navigate"}},
+		{"same-origin link", []string{"sec-fetch-site", "same-origin", "sec-fetch-mode", "navigate"}},
+		{"typed or bookmarked", []string{"sec-fetch-site", "none", "sec-fetch-mode", "navigate"}},
+		{"no fetch metadata", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cookie := login()
+			if r := signOut("GET", cookie, tc.hdrs...); r.status() != 302 {
+				t.Fatalf("%d, want 302 (signed out)", r.status())
+			}
+			if signedIn(cookie) {
+				t.Error("the session works after sign-out")
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package oidc
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,10 @@ type AuthParams struct {
 	// 3.1.2.1; the ID token must then carry auth_time) and overrides any
 	// "max_age" in Extra.
 	MaxAge time.Duration
+	// ACRValues, when not empty, are sent as acr_values, space-separated in
+	// order of preference (OIDC Core 3.1.2.1). The ID token's acr must then be
+	// checked (IDTokenValidator.ACRValues): the user can edit the URL.
+	ACRValues []string
 	// DPoPJKT, when set, is sent as dpop_jkt: the RFC 7638 thumbprint of the
 	// client's DPoP key, to which the provider binds the authorization code
 	// (RFC 9449 10).
@@ -59,7 +64,7 @@ func IsReservedAuthParam(name string) bool {
 // on endpoint is kept (RFC 6749 3.1) unless this request sets the same
 // parameter. Parameter order is deterministic: the endpoint's own, then
 // response_type, response_mode, client_id, redirect_uri, scope, state,
-// nonce, code_challenge, code_challenge_method, prompt, max_age, dpop_jkt, then
+// nonce, code_challenge, code_challenge_method, prompt, max_age, acr_values, dpop_jkt, then
 // Extra sorted by name.
 func AuthorizeURL(endpoint string, p AuthParams) (string, error) {
 	if _, err := parseEndpoint(endpoint, true); err != nil {
@@ -94,7 +99,7 @@ func (p AuthParams) params() ([]queryParam, error) {
 	if p.MaxAge > 0 {
 		maxAge = strconv.FormatInt(int64(p.MaxAge/time.Second), 10)
 	}
-	params := make([]queryParam, 0, 12+len(p.Extra))
+	params := make([]queryParam, 0, 13+len(p.Extra))
 	params = append(params,
 		queryParam{"response_type", "code"},
 		queryParam{"response_mode", responseModeParam(p.ResponseMode)},
@@ -107,11 +112,13 @@ func (p AuthParams) params() ([]queryParam, error) {
 		queryParam{"code_challenge_method", "S256"},
 		queryParam{"prompt", p.Prompt},
 		queryParam{"max_age", maxAge},
+		queryParam{"acr_values", strings.Join(p.ACRValues, " ")},
 		queryParam{"dpop_jkt", p.DPoPJKT},
 	)
 	names := make([]string, 0, len(p.Extra))
 	for k := range p.Extra {
-		if k == "" || IsReservedAuthParam(k) || (k == "prompt" && p.Prompt != "") || (k == "max_age" && maxAge != "") {
+		if k == "" || IsReservedAuthParam(k) || (k == "prompt" && p.Prompt != "") || (k == "max_age" && maxAge != "") ||
+			(k == "acr_values" && len(p.ACRValues) > 0) {
 			continue
 		}
 		names = append(names, k)

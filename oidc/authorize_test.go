@@ -53,6 +53,12 @@ func TestAuthorizeURL(t *testing.T) {
 		{"max_age in seconds, overrides extra max_age", "https://op.example.com/authorize",
 			with(func(p *AuthParams) { p.MaxAge = 90 * time.Minute; p.Extra = map[string]string{"max_age": "5"} }),
 			"https://op.example.com/authorize?" + wantBase + "&max_age=5400", nil},
+		{"acr_values space-separated, override extra acr_values", "https://op.example.com/authorize",
+			with(func(p *AuthParams) {
+				p.ACRValues = []string{"gold", "silver"}
+				p.Extra = map[string]string{"acr_values": "bronze"}
+			}),
+			"https://op.example.com/authorize?" + wantBase + "&acr_values=gold+silver", nil},
 		{"extra max_age without MaxAge", "https://op.example.com/authorize",
 			with(func(p *AuthParams) { p.Extra = map[string]string{"max_age": "5"} }),
 			"https://op.example.com/authorize?" + wantBase + "&max_age=5", nil},

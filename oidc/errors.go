@@ -37,11 +37,17 @@ var (
 	ErrSubjectChanged  = errors.New("oidc: refreshed id token changed subject")
 	ErrAuthTimeChanged = errors.New("oidc: refreshed id token changed auth_time")
 	ErrAuthorizedParty = errors.New("oidc: id token authorized party mismatch")
+	// ErrAudienceChanged: a refreshed ID token's aud is not the original's
+	// (OIDC Core 12.2), though it holds the client.
+	ErrAudienceChanged = errors.New("oidc: refreshed id token changed audience")
 	// ErrAuthTimeMissing: a maximum authentication age was requested and the ID
 	// token has no auth_time (OIDC Core 3.1.2.1: it is then REQUIRED).
 	// ErrMaxAgeExceeded: its auth_time is older than the maximum age.
 	ErrAuthTimeMissing = errors.New("oidc: id token has no auth_time, which max_age requires")
 	ErrMaxAgeExceeded  = errors.New("oidc: id token auth_time is older than max_age")
+	// ErrACR: acr_values were requested and the ID token's acr is missing or
+	// not one of them (OIDC Core 3.1.3.7 item 12).
+	ErrACR = errors.New("oidc: id token acr is not one of the requested acr_values")
 	// ErrTimeout is for the caller to wrap when a callout to the provider
 	// times out, so that [IsTransient] sees it.
 	ErrTimeout = errors.New("oidc: request to the provider timed out")

@@ -2,7 +2,10 @@ package oidc
 
 import (
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/jwt"
 )
@@ -21,6 +24,11 @@ type IDTokenValidator struct {
 	// (with Leeway). ValidateRefreshed does not apply it (auth_time cannot
 	// change, OIDC Core 12.2; the session's own end enforces the age).
 	MaxAge time.Duration
+	// ACRValues, when not empty, are the acr_values the authorization request
+	// sent: Validate then requires an acr claim equal to one of them
+	// ([ErrACR]; 3.1.3.7 item 12), since the user may have removed them from
+	// the request. ValidateRefreshed does not apply it (no new authentication).
+	ACRValues []string
 }
 
 // Validate applies OIDC Core 3.1.3.7 to an ID token from a code exchange and
@@ -33,7 +41,8 @@ type IDTokenValidator struct {
 // one sent in the authorization request: it must be there), and at_hash
 // when the token has one and accessToken is not empty (3.1.3.8, 3.2.2.9),
 // and, when MaxAge is set, auth_time present ([ErrAuthTimeMissing]) and
-// auth_time + MaxAge + Leeway not passed ([ErrMaxAgeExceeded]; 3.1.3.7 item 13).
+// auth_time + MaxAge + Leeway not passed ([ErrMaxAgeExceeded]; 3.1.3.7 item 13),
+// and, when ACRValues is set, an acr that is one of them ([ErrACR]; item 12).
 //
 // A token signed with a key not in the set wraps jwt.ErrUnknownKey: the
 // caller may refetch the JWKS (rate limited) and retry once.
@@ -48,7 +57,24 @@ func (v *IDTokenValidator) Validate(rawIDToken, nonce, accessToken string) (*jwt
 	if err := v.checkMaxAge(claims); err != nil {
 		return nil, err
 	}
+	if err := v.checkACR(claims); err != nil {
+		return nil, err
+	}
 	return claims, nil
+}
+
+func (v *IDTokenValidator) checkACR(claims *jwt.Claims) error {
+	if len(v.ACRValues) == 0 {
+		return nil
+	}
+	acr := gjson.GetBytes(claims.Raw, "acr")
+	switch {
+	case !acr.Exists():
+		return idTokenError(fmt.Errorf("%w: the id token has no acr", ErrACR))
+	case acr.Type != gjson.String || !slices.Contains(v.ACRValues, acr.Str):
+		return idTokenError(fmt.Errorf("%w: acr %s", ErrACR, detail(acr.String())))
+	}
+	return nil
 }
 
 func (v *IDTokenValidator) checkMaxAge(claims *jwt.Claims) error {
@@ -71,7 +97,8 @@ func (v *IDTokenValidator) checkMaxAge(claims *jwt.Claims) error {
 // ValidateRefreshed validates an ID token returned by a refresh (OIDC Core
 // 12.2) against prev, the claims of the session's current ID token: the
 // checks of Validate without a nonce requirement, then iss and sub must be
-// unchanged ([ErrIssuerMismatch], [ErrSubjectChanged]), azp must be
+// unchanged ([ErrIssuerMismatch], [ErrSubjectChanged]), aud must hold the same
+// values as prev's, in any order ([ErrAudienceChanged]), azp must be
 // unchanged ([ErrAuthorizedParty]), a nonce, if present, must equal prev's
 // (jwt.ErrNonce), and auth_time, if present in both, must be equal
 // ([ErrAuthTimeChanged]).
@@ -88,6 +115,8 @@ func (v *IDTokenValidator) ValidateRefreshed(rawIDToken, accessToken string, pre
 		return nil, idTokenError(errorf(ErrIssuerMismatch, "refreshed id token issuer %s, session issuer %s", detail(claims.Issuer), detail(prev.Issuer)))
 	case claims.Subject != prev.Subject:
 		return nil, idTokenError(ErrSubjectChanged)
+	case !sameAudience(claims.Audience, prev.Audience):
+		return nil, idTokenError(ErrAudienceChanged)
 	case claims.AuthorizedParty != prev.AuthorizedParty:
 		return nil, idTokenError(errorf(ErrAuthorizedParty, "refreshed id token azp %s, original %s", detail(claims.AuthorizedParty), detail(prev.AuthorizedParty)))
 	case claims.Nonce != "" && claims.Nonce != prev.Nonce:
@@ -99,6 +128,18 @@ func (v *IDTokenValidator) ValidateRefreshed(rawIDToken, accessToken string, pre
 		return nil, err
 	}
 	return claims, nil
+}
+
+// sameAudience reports whether two aud values hold the same strings (as sets: a
+// provider may list them in another order, or as a string instead of an array of one).
+func sameAudience(a, b []string) bool {
+	return slices.Equal(uniqueSorted(a), uniqueSorted(b))
+}
+
+func uniqueSorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return slices.Compact(s)
 }
 
 // verify checks the signature and the claims common to both paths.

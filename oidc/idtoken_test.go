@@ -154,6 +154,9 @@ func TestIDTokenValidate(t *testing.T) {
 	authAt := func(d time.Duration) string {
 		return rsaKey.sign(t, claimsWith(func(m map[string]any) { m["auth_time"] = testNow.Add(-d).Unix() }))
 	}
+	acr := newValidator(rsaKey, ecKey)
+	acr.ACRValues = []string{"gold", "silver"}
+	withACR := func(v string) string { return rsaKey.sign(t, claimsWith(func(m map[string]any) { m["acr"] = v })) }
 	good := rsaKey.sign(t, baseClaims())
 	tampered := func() string {
 		parts := strings.Split(good, ".")
@@ -217,6 +220,11 @@ func TestIDTokenValidate(t *testing.T) {
 		{"max_age: auth_time too old", maxAge, authAt(time.Hour + time.Minute), testNonce, "", []error{ErrMaxAgeExceeded}},
 		{"max_age: auth_time missing", maxAge, rsaKey.sign(t, claimsWith(func(m map[string]any) { delete(m, "auth_time") })), testNonce, "", []error{ErrAuthTimeMissing}},
 		{"no max_age: auth_time old", v, authAt(48 * time.Hour), testNonce, "", nil},
+		{"acr_values: acr one of them", acr, withACR("silver"), testNonce, "", nil},
+		{"acr_values: acr missing (acr_values deleted from the URL)", acr, good, testNonce, "", []error{ErrACR, ErrIDToken}},
+		{"acr_values: another acr", acr, withACR("bronze"), testNonce, "", []error{ErrACR}},
+		{"acr_values: acr not a string", acr, rsaKey.sign(t, claimsWith(func(m map[string]any) { m["acr"] = []string{"gold"} })), testNonce, "", []error{ErrACR}},
+		{"no acr_values: any acr", v, withACR("bronze"), testNonce, "", nil},
 		{"unconfigured validator", &IDTokenValidator{Issuer: testIssuer}, good, testNonce, "", []error{ErrNotConfigured}},
 	}
 	for _, tt := range tests {
@@ -271,6 +279,10 @@ func TestIDTokenValidateRefreshed(t *testing.T) {
 	}
 	otherIssuer := *prev
 	otherIssuer.Issuer = "https://old-op.example.com"
+	twoAud := *prev
+	twoAud.Audience = []string{testClientID, "api-2"}
+	twoAudAzp := twoAud
+	twoAudAzp.AuthorizedParty = testClientID
 	tests := []struct {
 		name        string
 		token       string
@@ -289,6 +301,13 @@ func TestIDTokenValidateRefreshed(t *testing.T) {
 		{"session from another issuer", refreshed(func(m map[string]any) {}), "", &otherIssuer, ErrIssuerMismatch},
 		{"other issuer", refreshed(func(m map[string]any) { m["iss"] = "https://evil.example.com" }), "", prev, jwt.ErrIssuer},
 		{"aud without client", refreshed(func(m map[string]any) { m["aud"] = "client-2" }), "", prev, jwt.ErrAudience},
+		{"aud with another audience added", refreshed(func(m map[string]any) {
+			m["aud"] = []any{testClientID, "https://api.example.com"}
+			m["azp"] = testClientID
+		}), "", prev, ErrAudienceChanged},
+		{"aud the same, as an array", refreshed(func(m map[string]any) { m["aud"] = []any{testClientID} }), "", prev, nil},
+		{"aud with an audience dropped", refreshed(func(m map[string]any) {}), "", &twoAud, ErrAudienceChanged},
+		{"aud the same, in another order", refreshed(func(m map[string]any) { m["aud"] = []any{"api-2", testClientID}; m["azp"] = testClientID }), "", &twoAudAzp, nil},
 		{"expired", refreshed(func(m map[string]any) { m["exp"] = testNow.Add(-time.Hour).Unix() }), "", prev, jwt.ErrExpired},
 		{"missing iat", refreshed(func(m map[string]any) { delete(m, "iat") }), "", prev, jwt.ErrMissingClaim},
 		{"at_hash mismatch", refreshed(func(m map[string]any) { m["at_hash"] = atHash("x") }), testAccess, prev, jwt.ErrAtHash},

@@ -1,8 +1,10 @@
 package host
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/binary"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -287,6 +289,17 @@ func (s *stream) connectionProperty(rest []string) ([]byte, status) {
 			return leaf("", rest[1:])
 		}
 		return leaf(cs.ServerName, rest[1:])
+	case "sha256_peer_certificate_digest":
+		// Envoy: the hex SHA-256 of the client certificate's DER, "" without one; absent
+		// on a connection without TLS.
+		if cs == nil {
+			return nil, statusNotFound
+		}
+		if len(cs.PeerCertificates) == 0 {
+			return leaf("", rest[1:])
+		}
+		sum := sha256.Sum256(cs.PeerCertificates[0].Raw)
+		return leaf(hex.EncodeToString(sum[:]), rest[1:])
 	case "tls_version":
 		if cs == nil {
 			return nil, statusNotFound

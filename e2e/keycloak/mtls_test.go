@@ -1,6 +1,7 @@
 package keycloak_test
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
@@ -51,6 +52,7 @@ func TestMTLSClientAuth(t *testing.T) {
 	settings := map[string]any{
 		"client.auth_method": "tls_client_auth", "client.secret": nil, "provider.mtls_cluster": "oidc_mtls",
 	}
+	maps.Copy(settings, bearerRouteSettings("kc-mtls")) // the bound token replayed as Bearer (RFC 8705 3)
 	client := map[string]any{
 		"clientId": "kc-mtls", "clientAuthenticatorType": "client-x509",
 		"attributes": map[string]any{
@@ -68,6 +70,7 @@ func TestMTLSClientAuth(t *testing.T) {
 		t.Errorf("refreshed access token cnf.x5t#S256 %q, want %q", got, want)
 	}
 	assertNoSecrets(t, p.LogText(), at.Raw, fresh.Raw)
+	replayAsBearer(t, p.URL+"/bearer/x", fresh.Raw, fresh.Claims["aud"], "client certificate that this connection did not present")
 
 	// The subject DN registered is CN=kc-mtls; Envoy presents CN=someone-else (same CA).
 	// (Only the pushed request: each Envoy costs a V8 compile of the plugin, and the token

@@ -25,6 +25,7 @@ type authRequest struct {
 	maxAge        *uint
 	loginHint     string
 	hintSubject   string // sub of a valid id_token_hint, if any
+	acr           string // the first acr_values requested: the class this provider says it met
 
 	// set by the login
 	done      bool
@@ -35,7 +36,7 @@ type authRequest struct {
 }
 
 func (a *authRequest) GetID() string                         { return a.id }
-func (a *authRequest) GetACR() string                        { return "" }
+func (a *authRequest) GetACR() string                        { return a.acr }
 func (a *authRequest) GetAudience() []string                 { return []string{a.clientID} }
 func (a *authRequest) GetAuthTime() time.Time                { return a.authTime }
 func (a *authRequest) GetClientID() string                   { return a.clientID }

@@ -177,6 +177,9 @@ func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, us
 		loginHint:    req.LoginHint,
 		hintSubject:  userID,
 	}
+	if len(req.ACRValues) > 0 {
+		a.acr = req.ACRValues[0] // every class is met by the password login; a request without acr_values gets no acr
+	}
 	if req.CodeChallenge != "" {
 		a.codeChallenge = &oidc.CodeChallenge{Challenge: req.CodeChallenge, Method: req.CodeChallengeMethod}
 	}
