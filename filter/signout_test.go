@@ -31,14 +31,7 @@ func TestSignedOutPage(t *testing.T) {
 func TestSignOutRefusesCopiedCookies(t *testing.T) {
 	l := newLH(t, nil)
 	l.ready()
-	login := func() string {
-		lg := l.startLogin("/app/")
-		r, c := l.callback(lg, "code-"+lg.state[:8])
-		l.answer(*c, "200", "application/json", lhTokenJSON(l.idToken(l.claims(lg.nonce))))
-		r = l.reply(r.id)
-		return lhCookies(r.headers("set-cookie"))
-	}
-	mine, other := login(), login()
+	mine, other := l.loginDefault(), l.loginDefault()
 	api := func(cookie string) int {
 		r := l.request("GET", "/api/x", "cookie", cookie)
 		if r.local == nil {
@@ -111,13 +104,6 @@ func TestSignOutCheckReadsSlotOnlyWhenTheListMoved(t *testing.T) {
 func TestSignOutFromAnotherSite(t *testing.T) {
 	l := newLH(t, nil)
 	l.ready()
-	login := func() string {
-		lg := l.startLogin("/app/")
-		r, c := l.callback(lg, "code-"+lg.state[:8])
-		l.answer(*c, "200", "application/json", lhTokenJSON(l.idToken(l.claims(lg.nonce))))
-		r = l.reply(r.id)
-		return lhCookies(r.headers("set-cookie"))
-	}
 	signedIn := func(cookie string) bool {
 		return l.request("GET", "/api/x", "cookie", cookie).local == nil
 	}
@@ -140,7 +126,7 @@ func TestSignOutFromAnotherSite(t *testing.T) {
 		{"old browser, opaque origin", []string{"origin", "null"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cookie := login()
+			cookie := l.loginDefault()
 			r := signOut("GET", cookie, tc.hdrs...)
 			body := string(r.local.Data)
 			if r.status() != 200 || !strings.Contains(body, `<form id="sign-out" method="post" action="/oauth2/sign_out">`) {
@@ -174,7 +160,7 @@ func TestSignOutFromAnotherSite(t *testing.T) {
 		{"no fetch metadata", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cookie := login()
+			cookie := l.loginDefault()
 			if r := signOut("GET", cookie, tc.hdrs...); r.status() != 302 {
 				t.Fatalf("%d, want 302 (signed out)", r.status())
 			}

@@ -175,23 +175,28 @@ func TestEnvoyConformance(t *testing.T) {
 	t.Logf("Envoy conformance: %v", time.Since(start))
 }
 
-// stopAll starts a second Envoy without the shipped allow_on_headers_stop_iteration (its
-// default) and checks a header pause there.
-func (ev *envoyConf) stopAll(t *testing.T, dir, wasmPath string, cl map[string]string, up *upstream) {
+// startSecondEnvoy starts another Envoy with the conformance plugin for b (its plugin names
+// and an empty configuration filled in), closed at the end of the test.
+func startSecondEnvoy(t *testing.T, dir string, b envoy.Bootstrap) *envoy.Envoy {
+	t.Helper()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	e, err := envoy.Start(ctx, envoy.Config{Dir: dir, Bootstrap: envoy.Bootstrap{
-		WasmPath: wasmPath, PluginConfig: []byte(`{}`),
-		PluginName: "conformance", RootID: "conf_root", VMID: "conf_vm",
-		Clusters: cl, Upstream: up.URL, StopAllOnHeaderPause: true,
-	}})
+	b.PluginConfig, b.PluginName, b.RootID, b.VMID = []byte(`{}`), "conformance", "conf_root", "conf_vm"
+	e, err := envoy.Start(ctx, envoy.Config{Dir: dir, Bootstrap: b})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// stopAll starts a second Envoy without the shipped allow_on_headers_stop_iteration (its
+// default) and checks a header pause there.
+func (ev *envoyConf) stopAll(t *testing.T, dir, wasmPath string, cl map[string]string, up *upstream) {
+	e := startSecondEnvoy(t, dir, envoy.Bootstrap{WasmPath: wasmPath, Clusters: cl, Upstream: up.URL, StopAllOnHeaderPause: true})
 	f := &fixture{srv: &httptest.Server{URL: e.URL}, upstream: up, client: &http.Client{Timeout: 10 * time.Second}}
 	r := f.holdBody(t, false)
 	checkStopAll(t, r, false)
@@ -214,15 +219,7 @@ func (ev *envoyConf) upgrade(t *testing.T) {
 // upgradeNotConfigured starts a second Envoy without the connection manager's
 // upgrade_configs (Envoy's default) and sends a WebSocket upgrade there.
 func (ev *envoyConf) upgradeNotConfigured(t *testing.T, dir, wasmPath string, cl map[string]string, up *upstream) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e, err := envoy.Start(ctx, envoy.Config{Dir: dir, Bootstrap: envoy.Bootstrap{
-		WasmPath: wasmPath, PluginConfig: []byte(`{}`),
-		PluginName: "conformance", RootID: "conf_root", VMID: "conf_vm",
-		Clusters: cl, Upstream: up.URL,
+	e := startSecondEnvoy(t, dir, envoy.Bootstrap{WasmPath: wasmPath, Clusters: cl, Upstream: up.URL,
 		Edit: func(doc map[string]any) error {
 			hcm := envoyPath(doc, "static_resources", "listeners", "0", "filter_chains", "0", "filters", "0", "typed_config").(map[string]any)
 			if _, ok := hcm["upgrade_configs"]; !ok {
@@ -231,11 +228,7 @@ func (ev *envoyConf) upgradeNotConfigured(t *testing.T, dir, wasmPath string, cl
 			delete(hcm, "upgrade_configs")
 			return nil
 		},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	})
 	f := &fixture{srv: &httptest.Server{URL: e.URL}, upstream: up, client: &http.Client{Timeout: 10 * time.Second}}
 	checkUpgradeRefused(t, f, "websocket")
 	st, err := e.Stats(`^http\.ingress_http\.downstream_rq_ws_on_non_ws_route$`)
