@@ -216,6 +216,11 @@ type tab struct {
 // stepTimeout bounds each browser step; a whole test stays well under 30 s when all is well.
 const stepTimeout = 15 * time.Second
 
+// browserStartTimeout bounds starting Chromium or opening a tab: a first start on a fresh
+// machine builds caches, and `go test ./...` runs several packages' Envoys and browsers at once
+// on two cores (a CI run failed at 15 s).
+const browserStartTimeout = 60 * time.Second
+
 // chromium returns the browser's path, skipping the test when there is none (failing under CI).
 func chromium(t *testing.T) string {
 	path := os.Getenv("CHROMIUM")
@@ -279,8 +284,8 @@ func openTarget(t *testing.T, ctx context.Context, what string) {
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-	case <-time.After(stepTimeout):
-		t.Fatalf("%s: no answer within %v", what, stepTimeout)
+	case <-time.After(browserStartTimeout):
+		t.Fatalf("%s: no answer within %v", what, browserStartTimeout)
 	}
 }
 

@@ -77,8 +77,8 @@ func (b *tab) open(what string) {
 		if err != nil {
 			b.t.Fatalf("%s: %v", what, err)
 		}
-	case <-time.After(stepTimeout):
-		b.t.Fatalf("%s: no answer within %v", what, stepTimeout)
+	case <-time.After(3 * stepTimeout): // a first start builds caches; the machine is busy
+		b.t.Fatalf("%s: no answer within %v", what, 3*stepTimeout)
 	}
 }
 

@@ -52,8 +52,8 @@ func newTab(t testing.TB, p *proxy.Proxy) *tab {
 		if err != nil {
 			t.Fatalf("starting Chromium: %v", err)
 		}
-	case <-time.After(stepTimeout):
-		t.Fatalf("starting Chromium: no answer within %v", stepTimeout)
+	case <-time.After(3 * stepTimeout): // a first start builds caches; the machine is busy
+		t.Fatalf("starting Chromium: no answer within %v", 3*stepTimeout)
 	}
 	return &tab{t: t, p: p, ctx: ctx}
 }
