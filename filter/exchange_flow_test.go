@@ -180,6 +180,10 @@ func TestTokenEndpointExchange(t *testing.T) {
 	if r2.local != nil || len(l.host.GetCalloutAttributesFromContext(r2.id)) != 0 || l.upstream(r2.id, "x-svc-token") != "svc-tok" {
 		t.Errorf("the route's request: %d, x-svc-token %q", r2.status(), l.upstream(r2.id, "x-svc-token"))
 	}
+	// The query is decoded as any other (sv%63 is svc); the exchange is cached by now.
+	if r := l.request("GET", "/oauth2/token?exchange=sv%63", same...); r.status() != 200 || !strings.Contains(string(r.local.Data), `"exchanged_token":"svc-tok"`) {
+		t.Errorf("an encoded route name: %d", r.status())
+	}
 	if r := l.request("GET", "/oauth2/token?exchange=nope", same...); r.status() != 400 {
 		t.Errorf("an unknown route: %d, want 400", r.status())
 	}

@@ -2,8 +2,8 @@ package filter
 
 import (
 	"bytes"
+	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 
@@ -72,12 +72,14 @@ func (h *httpContext) tokenEndpoint() types.Action {
 // tokenExchangeRoute is the route named by ?exchange= (a route with an exchange), whose
 // exchanged token the answer includes; nil without the parameter. An unknown name is a 400.
 func (h *httpContext) tokenExchangeRoute() (*config.Route, *failure) {
-	name := ""
-	for _, kv := range strings.Split(h.req.Query, "&") {
-		if k, v, _ := strings.Cut(kv, "="); k == "exchange" {
-			name = v
-		}
+	if h.req.Query == "" {
+		return nil, nil
 	}
+	q, err := url.ParseQuery(h.req.Query) // as sign_in reads rd=
+	if err != nil {
+		return nil, &failure{status: 400, code: "invalid_request", msg: "The query could not be read.", err: err}
+	}
+	name := q.Get("exchange")
 	if name == "" {
 		return nil, nil
 	}
