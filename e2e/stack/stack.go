@@ -57,6 +57,9 @@ type Options struct {
 	// StopAllOnHeaderPause runs the proxy without allow_on_headers_stop_iteration (Envoy's
 	// default, and Istio's): see proxy.Config.
 	StopAllOnHeaderPause bool
+	// Clusters are more callout clusters for the plugin (name -> base URL), beside "oidc": a
+	// store the plugin reaches through Envoy (e2e/replicas), on every replica alike.
+	Clusters map[string]string
 }
 
 // Key is one entry of the plugin's key ring.
@@ -179,7 +182,7 @@ func (s *Stack) startProxy(ctx context.Context) error {
 	o := s.opts
 	p, err := proxy.Start(ctx, o.Proxy, proxy.Config{
 		WasmPath: o.PluginWasm, PluginConfig: s.Config, VMs: o.VMs, Listen: s.listen,
-		Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
+		Clusters: s.clusters(), Upstream: s.AppURL,
 		LogWriter: o.LogWriter, CacheDir: o.CacheDir, Env: o.Env, StopAllOnHeaderPause: o.StopAllOnHeaderPause,
 	})
 	if err != nil {
@@ -187,6 +190,15 @@ func (s *Stack) startProxy(ctx context.Context) error {
 	}
 	s.Proxy, s.Host = p, p.Host
 	return nil
+}
+
+// clusters are the plugin's callout clusters: the provider's and Options.Clusters.
+func (s *Stack) clusters() map[string]string {
+	c := map[string]string{"oidc": s.OP.Issuer()}
+	for n, u := range s.opts.Clusters {
+		c[n] = u
+	}
+	return c
 }
 
 // Restart replaces the proxy with a new one (new VMs: empty caches and shared data) on the
@@ -223,7 +235,7 @@ func (s *Stack) StartReplica(ctx context.Context) (*proxy.Proxy, error) {
 	o := s.opts
 	p, err := proxy.Start(ctx, o.Proxy, proxy.Config{
 		WasmPath: o.PluginWasm, PluginConfig: s.Config, VMs: o.VMs,
-		Clusters: map[string]string{"oidc": s.OP.Issuer()}, Upstream: s.AppURL,
+		Clusters: s.clusters(), Upstream: s.AppURL,
 		LogWriter: o.LogWriter, CacheDir: o.CacheDir, Env: o.Env, StopAllOnHeaderPause: o.StopAllOnHeaderPause,
 	})
 	if err != nil {
