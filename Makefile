@@ -25,6 +25,8 @@ test: build
 	@echo "== the pure packages' tests again, inside wasm (what plugin.wasm links)"
 	@bash scripts/wasmtest.sh -count=1
 	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/envoy-suite.sh
+	@bash scripts/ensure-etcd.sh
+	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/replicas-suite.sh
 	@bash scripts/ensure-apps.sh
 	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/apps-suite.sh
 	@bash scripts/ensure-keycloak.sh
