@@ -31,7 +31,7 @@ grep -hE '^ +--- (PASS|FAIL): Test[A-Za-z]+/' "$out" | sed 's/^ *//'
 grep -hE 'figure: ' "$out" | sed 's/^ *[a-z_]*_test\.go:[0-9]*: figure: /  /'
 if [ "$rc" != 0 ]; then
   echo "-- failures (Envoy log lines left out; all of it is in $out):"
-  grep -v '^ *\[20' "$out" | grep -B2 -A40 -E '^\s*--- FAIL' | head -300
+  grep -v "^ *\[20" "$out" | grep -E -A8 "_test\.go:[0-9]+: |^\s*--- FAIL" | head -300
   grep -E '^(panic|FAIL|ok)\b' "$out" | head -20
 fi
 echo "replicas: wall time ${took}s"

@@ -144,6 +144,6 @@ func runRounds(t *testing.T, d *deployment, base, label string, n int) []round {
 		}
 	}
 	t.Logf("figure: %s: %d rounds of %d parallel requests: %d refreshes, %d reuses, %d/%d answers good, %d rounds with a failure",
-		label, n, parallel, refreshes, reuse, good, rounds*parallel, bad)
+		label, n, parallel, refreshes, reuse, good, n*parallel, bad)
 	return all
 }
