@@ -1,0 +1,164 @@
+package keycloak_test
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/demoapp"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/replicas"
+)
+
+// TestReplicasStore: two Envoy replicas with the same configuration and keys sharing a real
+// etcd through the plugin's "store" section, against the realm's "Revoke Refresh Token"
+// (revokeRefreshToken, refreshTokenMaxReuse 0: a rotated refresh token presented again ends
+// the session). Each round, a new session's 20 parallel API requests alternate between the
+// replicas just as its tokens are due: Keycloak sees exactly one refresh of the session and no
+// failed refresh, and all 20 answers carry the one refreshed access token, which Keycloak's
+// introspection calls active.
+func TestReplicasStore(t *testing.T) {
+	needSuite(t)
+	const rounds, parallel = 3, 20
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	etcd, err := replicas.StartEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(etcd.Close)
+
+	addrs := make([]string, 2)
+	for i := range addrs {
+		if addrs[i], err = proxy.FreeAddr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const clientID = "replicas-store"
+	secret := randomSecret()
+	rep := map[string]any{
+		"clientId": clientID, "enabled": true, "protocol": "openid-connect", "publicClient": false,
+		"clientAuthenticatorType": "client-secret", "secret": secret,
+		"standardFlowEnabled": true, "directAccessGrantsEnabled": false,
+		"redirectUris":         []string{"http://" + addrs[0] + "/oauth2/callback", "http://" + addrs[1] + "/oauth2/callback"},
+		"webOrigins":           []string{"+"},
+		"frontchannelLogout":   false,
+		"defaultClientScopes":  []string{"web-origins", "acr", "profile", "roles", "basic", "email"},
+		"optionalClientScopes": []string{"offline_access"},
+		"attributes": map[string]any{
+			"pkce.code.challenge.method": "S256",
+			"post.logout.redirect.uris":  "http://" + addrs[0] + "/*##http://" + addrs[1] + "/*",
+			"access.token.lifespan":      "10",
+		},
+	}
+	if err := suite.kc.Admin(ctx, "POST", "/clients", rep, nil); err != nil {
+		t.Fatalf("creating Keycloak client %s: %v", clientID, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if uuid, err := suite.kc.ClientUUID(ctx, clientID); err == nil {
+			suite.kc.Admin(ctx, "DELETE", "/clients/"+url.PathEscape(uuid), nil, nil)
+		}
+	})
+
+	settings := maps.Clone(testOnly)
+	settings["client.id"] = clientID
+	settings["client.secret"] = secret
+	settings["store"] = map[string]any{
+		"kind": "etcd", "cluster": "etcd", "prefix": "oidc-proxy/keycloak-replicas/",
+		"timeout": "500ms", "poll_interval": "250ms",
+	}
+	// One configuration (so one key ring) for both replicas, as a deployment has.
+	cfg, err := exampleConfig(addrs[0], settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := make([]*proxy.Proxy, len(addrs))
+	for i, addr := range addrs {
+		p, err := startTunedProxy(ctx, suite.wasm, addr, cfg, func(b *envoy.Bootstrap) {
+			b.Clusters["etcd"] = etcd.URL
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		if err := waitReady(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		ps[i] = p
+	}
+
+	var refreshes, failedRefreshes, good int
+	for round := 1; round <= rounds; round++ {
+		u := newUser(t, ps[0], "bob")
+		u.login("/app1/")
+		w, _ := u.whoami("/app1/api/whoami")
+		at, id := token(t, w, "X-Forwarded-Access-Token"), token(t, w, "X-Forwarded-Id-Token")
+		sid, _ := id.Claims["sid"].(string)
+		waitPast(claimTime(at, "exp").Add(-2 * time.Second)) // inside the refresh margin
+		began := time.Now()
+
+		tr := &http.Transport{DisableKeepAlives: true}
+		tokens := make([]string, parallel)
+		statuses := make([]int, parallel)
+		var wg sync.WaitGroup
+		gun := make(chan struct{})
+		for i := range parallel {
+			wg.Go(func() {
+				<-gun
+				req, _ := http.NewRequest("GET", ps[i%len(ps)].URL+"/app1/api/whoami", nil)
+				req.Header.Set("Accept", "application/json")
+				resp, err := tr.RoundTrip(withCookies(req, u))
+				if err != nil {
+					return
+				}
+				defer resp.Body.Close()
+				statuses[i] = resp.StatusCode
+				var wi demoapp.WhoAmI
+				json.NewDecoder(resp.Body).Decode(&wi)
+				if ti := wi.Tokens["X-Forwarded-Access-Token"]; ti != nil {
+					tokens[i] = ti.Raw
+				}
+			})
+		}
+		close(gun)
+		wg.Wait()
+
+		n := countEvents(t, "REFRESH_TOKEN", sid, began)
+		e := countEvents(t, "REFRESH_TOKEN_ERROR", "", began)
+		refreshes += n
+		failedRefreshes += e
+		ok := 0
+		fresh := tokens[0]
+		active := false
+		if fresh != "" && fresh != at.Raw {
+			ti, err := suite.kc.Introspect(ctx, clientID, secret, fresh)
+			active = err == nil && ti["active"] == true
+		}
+		for i := range parallel {
+			if statuses[i] == http.StatusOK && tokens[i] == fresh && active {
+				ok++
+			}
+		}
+		good += ok
+		t.Logf("round %d: %d refreshes, %d failed refreshes at Keycloak, %d/%d good (statuses %v)", round, n, e, ok, parallel, statuses)
+		if n != 1 || e != 0 || ok != parallel {
+			t.Errorf("round %d: %d refreshes and %d failed refreshes at Keycloak, %d/%d answers with the one refreshed token Keycloak calls active; want 1, 0, %d",
+				round, n, e, ok, parallel, parallel)
+		}
+	}
+	t.Logf("figure: Keycloak (Revoke Refresh Token), store, 2 replicas, requests alternating: %d rounds of %d parallel requests: %d refreshes, %d failed refreshes, %d/%d answers good",
+		rounds, parallel, refreshes, failedRefreshes, good, rounds*parallel)
+	if n, _ := ps[0].Metric("oidc_proxy.refresh.waited_replica"); n == 0 {
+		if n2, _ := ps[1].Metric("oidc_proxy.refresh.waited_replica"); n2 == 0 {
+			t.Errorf("oidc_proxy.refresh.waited_replica is 0 on both replicas")
+		}
+	}
+}
