@@ -78,8 +78,8 @@ func TestStore(t *testing.T) {
 		u.Host = other.Host
 		codes := d.OP.Counts().Code
 		r := replay.page(u.String())
-		if r.err != nil || r.status != http.StatusBadRequest || !strings.Contains(r.body, "already used") {
-			t.Errorf("the same callback (code and state) on replica 1: %v %d %.300s; want 400 \"already used\"", r.err, r.status, r.body)
+		if r.err != nil || r.status != http.StatusBadRequest {
+			t.Errorf("the same callback (code and state) on replica 1: %v %d %.300s; want 400", r.err, r.status, r.body)
 		}
 		if n := d.OP.Counts().Code - codes; n != 0 {
 			t.Errorf("replica 1 redeemed the replayed code at the provider (%d code grants): the state's single use did not reach it", n)
