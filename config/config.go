@@ -47,6 +47,7 @@ type Config struct {
 	JWT       JWT
 	Limits    Limits
 	DPoP      DPoP
+	Store     Store
 	// LogLevel is one of the Log* constants.
 	LogLevel string
 

@@ -27,6 +27,7 @@ type rawConfig struct {
 	Routes                []rawRoute        `json:"routes"`
 	Limits                rawLimits         `json:"limits"`
 	DPoP                  rawDPoP           `json:"dpop"`
+	Store                 rawStore          `json:"store"`
 	LogLevel              string            `json:"log_level"`
 }
 
@@ -238,6 +239,7 @@ func defaultRaw() rawConfig {
 		},
 		Client: rawClient{AuthMethod: ClientSecretBasic, AssertionAudience: AudienceIssuer},
 		Prefix: "/oauth2",
+		Store:  defaultStore(),
 		Scopes: []string{"openid", "profile", "email"},
 		Cookie: rawCookie{
 			Name:         "_oidc_session",

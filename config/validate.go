@@ -73,6 +73,7 @@ func (v *validator) validate() {
 	v.bearerIssuers()
 	v.routes()
 	v.dpop()
+	v.store()
 	v.logLevel()
 	v.crossChecks()
 }

@@ -132,6 +132,12 @@ type rfResult struct {
 
 // rfFetchAll sends n API requests for path at once with the browser's cookies.
 func rfFetchAll(b *browser, s *stack.Stack, path string, n int) []rfResult {
+	return rfFetchSpread(b, []string{s.URL}, path, n)
+}
+
+// rfFetchSpread is rfFetchAll with request i sent to bases[i%len(bases)]: a page's fetches
+// spread over replicas by a balancer.
+func rfFetchSpread(b *browser, bases []string, path string, n int) []rfResult {
 	out := make([]rfResult, n)
 	var wg sync.WaitGroup
 	startGun := make(chan struct{})
@@ -140,7 +146,7 @@ func rfFetchAll(b *browser, s *stack.Stack, path string, n int) []rfResult {
 		go func() {
 			defer wg.Done()
 			<-startGun
-			req, _ := http.NewRequest("GET", s.URL+path, nil)
+			req, _ := http.NewRequest("GET", bases[i%len(bases)]+path, nil)
 			req.Header.Set("Accept", "application/json")
 			req.Header.Set("Sec-Fetch-Mode", "cors")
 			t0 := time.Now()

@@ -24,6 +24,12 @@ const digestEntryLen = DigestLen + 8
 // Digest is value's digest and the slot it belongs to.
 func (d DigestSet) Digest(value string) (digest []byte, slot int) {
 	sum := sha256.Sum256([]byte(value))
+	return d.FromSum(sum[:])
+}
+
+// FromSum is the digest and slot of the value whose SHA-256 begins with sum (at least
+// DigestLen+1 bytes): Digest for a value known only by its digest.
+func (d DigestSet) FromSum(sum []byte) (digest []byte, slot int) {
 	return sum[:DigestLen], int(sum[DigestLen]) % d.Slots
 }
 

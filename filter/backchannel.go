@@ -133,6 +133,11 @@ func (h *httpContext) endProviderSession(token string, retried bool) {
 		h.logoutAnswer(503, err)
 		return
 	}
+	if p.store != nil { // and every other replica, through the store
+		for _, key := range providerLogoutKeys(lt.SessionID, lt.Subject) {
+			p.store.deny(denyProviderLogout, key, now.Add(p.cfg.Session.Lifetime))
+		}
+	}
 	p.metrics.backchannel("ok")
 	scope := "subject"
 	if lt.SessionID != "" {

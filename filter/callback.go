@@ -112,11 +112,26 @@ func (h *httpContext) callbackParams(raw string, retried bool) types.Action {
 		return h.respond(failure{status: 400, code: "invalid_state", reason: "binding",
 			msg: "This sign-in was started in another browser or its cookie is missing. Please sign in again."})
 	}
-	if err := p.replay.use(cb.State, ls.IssuedAt.Add(cfg.Login.StateLifetime), now); err != nil {
+	replayed := func(err error) types.Action {
 		return h.respond(failure{status: 400, code: "invalid_state", reason: "replay", err: err, msg: "This sign-in response was already used. Please sign in again."})
 	}
+	if err := p.replay.use(cb.State, ls.IssuedAt.Add(cfg.Login.StateLifetime), now); err != nil {
+		return replayed(err)
+	}
+	if p.store != nil { // used once across replicas too
+		return p.store.useOnce(h, cb.State, func() types.Action { return h.exchangeCode(ls, cb.Code) },
+			func() types.Action {
+				return replayed(errors.New("filter: login state already used on another replica"))
+			})
+	}
+	return h.exchangeCode(ls, cb.Code)
+}
+
+// exchangeCode redeems the authorization code at the token endpoint.
+func (h *httpContext) exchangeCode(ls *state.LoginState, code string) types.Action {
+	p := h.p
 	build := func() (oidc.Request, error) {
-		return oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, cb.Code, ls.Verifier, h.redirectURI()), nil
+		return oidc.CodeExchange(p.provider.md.TokenEndpoint, p.client, code, ls.Verifier, h.redirectURI()), nil
 	}
 	req, _ := build() // cannot fail; callAS builds again (a new client assertion) for a nonce retry
 	// The answer belongs to this request even when this runs after a JWKS refetch (a JARM

@@ -31,6 +31,7 @@ var notReadByFilter = map[string]string{
 	"AllowedHosts":                      "config.Config.HostAllowed",
 	"PassThrough.Prefix":                "config.Config.IsPassThrough",
 	"PassThrough.Methods":               "config.Config.IsPassThrough",
+	"Store.Prefix":                      "config.Store.Key builds every store key from it",
 }
 
 // TestEveryConfigFieldIsRead: every field of config.Config (recursively) is read somewhere in

@@ -97,6 +97,8 @@ type flightSpec struct {
 	run func(finish func(res *flightResult, payload []byte, keep time.Duration))
 	// decode opens a parked payload.
 	decode func(k engine.FlightKey, payload []byte, now time.Time) (any, error)
+	// replicated: with a store, one replica runs it for all (store.go runFlight).
+	replicated bool
 	// counters count requests that waited for a flight of this VM ("waited") or of another
 	// ("waited_remote").
 	counters map[string]proxywasm.MetricCounter
@@ -118,6 +120,7 @@ type flight struct {
 	res     *flightResult // parked: the result
 	until   time.Time     // queued, leading, polling: when waiters give up; parked: when the result is dropped
 	waiters []flightWaiter
+	remote  *remoteFlight // leading here while the store is asked (store.go)
 }
 
 func (f *flight) leads() bool { return f.state == flightQueued || f.state == flightLeading }
@@ -226,9 +229,19 @@ func (fl *flights) run(f *flight) {
 		return
 	}
 	f.state = flightLeading
-	f.spec.run(func(res *flightResult, payload []byte, keep time.Duration) {
+	finish := func(res *flightResult, payload []byte, keep time.Duration) {
 		fl.finish(f, res, payload, keep)
-	})
+	}
+	if f.spec.replicated && fl.p.store != nil {
+		fl.p.store.runFlight(fl, f, finish)
+		return
+	}
+	f.spec.run(finish)
+}
+
+// current reports whether f is still the flight this VM leads for its key.
+func (fl *flights) current(f *flight) bool {
+	return fl.byKey[f.key] == f && f.state == flightLeading
 }
 
 // finish parks a flight's result in shared data and wakes the VM's waiters: leading -> parked.
@@ -286,6 +299,9 @@ func (fl *flights) tick(now time.Time) {
 		case flightLeading:
 			if now.After(f.until) {
 				fl.giveUp(f, "filter: no answer in time")
+			} else if f.remote != nil {
+				fl.p.store.pollFlight(fl, f, now) // another replica leads it
+				remote = true
 			}
 			continue
 		}

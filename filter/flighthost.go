@@ -54,6 +54,10 @@ func (fl *flights) onQueueReady(queueID uint32) {
 		if err != nil {
 			return
 		}
+		if string(item) == string(storeQueueItem) && fl.p.store != nil {
+			fl.p.store.drain()
+			continue
+		}
 		var k engine.FlightKey
 		if len(item) != len(k) {
 			continue
@@ -104,7 +108,7 @@ func (fl *flights) setFast(on bool) {
 		return
 	}
 	fl.fast = on
-	period := tickPeriod
+	period := fl.p.normalTick()
 	if on {
 		period = flightTickPeriod
 	}

@@ -131,7 +131,8 @@ func calloutOutcome(err error, r *calloutResponse) string {
 //
 //	oidc_proxy.refresh.<outcome>         ok, invalid_grant, id_token_rejected, failed, transient
 //	                                     (one per refresh sent), waited, waited_remote (requests
-//	                                     that waited for one in this VM or another), reused
+//	                                     that waited for one in this VM or another), waited_replica
+//	                                     (refreshes another replica ran: store.go), reused
 //	                                     (requests that picked up a parked result)
 //	oidc_proxy.exchange.<outcome>        ok, denied, failed, transient (one per exchange sent),
 //	                                     cache_hit, waited, waited_remote
@@ -142,7 +143,7 @@ type brokerMetrics struct {
 }
 
 var (
-	refreshOutcomes       = []string{"ok", "invalid_grant", "id_token_rejected", "token_expired", "session_too_large", "failed", "transient", "waited", "waited_remote", "reused"}
+	refreshOutcomes       = []string{"ok", "invalid_grant", "id_token_rejected", "token_expired", "session_too_large", "failed", "transient", "waited", "waited_remote", "waited_replica", "reused"}
 	exchangeOutcomes      = []string{"ok", "cache_hit", "denied", "failed", "transient", "waited", "waited_remote"}
 	tokenEndpointOutcomes = []string{"served", "refused"}
 	idTokenOutcomes       = []string{"omitted", "reauthenticate"}

@@ -20,6 +20,15 @@ import (
 // ready quickly; the provider code itself decides when a fetch is due.
 const tickPeriod = 500 * time.Millisecond
 
+// normalTick is this plugin's tick period while no request waits for a flight: tickPeriod, or
+// store.poll_interval when that is shorter (the deny list is read from the store on the tick).
+func (p *pluginContext) normalTick() time.Duration {
+	if p.store != nil && p.cfg.Store.PollInterval < tickPeriod {
+		return p.cfg.Store.PollInterval
+	}
+	return tickPeriod
+}
+
 // firstTickPeriod is the period until the first tick, which sends the first fetch. The first
 // fetch is not sent from OnPluginStart: Envoy starts a throwaway VM on its main thread to
 // check the configuration and destroys it at once, cancelling its callouts; a fetch sent
@@ -48,11 +57,13 @@ type pluginContext struct {
 	logoutJTIs *replayGuard
 	bearer     *bearerState
 	broker     *broker
-	metrics    *metrics
-	dpopKey    *jwt.SigningKey // DPoP proof key (dpop.go), nil without dpop.enabled
-	dpopM      map[string]proxywasm.MetricCounter
-	identity   map[string]bool
-	held       heldHeaders // requests whose headers wait for their body (holdbody.go)
+	// store: the distributed store shared with the other replicas (store.go), nil without one
+	store    *remoteStore
+	metrics  *metrics
+	dpopKey  *jwt.SigningKey // DPoP proof key (dpop.go), nil without dpop.enabled
+	dpopM    map[string]proxywasm.MetricCounter
+	identity map[string]bool
+	held     heldHeaders // requests whose headers wait for their body (holdbody.go)
 
 	now   func() time.Time
 	rand  io.Reader
@@ -131,6 +142,9 @@ func (p *pluginContext) configure(data []byte) error {
 	p.bearer = newBearerState(cfg, p.contextID)
 	p.broker = newBroker(p)
 	p.sockets = newSockets()
+	if cfg.Store.Kind != "" {
+		p.store = newRemoteStore(p)
+	}
 	return nil
 }
 
@@ -164,6 +178,9 @@ func (p *pluginContext) OnTick() {
 	p.broker.tick(now)
 	p.tickHeld(now)
 	p.tickSockets(now)
+	if p.store != nil {
+		p.store.tick(now)
+	}
 }
 
 func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {

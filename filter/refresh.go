@@ -144,8 +144,9 @@ func (b *broker) refreshSpec(old *state.Session, key engine.FlightKey) *flightSp
 		run: func(finish func(*flightResult, []byte, time.Duration)) {
 			b.refresh(old, key, finish)
 		},
-		decode:   b.openParkedSession,
-		counters: b.m.refresh,
+		decode:     b.openParkedSession,
+		counters:   b.m.refresh,
+		replicated: true,
 	}
 }
 

@@ -23,9 +23,11 @@ import (
 // provider's session id ("sid:"+sid) and subject ("sub:"+sub), which refuse the sessions
 // established before the logout (loggedOutAtProvider).
 //
-// Other replicas do not share this Envoy's shared data. There the signed-out session keeps
-// working at most until its access token expires: sign-out revoked the refresh token, so the
-// next refresh fails and ends the session (docs/operations.md, "Sign-out").
+// Other replicas do not share this Envoy's shared data. With a store (store.go) every entry is
+// also put there and each replica reads it into its own list within store.poll_interval.
+// Without one, on another replica the signed-out session keeps working at most until its
+// access token expires: sign-out revoked the refresh token, so the next refresh fails and
+// ends the session (docs/operations.md, "Sign-out").
 
 // signedOutList is the deny list and its generation: a counter in shared data that every
 // sign-out bumps after writing its entry. A request reads only the counter (8 bytes, or
@@ -63,10 +65,7 @@ func (l *signedOutList) add(ls *liveSession, until, now time.Time) error {
 // session.lifetime changed while an entry lives shifts that line by the change.)
 func (l *signedOutList) addProviderLogout(sid, sub string, lifetime time.Duration, now time.Time) error {
 	until := now.Add(lifetime)
-	if sid != "" {
-		sub = ""
-	}
-	for _, key := range engine.ProviderLogoutKeys(sid, sub) {
+	for _, key := range providerLogoutKeys(sid, sub) {
 		digest, slot := l.list.set.Digest(key)
 		err := updateShared(l.list.prefix+strconv.Itoa(slot), func(v []byte) ([]byte, error) {
 			return l.list.set.Put(v, digest, until, now), nil
@@ -76,6 +75,25 @@ func (l *signedOutList) addProviderLogout(sid, sub string, lifetime time.Duratio
 		}
 	}
 	return l.bump(1)
+}
+
+// putDigest refuses, on every VM of this Envoy, what another replica put in the store's deny
+// list (store.go): sum is the entry's SHA-256 prefix (engine.DigestLen bytes and the slot's
+// byte), until its expiry. The caller bumps the generation once for a batch.
+func (l *signedOutList) putDigest(sum []byte, until, now time.Time) error {
+	digest, slot := l.list.set.FromSum(sum)
+	return updateShared(l.list.prefix+strconv.Itoa(slot), func(v []byte) ([]byte, error) {
+		return l.list.set.Put(v, digest, until, now), nil
+	})
+}
+
+// providerLogoutKeys are the deny entries of a logout token: a token with both sid and sub
+// names one session, section 2.4 (the sid entry); with only sub, every session of the user.
+func providerLogoutKeys(sid, sub string) []string {
+	if sid != "" {
+		sub = ""
+	}
+	return engine.ProviderLogoutKeys(sid, sub)
 }
 
 // bump moves counter which (0 sign-outs, 1 provider logouts): every VM checks its sessions

@@ -37,6 +37,9 @@ func (h *httpContext) signOut() types.Action {
 		if err := p.signedOut.add(ls, ls.s.Expiry, p.now()); err != nil {
 			logAt(levelWarn, "recording the sign-out failed", "corr", h.correlationID(), "err", err)
 		}
+		if p.store != nil { // and every other replica, through the store
+			p.store.deny(denySignOut, ls.ref(), ls.s.Expiry)
+		}
 	}
 	if ls != nil && ls.s.RefreshToken != "" && md != nil && md.RevocationEndpoint != "" {
 		req := oidc.Revoke(md.RevocationEndpoint, p.client, ls.s.RefreshToken, "refresh_token")

@@ -54,6 +54,9 @@ type Options struct {
 	CacheDir string
 	// Upstream, when set, wraps the demo app: tests count or inspect what reaches the upstream.
 	Upstream func(http.Handler) http.Handler
+	// Clusters are callout clusters besides "oidc" (the provider), name -> base URL: a store
+	// (config store.cluster), say.
+	Clusters map[string]string
 	// StopAllOnHeaderPause runs the proxy without allow_on_headers_stop_iteration (Envoy's
 	// default, and Istio's): see proxy.Config.
 	StopAllOnHeaderPause bool
@@ -243,6 +246,15 @@ func (s *Stack) StartReplica(ctx context.Context) (*proxy.Proxy, error) {
 	}
 	s.closers = append(s.closers, func() { p.Close() })
 	return p, nil
+}
+
+// clusters are the proxy's callout clusters: the provider's and Options.Clusters.
+func (s *Stack) clusters() map[string]string {
+	cl := map[string]string{"oidc": s.OP.Issuer()}
+	for k, v := range s.opts.Clusters {
+		cl[k] = v
+	}
+	return cl
 }
 
 // Logs are the plugin's log lines, "[level] message"; LogText the proxy's whole log.

@@ -1,0 +1,244 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
+)
+
+// The store (config store, filter/store.go) with a real etcd, two replicas of the plugin in
+// the proxy of this run ($E2E_PROXY). e2e/replicas runs the same with two and three Envoys
+// behind a real balancer; these are the quick checks of each package test run.
+
+// etcdServer is a real etcd on loopback (scripts/ensure-etcd.sh installs it).
+type etcdServer struct {
+	URL  string
+	cmd  *exec.Cmd
+	dir  string
+	args []string
+}
+
+// startEtcd starts etcd in a temporary directory and waits until it answers; the test skips
+// when etcd is not installed.
+func startEtcd(t testing.TB) *etcdServer {
+	t.Helper()
+	bin, err := exec.LookPath("etcd")
+	if err != nil {
+		t.Skip("etcd is not installed (bash scripts/ensure-etcd.sh)")
+	}
+	client, peer := freePort(t), freePort(t)
+	e := &etcdServer{URL: "http://" + client, dir: t.TempDir()}
+	e.args = []string{"--name", "e2e", "--data-dir", e.dir,
+		"--listen-client-urls", e.URL, "--advertise-client-urls", e.URL,
+		"--listen-peer-urls", "http://" + peer, "--initial-advertise-peer-urls", "http://" + peer,
+		"--initial-cluster", "e2e=http://" + peer, "--logger", "zap", "--log-level", "error"}
+	e.cmd = exec.Command(bin, e.args...)
+	e.start(t)
+	t.Cleanup(e.stop)
+	return e
+}
+
+func (e *etcdServer) start(t testing.TB) {
+	t.Helper()
+	e.cmd = exec.Command(e.cmd.Path, e.args...)
+	e.cmd.Stdout, e.cmd.Stderr = io.Discard, io.Discard
+	if err := e.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Post(e.URL+"/v3/kv/range", "application/json", strings.NewReader(`{"key":"AA=="}`))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("etcd did not answer: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (e *etcdServer) stop() {
+	if e.cmd != nil && e.cmd.Process != nil {
+		_ = e.cmd.Process.Kill()
+		_ = e.cmd.Wait()
+	}
+}
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// storeStack starts the stack with a store (prefix unique to the test) and a second replica.
+func storeStack(t *testing.T, e *etcdServer, o stack.Options) (*stack.Stack, *proxy.Proxy) {
+	t.Helper()
+	o.Clusters = map[string]string{"etcd": e.URL}
+	configure := o.Configure
+	o.Configure = func(cfg map[string]any) {
+		cfg["store"] = map[string]any{"kind": "etcd", "cluster": "etcd", "prefix": "e2e/" + t.Name() + "/",
+			"timeout": "500ms", "poll_interval": "100ms"}
+		if configure != nil {
+			configure(cfg)
+		}
+	}
+	s := start(t, o)
+	rp := rfReplica(t, s)
+	return s, rp
+}
+
+// TestStoreOneRefreshAcrossReplicas: 20 parallel requests of one session spread over two
+// replicas just when its access token needs refreshing reach the provider (which rotates
+// refresh tokens and revokes the grant on reuse) once, and all get the refreshed token.
+func TestStoreOneRefreshAcrossReplicas(t *testing.T) {
+	e := startEtcd(t)
+	short, long := 2*time.Second, 2*time.Minute
+	s, rp := storeStack(t, e, stack.Options{
+		VMs: 2, AccessTTL: short, IDTTL: short,
+		OP:        func(c *op.Config) { c.RevokeFamilyOnRefreshReuse = true },
+		Configure: func(cfg map[string]any) { cfg["session"] = map[string]any{"refresh_margin": "30s"} },
+	})
+	for round := range 5 {
+		s.OP.SetLifetimes(short, short, 0)
+		b := newBrowser(t)
+		if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
+			t.Fatalf("round %d: login: %d %.300s\n%s", round, final.status, final.body, logText(s))
+		}
+		s.OP.SetLifetimes(long, long, 0)
+		time.Sleep(short/2 + 100*time.Millisecond)
+		before := s.OP.Counts()
+		results := rfFetchSpread(b, []string{s.URL, rp.URL}, "/api/whoami", 20)
+		after := s.OP.Counts()
+		if n, reuse := after.Refresh-before.Refresh, after.RefreshReuse-before.RefreshReuse; n != 1 || reuse != 0 {
+			t.Fatalf("round %d: %d refreshes and %d reuses at the provider; want 1 and 0\n%s", round, n, reuse, logText(s))
+		}
+		rfCheckOneFresh(t, fmt.Sprintf("round %d", round), results, short)
+	}
+	sum := func(name string) int64 {
+		a, _ := s.Metric(name)
+		b, _ := rp.Metric(name)
+		return a + b
+	}
+	if n := sum("oidc_proxy.store.fallback"); n != 0 {
+		t.Errorf("oidc_proxy.store.fallback = %d with the store up", n)
+	}
+	// Both replicas needed the refresh each round: one ran it, the other took its result.
+	if led, took := sum("oidc_proxy.store.refresh_led"), sum("oidc_proxy.refresh.waited_replica"); led != 5 || took < 5 {
+		t.Errorf("store.refresh_led %d, refresh.waited_replica %d over 5 rounds; want 5 and at least 5", led, took)
+	}
+}
+
+// TestStoreSignOutOnEveryReplica: a sign-out through one replica refuses the copied cookie
+// on the other within a second; a login state used on one replica is refused on the other.
+func TestStoreSignOutOnEveryReplica(t *testing.T) {
+	e := startEtcd(t)
+	s, rp := storeStack(t, e, stack.Options{VMs: 2})
+	replica := rp.URL
+	b := newBrowser(t)
+	callback, final := b.login(s, "/app1/")
+	if final.status != http.StatusFound {
+		t.Fatalf("login: %d %.300s", final.status, final.body)
+	}
+	// The callback again, on the other replica (its per-Envoy guard never saw it).
+	other := strings.Replace(callback, s.URL, replica, 1)
+	if r := newBrowserWithCookies(t, b, s).get(other); r.status != http.StatusBadRequest || !strings.Contains(r.body, "already used") {
+		t.Errorf("the callback replayed on the other replica: %d %.200s; want 400 already used", r.status, r.body)
+	}
+	thief := newBrowserWithCookies(t, b, s)
+	if r := thief.api(replica + "/api/whoami"); r.status != http.StatusOK {
+		t.Fatalf("the copied cookie on the replica before sign-out: %d", r.status)
+	}
+	if r := b.get(s.URL + "/oauth2/sign_out"); r.status != http.StatusFound {
+		t.Fatalf("sign-out: %d %.200s", r.status, r.body)
+	}
+	signedOut := time.Now()
+	for {
+		r := thief.api(replica + "/api/whoami")
+		if r.status == http.StatusUnauthorized {
+			t.Logf("refused on the other replica %v after the sign-out", time.Since(signedOut).Round(time.Millisecond))
+			break
+		}
+		if time.Since(signedOut) > 1500*time.Millisecond {
+			var m []string
+			for _, n := range []string{"ok", "error", "fallback", "deny_received"} {
+				a, _ := s.Metric("oidc_proxy.store." + n)
+				b, _ := rp.Metric("oidc_proxy.store." + n)
+				m = append(m, fmt.Sprintf("%s %d/%d", n, a, b))
+			}
+			resp, _ := http.Post(e.URL+"/v3/kv/range", "application/json", strings.NewReader(`{"key":"ZTJlLw==","range_end":"ZTJlMA=="}`))
+			dump, _ := io.ReadAll(resp.Body)
+			t.Fatalf("the copied cookie still opens on the other replica %v after sign-out: %d; store metrics (this/other) %v\n%s\n%s", time.Since(signedOut), r.status, m, dump, logText(s)+rp.LogText())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestStoreDownNobodySignedOut: with the store stopped, refreshes go ahead per Envoy, the
+// fallback is counted, and when it is back it is used again.
+func TestStoreDownNobodySignedOut(t *testing.T) {
+	e := startEtcd(t)
+	short, long := 2*time.Second, 2*time.Minute
+	s, _ := storeStack(t, e, stack.Options{
+		VMs: 2, AccessTTL: short, IDTTL: short,
+		OP:        func(c *op.Config) { c.RevokeFamilyOnRefreshReuse = true },
+		Configure: func(cfg map[string]any) { cfg["session"] = map[string]any{"refresh_margin": "30s"} },
+	})
+	e.stop()
+	s.OP.SetLifetimes(short, short, 0)
+	b := newBrowser(t)
+	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
+		t.Fatalf("login with the store down: %d %.300s", final.status, final.body)
+	}
+	s.OP.SetLifetimes(long, long, 0)
+	time.Sleep(short/2 + 100*time.Millisecond)
+	before := s.OP.Counts()
+	results := rfFetchAll(b, s, "/api/whoami", 20)
+	if n := s.OP.Counts().Refresh - before.Refresh; n != 1 {
+		t.Errorf("%d refreshes with the store down; want 1 (per-Envoy single flight)", n)
+	}
+	rfCheckOneFresh(t, "store down", results, short)
+	if n, _ := s.Metric("oidc_proxy.store.fallback"); n == 0 {
+		t.Errorf("oidc_proxy.store.fallback = 0 with the store down\n%s", logText(s))
+	}
+	if !strings.Contains(logText(s), "store unavailable") {
+		t.Error("no 'store unavailable' log line")
+	}
+	e.start(t)
+	ok, _ := s.Metric("oidc_proxy.store.ok")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if n, _ := s.Metric("oidc_proxy.store.ok"); n > ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the store is not used again after it came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// newBrowserWithCookies is a new browser holding a copy of b's cookies for s.
+func newBrowserWithCookies(t *testing.T, b *browser, s *stack.Stack) *browser {
+	u, _ := url.Parse(s.URL)
+	c := newBrowser(t)
+	c.jar.SetCookies(u, b.jar.Cookies(u))
+	return c
+}
