@@ -60,9 +60,6 @@ type Options struct {
 	// StopAllOnHeaderPause runs the proxy without allow_on_headers_stop_iteration (Envoy's
 	// default, and Istio's): see proxy.Config.
 	StopAllOnHeaderPause bool
-	// Clusters are more callout clusters for the plugin (name -> base URL), beside "oidc": a
-	// store the plugin reaches through Envoy (e2e/replicas), on every replica alike.
-	Clusters map[string]string
 }
 
 // Key is one entry of the plugin's key ring.
@@ -193,15 +190,6 @@ func (s *Stack) startProxy(ctx context.Context) error {
 	}
 	s.Proxy, s.Host = p, p.Host
 	return nil
-}
-
-// clusters are the plugin's callout clusters: the provider's and Options.Clusters.
-func (s *Stack) clusters() map[string]string {
-	c := map[string]string{"oidc": s.OP.Issuer()}
-	for n, u := range s.opts.Clusters {
-		c[n] = u
-	}
-	return c
 }
 
 // Restart replaces the proxy with a new one (new VMs: empty caches and shared data) on the
