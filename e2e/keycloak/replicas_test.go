@@ -3,6 +3,7 @@ package keycloak_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -51,6 +52,11 @@ func TestReplicasStore(t *testing.T) {
 		"frontchannelLogout":   false,
 		"defaultClientScopes":  []string{"web-origins", "acr", "profile", "roles", "basic", "email"},
 		"optionalClientScopes": []string{"offline_access"},
+		// Its access tokens name it as audience, as the realm's gateway client's do: Keycloak
+		// introspects a token only for a client in its audience.
+		"protocolMappers": []any{map[string]any{"name": "own audience", "protocol": "openid-connect",
+			"protocolMapper": "oidc-audience-mapper", "config": map[string]any{"included.client.audience": clientID,
+				"id.token.claim": "false", "access.token.claim": "true", "introspection.token.claim": "true"}}},
 		"attributes": map[string]any{
 			"pkce.code.challenge.method": "S256",
 			"post.logout.redirect.uris":  "http://" + addrs[0] + "/*##http://" + addrs[1] + "/*",
@@ -138,17 +144,22 @@ func TestReplicasStore(t *testing.T) {
 		ok := 0
 		fresh := tokens[0]
 		active := false
+		var introspection string
 		if fresh != "" && fresh != at.Raw {
 			ti, err := suite.kc.Introspect(ctx, clientID, secret, fresh)
 			active = err == nil && ti["active"] == true
+			introspection = fmt.Sprintf("active %v, err %v", ti["active"], err)
 		}
+		distinct := map[string]bool{}
 		for i := range parallel {
+			distinct[tokens[i]] = true
 			if statuses[i] == http.StatusOK && tokens[i] == fresh && active {
 				ok++
 			}
 		}
 		good += ok
-		t.Logf("round %d: %d refreshes, %d failed refreshes at Keycloak, %d/%d good (statuses %v)", round, n, e, ok, parallel, statuses)
+		t.Logf("round %d: %d refreshes, %d failed refreshes at Keycloak, %d/%d good (statuses %v; %d distinct tokens, the login's %v; introspection: %s)",
+			round, n, e, ok, parallel, statuses, len(distinct), distinct[at.Raw], introspection)
 		if n != 1 || e != 0 || ok != parallel {
 			t.Errorf("round %d: %d refreshes and %d failed refreshes at Keycloak, %d/%d answers with the one refreshed token Keycloak calls active; want 1, 0, %d",
 				round, n, e, ok, parallel, parallel)
