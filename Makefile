@@ -19,13 +19,13 @@ build: deps
 test: build
 	@bash scripts/ensure-envoy.sh
 	@bash scripts/ensure-chromium.sh
+	@bash scripts/ensure-etcd.sh
 	@mkdir -p .cache && rm -f .cache/security.txt
 	PLUGIN_WASM=$(CURDIR)/$(WASM) SECURITY_REPORT=$(CURDIR)/.cache/security.txt $(GO) test -count=1 ./...
 	@cat .cache/security.txt
 	@echo "== the pure packages' tests again, inside wasm (what plugin.wasm links)"
 	@bash scripts/wasmtest.sh -count=1
 	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/envoy-suite.sh
-	@bash scripts/ensure-etcd.sh
 	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/replicas-suite.sh
 	@bash scripts/ensure-apps.sh
 	@PLUGIN_WASM=$(CURDIR)/$(WASM) bash scripts/apps-suite.sh
