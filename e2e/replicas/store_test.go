@@ -159,7 +159,18 @@ func storeDown(t *testing.T, d *deployment) {
 	quiet := d.waitStoreQuiet(t, up, 3*time.Second, 20*time.Second)
 	t.Logf("figure: every replica quiet (no store.error for 3 s) %v after etcd's restart", quiet)
 	f2 := d.front(t, 3, false)
-	refreshRounds(t, d, f2.URL, "store back, 3 replicas, round robin", 3, 3)
+	var refreshes, reuse, good int
+	for i := 1; i <= 3; i++ {
+		before := d.counters()
+		r := refreshRound(t, d, f2.URL)
+		t.Logf("round %d: %v; counters that rose: %s", i, r, d.rose(before))
+		refreshes, reuse, good = refreshes+r.refreshes, reuse+r.reuse, good+r.good
+		if r.refreshes != 1 || r.reuse != 0 || r.good != parallel || len(r.failures) != 0 {
+			t.Errorf("round %d after etcd came back: %v; want 1 refresh, 0 reuses, %d/%d good", i, r, parallel, parallel)
+		}
+	}
+	t.Logf("figure: store back, 3 replicas, round robin: 3 rounds of %d parallel requests: %d refreshes, %d reuses, %d/%d answers good",
+		parallel, refreshes, reuse, good, 3*parallel)
 	d.allServe(t, user, "the session from before etcd stopped, after it came back")
 }
 
@@ -179,6 +190,37 @@ func (d *deployment) waitStoreQuiet(t *testing.T, since time.Time, quiet, bound 
 		}
 	}
 	return time.Since(since).Round(time.Millisecond)
+}
+
+// storeCounters are the counters a round's diagnosis needs.
+var storeCounters = []string{"store.ok", "store.error", "store.fallback", "store.refresh_led",
+	"refresh.ok", "refresh.waited", "refresh.waited_remote", "refresh.waited_replica", "refresh.invalid_grant"}
+
+// counters are storeCounters on each replica.
+func (d *deployment) counters() []map[string]int64 {
+	out := make([]map[string]int64, len(d.replicas))
+	for i, r := range d.replicas {
+		out[i] = map[string]int64{}
+		for _, n := range storeCounters {
+			out[i][n], _ = r.Metric("oidc_proxy." + n)
+		}
+	}
+	return out
+}
+
+// rose says which counters rose on which replica since before.
+func (d *deployment) rose(before []map[string]int64) string {
+	var parts []string
+	for i, now := range d.counters() {
+		var r []string
+		for _, n := range storeCounters {
+			if v := now[n] - before[i][n]; v != 0 {
+				r = append(r, fmt.Sprintf("%s +%d", n, v))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("replica %d: %s", i, strings.Join(r, ", ")))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // allServe fails the test unless b's session gets a 200 on every replica (twice: both VMs).
