@@ -133,9 +133,14 @@ func runRounds(t *testing.T, d *deployment, base, label string, n int) []round {
 	all := make([]round, n)
 	var refreshes, reuse, good, bad int
 	for i := range all {
+		before := d.counters()
 		all[i] = refreshRound(t, d, base)
-		t.Logf("round %d: %v", i+1, all[i])
 		r := all[i]
+		if r.refreshes != 1 || r.reuse != 0 || r.good != parallel {
+			t.Logf("round %d: %v; counters that rose: %s", i+1, r, d.rose(before))
+		} else {
+			t.Logf("round %d: %v", i+1, r)
+		}
 		refreshes += r.refreshes
 		reuse += r.reuse
 		good += r.good
