@@ -349,6 +349,7 @@ func (s *remoteStore) onRecord(fl *flights, f *flight, kv gjson.Result) {
 		rf.rev, rf.next = kv.Get("mod_revision").String(), now.Add(storeFlightPoll)
 		fl.setFast(true)
 	default: // an expired lease or result: take it over
+		// audit events: refresh_takeover
 		auditInfo(f.spec.kind+"_takeover", "key", f.key.String()[:8], "reason", "replica_lease_expired")
 		s.claimFlight(fl, f, unchanged(rf.key, kv.Get("mod_revision").String()))
 	}
