@@ -71,6 +71,21 @@ func (e *etcdServer) start(t testing.TB) {
 	}
 }
 
+// replace stops etcd and starts an empty one on the same address (a store restored from
+// nothing), whose revisions start again at 1.
+func (e *etcdServer) replace(t testing.TB) {
+	t.Helper()
+	e.stop()
+	old := e.dir
+	e.dir = t.TempDir()
+	for i, a := range e.args {
+		if a == old {
+			e.args[i] = e.dir
+		}
+	}
+	e.start(t)
+}
+
 func (e *etcdServer) stop() {
 	if e.cmd != nil && e.cmd.Process != nil {
 		_ = e.cmd.Process.Kill()
@@ -189,6 +204,35 @@ func TestStoreSignOutOnEveryReplica(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestStoreReplaced: after etcd is replaced by an empty one (its revisions start again), a
+// sign-out still reaches the other replica.
+func TestStoreReplaced(t *testing.T) {
+	e := startEtcd(t)
+	s, rp := storeStack(t, e, stack.Options{VMs: 2})
+	signOut := func(round string) {
+		t.Helper()
+		b := newBrowser(t)
+		if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
+			t.Fatalf("%s: login: %d %.300s", round, final.status, final.body)
+		}
+		thief := newBrowserWithCookies(t, b, s)
+		if r := b.get(s.URL + "/oauth2/sign_out"); r.status != http.StatusFound {
+			t.Fatalf("%s: sign-out: %d", round, r.status)
+		}
+		for start := time.Now(); thief.api(rp.URL+"/api/whoami").status != http.StatusUnauthorized; time.Sleep(20 * time.Millisecond) {
+			if time.Since(start) > 3*time.Second {
+				t.Fatalf("%s: the copied cookie still opens on the other replica 3 s after sign-out\n%s", round, rp.LogText())
+			}
+		}
+	}
+	for i := range 3 { // the deny poll's revision moves well past what a new etcd starts at
+		signOut(fmt.Sprintf("before, %d", i))
+	}
+	e.replace(t)
+	time.Sleep(3 * time.Second) // past the store's backoff after the failed polls
+	signOut("after")
 }
 
 // TestStoreDownNobodySignedOut: with the store stopped, refreshes go ahead per Envoy, the

@@ -124,6 +124,10 @@ func (s *remoteStore) failed(op string, err error) {
 	now := s.p.now()
 	count(s.m, "error")
 	s.downUntil = now.Add(storeBackoff)
+	// A lease may be what failed (etcd restored without it): grant new ones after the backoff.
+	for k := range s.leases {
+		s.leases[k].id = ""
+	}
 	if now.Sub(s.lastWarn) >= storeWarnEvery {
 		s.lastWarn = now
 		logAt(levelWarn, "store unavailable: going ahead without it (per-Envoy single flight and deny list)", "op", op, "err", err)
@@ -465,6 +469,12 @@ func (s *remoteStore) tick(now time.Time) {
 			return
 		}
 		next := r.Get("header.revision").Int() + 1
+		if next < from {
+			// The store's history is younger than what this Envoy read: etcd was replaced or
+			// restored. Read everything again.
+			s.resetRev()
+			return
+		}
 		kvs := r.Get("kvs").Array()
 		if r.Get("more").Bool() && len(kvs) > 0 {
 			next = max(kvs[len(kvs)-1].Get("mod_revision").Int(), from+1)
@@ -523,6 +533,13 @@ func (s *remoteStore) readRev() int64 {
 	}
 	n, _ := strconv.ParseInt(string(v), 10, 64)
 	return n
+}
+
+// resetRev makes the next poll read every deny entry.
+func (s *remoteStore) resetRev() {
+	if err := setShared(s.revKey, []byte("0")); err != nil {
+		logAt(levelWarn, "shared data write failed", "key", s.revKey, "err", err)
+	}
 }
 
 // writeRev moves the revision read up to forward (never back: two polls may overlap).
