@@ -120,17 +120,26 @@ func storeStack(t *testing.T, e *etcdServer, o stack.Options) (*stack.Stack, *pr
 	return s, rp
 }
 
+// storeShort is the token lifetime of sessions that need a refresh a second after login.
+const storeShort = 2 * time.Second
+
+// storeRefreshOptions: a provider that rotates refresh tokens and revokes the grant on reuse,
+// tokens of storeShort whose refresh margin (capped at half the lifetime) starts a second in.
+func storeRefreshOptions() stack.Options {
+	return stack.Options{
+		VMs: 2, AccessTTL: storeShort, IDTTL: storeShort,
+		OP:        func(c *op.Config) { c.RevokeFamilyOnRefreshReuse = true },
+		Configure: func(cfg map[string]any) { cfg["session"] = map[string]any{"refresh_margin": "30s"} },
+	}
+}
+
 // TestStoreOneRefreshAcrossReplicas: 20 parallel requests of one session spread over two
 // replicas just when its access token needs refreshing reach the provider (which rotates
 // refresh tokens and revokes the grant on reuse) once, and all get the refreshed token.
 func TestStoreOneRefreshAcrossReplicas(t *testing.T) {
 	e := startEtcd(t)
-	short, long := 2*time.Second, 2*time.Minute
-	s, rp := storeStack(t, e, stack.Options{
-		VMs: 2, AccessTTL: short, IDTTL: short,
-		OP:        func(c *op.Config) { c.RevokeFamilyOnRefreshReuse = true },
-		Configure: func(cfg map[string]any) { cfg["session"] = map[string]any{"refresh_margin": "30s"} },
-	})
+	short, long := storeShort, 2*time.Minute
+	s, rp := storeStack(t, e, storeRefreshOptions())
 	for round := range 5 {
 		s.OP.SetLifetimes(short, short, 0)
 		b := newBrowser(t)
@@ -239,12 +248,8 @@ func TestStoreReplaced(t *testing.T) {
 // fallback is counted, and when it is back it is used again.
 func TestStoreDownNobodySignedOut(t *testing.T) {
 	e := startEtcd(t)
-	short, long := 2*time.Second, 2*time.Minute
-	s, _ := storeStack(t, e, stack.Options{
-		VMs: 2, AccessTTL: short, IDTTL: short,
-		OP:        func(c *op.Config) { c.RevokeFamilyOnRefreshReuse = true },
-		Configure: func(cfg map[string]any) { cfg["session"] = map[string]any{"refresh_margin": "30s"} },
-	})
+	short, long := storeShort, 2*time.Minute
+	s, _ := storeStack(t, e, storeRefreshOptions())
 	e.stop()
 	s.OP.SetLifetimes(short, short, 0)
 	b := newBrowser(t)
