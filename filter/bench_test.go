@@ -13,7 +13,7 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/bench/noopplugin"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/noopplugin"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/filterbench"
 )
 

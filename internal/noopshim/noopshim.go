@@ -1,5 +1,5 @@
 // Package noopshim is the plugin configuration of the benchmarks' floor plugin
-// (e2e/bench/noopplugin) when it runs as a shim: the contract between that plugin and the
+// (internal/noopplugin) when it runs as a shim: the contract between that plugin and the
 // harnesses that configure it (internal/filterbench, tools/benchenvoy). It is a leaf with
 // no imports, so the floor plugin stays as small as the floor it measures, and a harness
 // under internal/ configures it without importing e2e/.

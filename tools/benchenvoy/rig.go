@@ -195,7 +195,7 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 	return r, nil
 }
 
-// warmShim configures e2e/bench/noopplugin to make the host calls the plugin makes for a warm
+// warmShim configures internal/noopplugin to make the host calls the plugin makes for a warm
 // session, with nothing between them: read all request headers, increment a counter, and set
 // the six headers it forwards (four claim headers as in internal/filterbench, and this
 // session's own access and ID tokens).
