@@ -6,8 +6,8 @@ package main
 import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/noopplugin"
 	_ "github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/bench/probe"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/noopplugin"
 )
 
 func init() { proxywasm.SetPluginContext(noopplugin.NewPluginContext) }
