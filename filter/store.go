@@ -106,12 +106,11 @@ type remoteStore struct {
 
 func newRemoteStore(p *pluginContext) *remoteStore {
 	cfg := p.cfg.Store
-	ns := "oidc-proxy/" + p.cfg.Provider.Issuer + "/store/"
 	return &remoteStore{
 		p: p, cfg: cfg,
 		t:       target{cluster: cfg.Cluster, authority: cfg.Authority, timeout: cfg.Timeout},
-		revKey:  ns + "rev",
-		pollKey: ns + "poll",
+		revKey:  sharedStoreRev.key(p.cfg.Provider.Issuer),
+		pollKey: sharedStorePoll.key(p.cfg.Provider.Issuer),
 		m:       defineCounters("oidc_proxy.store.", storeOutcomes),
 	}
 }
