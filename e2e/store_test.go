@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,6 +245,52 @@ func TestStoreReplaced(t *testing.T) {
 	e.replace(t)
 	time.Sleep(3 * time.Second) // past the store's backoff after the failed polls
 	signOut("after")
+}
+
+// TestStoreSlowClaim: a replica whose claim of a refresh times out (etcd applied it but
+// answered late) refreshes alone, and still puts its result in the store: the other replica,
+// which found that claim there, takes the result instead of refreshing with the spent token.
+func TestStoreSlowClaim(t *testing.T) {
+	e := startEtcd(t)
+	var txns atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		resp, err := http.Post(e.URL+r.URL.Path, "application/json", bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		answer, _ := io.ReadAll(resp.Body)
+		if r.URL.Path == "/v3/kv/txn" && txns.Add(1) == 2 { // the first refresh's claim (the login's state is the first)
+			time.Sleep(time.Second) // past store.timeout (500 ms)
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(answer)
+	}))
+	t.Cleanup(slow.Close)
+	short, long := storeShort, 2*time.Minute
+	s, rp := storeStack(t, &etcdServer{URL: slow.URL}, storeRefreshOptions())
+	b := newBrowser(t)
+	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
+		t.Fatalf("login: %d %.300s", final.status, final.body)
+	}
+	s.OP.SetLifetimes(long, long, 0)
+	time.Sleep(short/2 + 100*time.Millisecond)
+	before := s.OP.Counts()
+	first := make(chan response, 1)
+	go func() { first <- newBrowserWithCookies(t, b, s).api(s.URL + "/api/whoami") }()
+	time.Sleep(200 * time.Millisecond) // the first replica's claim is in etcd, its answer late
+	second := newBrowserWithCookies(t, b, s).api(rp.URL + "/api/whoami")
+	if r := <-first; r.status != http.StatusOK {
+		t.Fatalf("the request whose claim timed out: %d %.200s", r.status, r.body)
+	}
+	if second.status != http.StatusOK {
+		t.Fatalf("the other replica's request: %d %.200s\n%s", second.status, second.body, rp.LogText())
+	}
+	if c := s.OP.Counts(); c.Refresh-before.Refresh != 1 || c.RefreshReuse != before.RefreshReuse {
+		t.Fatalf("%d refreshes, %d reuses at the provider; want 1 and 0", c.Refresh-before.Refresh, c.RefreshReuse-before.RefreshReuse)
+	}
 }
 
 // TestStoreDownNobodySignedOut: with the store stopped, refreshes go ahead per Envoy, the

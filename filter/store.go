@@ -312,13 +312,15 @@ func (s *remoteStore) claimFlight(fl *flights, f *flight, compare string) {
 	})
 }
 
-// goAlone runs f without the store, after a failed call.
+// goAlone runs f without waiting for the store, after a failed call. The result is still
+// put in the store, if it answers by then: a claim that timed out here may have been written
+// there, and the other replicas then wait for this replica's result.
 func (s *remoteStore) goAlone(f *flight, op string, err error) {
 	s.failed(op, err)
 	s.fallback()
-	finish := f.remote.finish
+	rf := f.remote
 	f.remote = nil
-	f.spec.run(finish)
+	f.spec.run(s.publish(f, rf))
 }
 
 // onRecord acts on f's record as read from the store: a result is taken, another replica's
