@@ -45,8 +45,9 @@ import (
 // next used, a login state single use per Envoy. Nobody is signed out because the store is
 // down. Each failure counts oidc_proxy.store.error, each operation done without the store
 // oidc_proxy.store.fallback, and a warning "store unavailable" is logged (at most every
-// storeWarnEvery per VM). After a failure the VM skips the store for storeBackoff, so requests
-// do not each wait for its timeout; the deny poll keeps probing it.
+// storeWarnEvery per VM). After a failure the VM skips the store for storeBackoff for
+// sign-out writes and login states, so requests do not each wait for its timeout; refreshes
+// and the deny poll keep asking it.
 
 // storeOutcomes are the counters oidc_proxy.store.<outcome>:
 //
@@ -271,12 +272,12 @@ func (s *remoteStore) flightKey(k engine.FlightKey) string { return s.cfg.Key("f
 
 // runFlight runs f, which this VM leads in its Envoy, for every replica: it claims the flight
 // in the store and runs it, or takes the result another replica parked there, or waits for it.
+//
+// A refresh asks the store even within storeBackoff of a failure: refreshes are rare (one
+// per session per access token lifetime), and one refreshed alone while the store answers
+// again can be a second refresh with a spent token at a provider that detects reuse. What a
+// store that does not answer costs is store.timeout, once per refresh.
 func (s *remoteStore) runFlight(fl *flights, f *flight, finish func(*flightResult, []byte, time.Duration)) {
-	if !s.up(s.p.now()) {
-		s.fallback()
-		f.spec.run(finish)
-		return
-	}
 	f.remote = &remoteFlight{key: s.flightKey(f.key), finish: finish}
 	s.claimFlight(fl, f, absent(f.remote.key))
 }
