@@ -150,6 +150,9 @@ func (s *remoteStore) call(path, body string, done func(gjson.Result, error)) {
 				msg = gjson.GetBytes(r.body, "error").String()
 			}
 			err = errors.New("store: HTTP " + strconv.Itoa(r.status) + ": " + strconv.Quote(truncate(msg, 200)))
+			if strings.Contains(msg, "lease not found") {
+				err = errors.Join(errLeaseGone, err)
+			}
 		}
 		if err == nil && !gjson.ValidBytes(r.body) {
 			err = errors.New("store: the answer is not JSON")
@@ -216,6 +219,42 @@ func (s *remoteStore) lease(k leaseKind, done func(id string, err error)) {
 		}
 	})
 }
+
+// leased sends a call that writes under a lease of kind k and hands done its answer. When the
+// store says the lease is gone (etcd restored without it, or its TTL ran out on a clock
+// jump), it grants a new lease and sends the call once more.
+func (s *remoteStore) leased(k leaseKind, send func(id string, answer func(gjson.Result, error)), done func(gjson.Result, error)) {
+	var attempt func(first bool)
+	attempt = func(first bool) {
+		s.lease(k, func(id string, err error) {
+			if err != nil {
+				done(gjson.Result{}, err)
+				return
+			}
+			send(id, func(r gjson.Result, err error) {
+				if first && errors.Is(err, errLeaseGone) {
+					if s.leases[k].id == id {
+						s.leases[k].id = ""
+					}
+					attempt(false)
+					return
+				}
+				done(r, err)
+			})
+		})
+	}
+	attempt(true)
+}
+
+// put writes value at key under a lease of kind k.
+func (s *remoteStore) put(k leaseKind, key, value string, done func(error)) {
+	s.leased(k, func(id string, answer func(gjson.Result, error)) {
+		s.call("/v3/kv/put", `{"key":"`+b64(key)+`","value":"`+b64(value)+`","lease":"`+id+`"}`, answer)
+	}, func(_ gjson.Result, err error) { done(err) })
+}
+
+// errLeaseGone is the store refusing a write because its lease does not exist.
+var errLeaseGone = errors.New("store: the lease is gone")
 
 func (s *remoteStore) leaseTimes(k leaseKind) (ttl, reuse time.Duration) {
 	switch k {
@@ -287,29 +326,24 @@ func (s *remoteStore) runFlight(fl *flights, f *flight, finish func(*flightResul
 func (s *remoteStore) claimFlight(fl *flights, f *flight, compare string) {
 	rf := f.remote
 	rf.tries++
-	s.lease(leaseFlights, func(id string, err error) {
-		if err != nil {
-			s.goAlone(f, "lease", err)
+	s.leased(leaseFlights, func(id string, answer func(gjson.Result, error)) {
+		lease := engine.EncodeSlot([]*engine.SlotEntry{{Key: f.key, State: engine.EntryLease, Exp: s.p.now().Add(f.spec.lease)}})
+		s.call("/v3/kv/txn", createTxn(rf.key, compare, string(lease), id), answer)
+	}, func(r gjson.Result, err error) {
+		if !fl.current(f) {
 			return
 		}
-		now := s.p.now()
-		lease := engine.EncodeSlot([]*engine.SlotEntry{{Key: f.key, State: engine.EntryLease, Exp: now.Add(f.spec.lease)}})
-		s.call("/v3/kv/txn", createTxn(rf.key, compare, string(lease), id), func(r gjson.Result, err error) {
-			if !fl.current(f) {
-				return
-			}
-			if err != nil {
-				s.goAlone(f, "claim", err)
-				return
-			}
-			if r.Get("succeeded").Bool() {
-				count(s.m, "refresh_led")
-				f.remote = nil
-				f.spec.run(s.publish(f, rf))
-				return
-			}
-			s.onRecord(fl, f, r.Get("responses.0.response_range.kvs.0"))
-		})
+		if err != nil {
+			s.goAlone(f, "claim", err)
+			return
+		}
+		if r.Get("succeeded").Bool() {
+			count(s.m, "refresh_led")
+			f.remote = nil
+			f.spec.run(s.publish(f, rf))
+			return
+		}
+		s.onRecord(fl, f, r.Get("responses.0.response_range.kvs.0"))
 	})
 }
 
@@ -392,17 +426,11 @@ func (s *remoteStore) publish(f *flight, rf *remoteFlight) func(*flightResult, [
 			payload = nil
 		}
 		v := engine.EncodeSlot([]*engine.SlotEntry{{Key: f.key, State: engine.EntryResult, Status: res.status, Exp: now.Add(keep), Code: res.code, Payload: payload}})
-		s.lease(leaseFlights, func(id string, err error) {
+		s.put(leaseFlights, rf.key, string(v), func(err error) {
 			if err != nil {
+				// The others take the flight over when this replica's lease expires.
 				s.failed("publish", err)
-				return
 			}
-			s.call("/v3/kv/put", `{"key":"`+b64(rf.key)+`","value":"`+b64(string(v))+`","lease":"`+id+`"}`, func(_ gjson.Result, err error) {
-				if err != nil {
-					// The others take the flight over when this replica's lease expires.
-					s.failed("publish", err)
-				}
-			})
 		})
 	}
 }
@@ -432,18 +460,11 @@ func (s *remoteStore) deny(kind, value string, until time.Time) {
 	key := s.cfg.Key("d/", kind, "/", denyDigest(value))
 	val := strconv.FormatInt(until.UnixNano(), 10)
 	s.later(func() {
-		s.lease(leaseDeny, func(id string, err error) {
+		s.put(leaseDeny, key, val, func(err error) {
 			if err != nil {
 				s.failed("deny", err)
 				s.fallback()
-				return
 			}
-			s.call("/v3/kv/put", `{"key":"`+b64(key)+`","value":"`+b64(val)+`","lease":"`+id+`"}`, func(_ gjson.Result, err error) {
-				if err != nil {
-					s.failed("deny", err)
-					s.fallback()
-				}
-			})
 		})
 	})
 }
@@ -577,26 +598,20 @@ func (s *remoteStore) useOnce(h *httpContext, value string, then, replayed func(
 			_ = proxywasm.ResumeHttpRequest()
 		}
 	}
-	s.lease(leaseStates, func(id string, err error) {
-		if err != nil {
+	s.leased(leaseStates, func(id string, answer func(gjson.Result, error)) {
+		s.call("/v3/kv/txn", createTxn(key, absent(key), "1", id), answer)
+	}, func(r gjson.Result, err error) {
+		switch {
+		case err != nil:
 			s.failed("state", err)
 			s.fallback()
 			resume(then)
-			return
+		case r.Get("succeeded").Bool():
+			resume(then)
+		default:
+			count(s.m, "state_replayed")
+			resume(replayed)
 		}
-		s.call("/v3/kv/txn", createTxn(key, absent(key), "1", id), func(r gjson.Result, err error) {
-			switch {
-			case err != nil:
-				s.failed("state", err)
-				s.fallback()
-				resume(then)
-			case r.Get("succeeded").Bool():
-				resume(then)
-			default:
-				count(s.m, "state_replayed")
-				resume(replayed)
-			}
-		})
 	})
 	return types.ActionPause
 }
