@@ -67,8 +67,8 @@ func (v *validator) store() {
 	c.Authority = r.Authority
 	if c.Authority == "" {
 		c.Authority = r.Cluster
-	} else if msg := checkCluster(r.Authority); msg != "" {
-		v.add("store.authority", "%s", strings.Replace(msg, "an Envoy cluster name", "a host[:port]", 1))
+	} else if msg := checkAuthority(r.Authority); msg != "" {
+		v.add("store.authority", "%s", msg)
 	}
 	switch {
 	case r.Prefix == "":

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -216,10 +217,20 @@ func definedMetrics(t *testing.T) map[string]bool {
 	if d, err := os.UserCacheDir(); err == nil {
 		cacheDir = filepath.Join(d, "oidc-proxy-wasm", "wazero") // shared with the e2e tests
 	}
+	// The example configuration, with a store: its metrics are defined only with one.
+	var cfg map[string]any
+	if err := json.Unmarshal(repoFile(t, "config/testdata/example.json"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["store"] = map[string]any{"kind": "etcd", "cluster": "etcd"}
+	pluginConfig, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h, err := host.New(ctx, host.Config{
-		WasmPath: pluginWasm(t), PluginConfig: repoFile(t, "config/testdata/example.json"),
+		WasmPath: pluginWasm(t), PluginConfig: pluginConfig,
 		PluginName: "oidc-proxy", RootID: "oidc-proxy", VMs: 1,
-		Clusters: map[string]string{"oidc_provider": "http://127.0.0.1:1"},
+		Clusters: map[string]string{"oidc_provider": "http://127.0.0.1:1", "etcd": "http://127.0.0.1:1"},
 		LogLevel: host.LogCritical, CacheDir: cacheDir,
 	})
 	if err != nil {

@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,6 +74,21 @@ func (e *etcdServer) start(t testing.TB) {
 	}
 }
 
+// replace stops etcd and starts an empty one on the same address (a store restored from
+// nothing), whose revisions start again at 1.
+func (e *etcdServer) replace(t testing.TB) {
+	t.Helper()
+	e.stop()
+	old := e.dir
+	e.dir = t.TempDir()
+	for i, a := range e.args {
+		if a == old {
+			e.args[i] = e.dir
+		}
+	}
+	e.start(t)
+}
+
 func (e *etcdServer) stop() {
 	if e.cmd != nil && e.cmd.Process != nil {
 		_ = e.cmd.Process.Kill()
@@ -105,17 +123,26 @@ func storeStack(t *testing.T, e *etcdServer, o stack.Options) (*stack.Stack, *pr
 	return s, rp
 }
 
+// storeShort is the token lifetime of sessions that need a refresh a second after login.
+const storeShort = 2 * time.Second
+
+// storeRefreshOptions: a provider that rotates refresh tokens and revokes the grant on reuse,
+// tokens of storeShort whose refresh margin (capped at half the lifetime) starts a second in.
+func storeRefreshOptions() stack.Options {
+	return stack.Options{
+		VMs: 2, AccessTTL: storeShort, IDTTL: storeShort,
+		OP:        func(c *op.Config) { c.RevokeFamilyOnRefreshReuse = true },
+		Configure: func(cfg map[string]any) { cfg["session"] = map[string]any{"refresh_margin": "30s"} },
+	}
+}
+
 // TestStoreOneRefreshAcrossReplicas: 20 parallel requests of one session spread over two
 // replicas just when its access token needs refreshing reach the provider (which rotates
 // refresh tokens and revokes the grant on reuse) once, and all get the refreshed token.
 func TestStoreOneRefreshAcrossReplicas(t *testing.T) {
 	e := startEtcd(t)
-	short, long := 2*time.Second, 2*time.Minute
-	s, rp := storeStack(t, e, stack.Options{
-		VMs: 2, AccessTTL: short, IDTTL: short,
-		OP:        func(c *op.Config) { c.RevokeFamilyOnRefreshReuse = true },
-		Configure: func(cfg map[string]any) { cfg["session"] = map[string]any{"refresh_margin": "30s"} },
-	})
+	short, long := storeShort, 2*time.Minute
+	s, rp := storeStack(t, e, storeRefreshOptions())
 	for round := range 5 {
 		s.OP.SetLifetimes(short, short, 0)
 		b := newBrowser(t)
@@ -191,16 +218,87 @@ func TestStoreSignOutOnEveryReplica(t *testing.T) {
 	}
 }
 
+// TestStoreReplaced: after etcd is replaced by an empty one (its revisions start again), a
+// sign-out still reaches the other replica.
+func TestStoreReplaced(t *testing.T) {
+	e := startEtcd(t)
+	s, rp := storeStack(t, e, stack.Options{VMs: 2})
+	signOut := func(round string) {
+		t.Helper()
+		b := newBrowser(t)
+		if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
+			t.Fatalf("%s: login: %d %.300s", round, final.status, final.body)
+		}
+		thief := newBrowserWithCookies(t, b, s)
+		if r := b.get(s.URL + "/oauth2/sign_out"); r.status != http.StatusFound {
+			t.Fatalf("%s: sign-out: %d", round, r.status)
+		}
+		for start := time.Now(); thief.api(rp.URL+"/api/whoami").status != http.StatusUnauthorized; time.Sleep(20 * time.Millisecond) {
+			if time.Since(start) > 3*time.Second {
+				t.Fatalf("%s: the copied cookie still opens on the other replica 3 s after sign-out\n%s", round, rp.LogText())
+			}
+		}
+	}
+	for i := range 3 { // the deny poll's revision moves well past what a new etcd starts at
+		signOut(fmt.Sprintf("before, %d", i))
+	}
+	e.replace(t)
+	time.Sleep(3 * time.Second) // past the store's backoff after the failed polls
+	signOut("after")
+}
+
+// TestStoreSlowClaim: a replica whose claim of a refresh times out (etcd applied it but
+// answered late) refreshes alone, and still puts its result in the store: the other replica,
+// which found that claim there, takes the result instead of refreshing with the spent token.
+func TestStoreSlowClaim(t *testing.T) {
+	e := startEtcd(t)
+	var txns atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		resp, err := http.Post(e.URL+r.URL.Path, "application/json", bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		answer, _ := io.ReadAll(resp.Body)
+		if r.URL.Path == "/v3/kv/txn" && txns.Add(1) == 2 { // the first refresh's claim (the login's state is the first)
+			time.Sleep(time.Second) // past store.timeout (500 ms)
+		}
+		w.WriteHeader(resp.StatusCode)
+		w.Write(answer)
+	}))
+	t.Cleanup(slow.Close)
+	short, long := storeShort, 2*time.Minute
+	s, rp := storeStack(t, &etcdServer{URL: slow.URL}, storeRefreshOptions())
+	b := newBrowser(t)
+	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
+		t.Fatalf("login: %d %.300s", final.status, final.body)
+	}
+	s.OP.SetLifetimes(long, long, 0)
+	time.Sleep(short/2 + 100*time.Millisecond)
+	before := s.OP.Counts()
+	first := make(chan response, 1)
+	go func() { first <- newBrowserWithCookies(t, b, s).api(s.URL + "/api/whoami") }()
+	time.Sleep(200 * time.Millisecond) // the first replica's claim is in etcd, its answer late
+	second := newBrowserWithCookies(t, b, s).api(rp.URL + "/api/whoami")
+	if r := <-first; r.status != http.StatusOK {
+		t.Fatalf("the request whose claim timed out: %d %.200s", r.status, r.body)
+	}
+	if second.status != http.StatusOK {
+		t.Fatalf("the other replica's request: %d %.200s\n%s", second.status, second.body, rp.LogText())
+	}
+	if c := s.OP.Counts(); c.Refresh-before.Refresh != 1 || c.RefreshReuse != before.RefreshReuse {
+		t.Fatalf("%d refreshes, %d reuses at the provider; want 1 and 0", c.Refresh-before.Refresh, c.RefreshReuse-before.RefreshReuse)
+	}
+}
+
 // TestStoreDownNobodySignedOut: with the store stopped, refreshes go ahead per Envoy, the
 // fallback is counted, and when it is back it is used again.
 func TestStoreDownNobodySignedOut(t *testing.T) {
 	e := startEtcd(t)
-	short, long := 2*time.Second, 2*time.Minute
-	s, _ := storeStack(t, e, stack.Options{
-		VMs: 2, AccessTTL: short, IDTTL: short,
-		OP:        func(c *op.Config) { c.RevokeFamilyOnRefreshReuse = true },
-		Configure: func(cfg map[string]any) { cfg["session"] = map[string]any{"refresh_margin": "30s"} },
-	})
+	short, long := storeShort, 2*time.Minute
+	s, _ := storeStack(t, e, storeRefreshOptions())
 	e.stop()
 	s.OP.SetLifetimes(short, short, 0)
 	b := newBrowser(t)

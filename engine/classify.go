@@ -12,7 +12,7 @@ import (
 // nonce the server refused again after the one retry (its problem, not the refresh
 // token's: the session stays); any other error answer fails the request (FlightFailed:
 // 502). code is the provider's error code, if any.
-func ClassifyRefresh(err error) (status uint8, code string) {
+func ClassifyRefresh(err error) (status FlightStatus, code string) {
 	var te *oidc.TokenEndpointError
 	switch {
 	case oidc.IsInvalidGrant(err):
@@ -40,7 +40,7 @@ var exchangeDenied = map[string]bool{
 // ClassifyExchange says what a failed token exchange means: a refusal (invalid_grant,
 // consent or scope problems) is FlightDenied (403), an unreachable or failing provider
 // FlightTransient, anything else FlightFailed (502). code is the provider's error code.
-func ClassifyExchange(err error) (status uint8, code string) {
+func ClassifyExchange(err error) (status FlightStatus, code string) {
 	var te *oidc.TokenEndpointError
 	if !errors.As(err, &te) {
 		return FlightFailed, ""

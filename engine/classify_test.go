@@ -15,7 +15,7 @@ func TestClassifyRefreshAndExchange(t *testing.T) {
 	for _, c := range []struct {
 		name            string
 		err             error
-		refresh, exch   uint8
+		refresh, exch   FlightStatus
 		refCode, exCode string
 	}{
 		{"invalid_grant", te(400, "invalid_grant"), FlightEnded, FlightDenied, "invalid_grant", "invalid_grant"},

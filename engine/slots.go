@@ -31,23 +31,32 @@ func (k FlightKey) String() string { return hex.EncodeToString(k[:]) }
 // Slot reports which of n slot keys holds k's entry.
 func (k FlightKey) Slot(n int) int { return int(binary.BigEndian.Uint32(k[12:]) % uint32(n)) }
 
-// Entry states and result statuses.
-const (
-	EntryLease  = 1 // a VM is calling the provider until Exp
-	EntryResult = 2 // the answer, parked until Exp
+// EntryState is what a flight's entry holds: a lease or a parked result.
+type EntryState uint8
 
-	FlightOK        = 0 // Payload holds the sealed result
-	FlightEnded     = 1 // the grant is dead (invalid_grant, a rejected ID token): the session ends
-	FlightDenied    = 2 // the provider refused (exchange): 403
-	FlightTransient = 3 // unreachable, timeout, 5xx, garbage: try again later
-	FlightFailed    = 4 // any other failure: 502
+// Entry states.
+const (
+	EntryLease  EntryState = 1 // a VM is calling the provider until Exp
+	EntryResult EntryState = 2 // the answer, parked until Exp
+)
+
+// FlightStatus is how a flight ended.
+type FlightStatus uint8
+
+// Flight statuses.
+const (
+	FlightOK        FlightStatus = 0 // Payload holds the sealed result
+	FlightEnded     FlightStatus = 1 // the grant is dead (invalid_grant, a rejected ID token): the session ends
+	FlightDenied    FlightStatus = 2 // the provider refused (exchange): 403
+	FlightTransient FlightStatus = 3 // unreachable, timeout, 5xx, garbage: try again later
+	FlightFailed    FlightStatus = 4 // any other failure: 502
 )
 
 // SlotEntry is one flight in a slot.
 type SlotEntry struct {
 	Key     FlightKey
-	State   uint8
-	Status  uint8
+	State   EntryState
+	Status  FlightStatus
 	Exp     time.Time // lease expiry, or until when the result is parked
 	Code    string    // provider error code (a fixed vocabulary, never a token)
 	Payload []byte    // sealed result
@@ -64,7 +73,7 @@ func EncodeSlot(es []*SlotEntry) []byte {
 	b := make([]byte, 0, n)
 	for _, e := range es {
 		b = append(b, e.Key[:]...)
-		b = append(b, e.State, e.Status)
+		b = append(b, byte(e.State), byte(e.Status))
 		b = binary.BigEndian.AppendUint64(b, uint64(e.Exp.UnixNano()))
 		b = binary.BigEndian.AppendUint16(b, uint16(len(e.Code)))
 		b = append(b, e.Code...)
@@ -79,7 +88,7 @@ func EncodeSlot(es []*SlotEntry) []byte {
 func DecodeSlot(b []byte) []*SlotEntry {
 	var out []*SlotEntry
 	for len(b) >= slotEntryHeader {
-		e := &SlotEntry{State: b[16], Status: b[17]}
+		e := &SlotEntry{State: EntryState(b[16]), Status: FlightStatus(b[17])}
 		copy(e.Key[:], b[:16])
 		e.Exp = time.Unix(0, int64(binary.BigEndian.Uint64(b[18:26])))
 		cl := int(binary.BigEndian.Uint16(b[26:28]))

@@ -26,7 +26,7 @@ var backchannelOutcomes = []string{"ok", "invalid", "replayed", "unavailable"}
 
 // newLogoutJTIs is the single-use record of logout tokens' jti on this Envoy.
 func newLogoutJTIs(issuer string) *replayGuard {
-	return &replayGuard{prefix: "oidc-proxy/" + issuer + "/logout-jti/", set: replaySet}
+	return &replayGuard{prefix: sharedLogoutJTI.slots(issuer), set: replaySet}
 }
 
 // backchannelLogout starts serving the endpoint: only a POST with a body, which is read by

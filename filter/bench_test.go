@@ -13,8 +13,8 @@ import (
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/proxytest"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/bench/noopplugin"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/filterbench"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/noopplugin"
 )
 
 // The native half of `make bench`'s filter report: each scenario of internal/filterbench runs

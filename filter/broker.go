@@ -20,11 +20,10 @@ type broker struct {
 
 func newBroker(p *pluginContext) *broker {
 	cfg := p.cfg
-	ns := "oidc-proxy/" + cfg.Provider.Issuer
 	b := &broker{
 		p:             p,
-		refreshStore:  &slotStore{prefix: ns + "/refresh/", slots: 256, maxEntries: 256},
-		exchangeStore: &slotStore{prefix: ns + "/exchange/", slots: 1024, maxEntries: 256},
+		refreshStore:  &slotStore{prefix: sharedRefreshSlot.slots(cfg.Provider.Issuer), slots: 256, maxEntries: 256},
+		exchangeStore: &slotStore{prefix: sharedExchangeSlot.slots(cfg.Provider.Issuer), slots: 1024, maxEntries: 256},
 		lease:         cfg.Provider.Timeout + time.Second,
 		m: brokerMetrics{
 			refresh:       defineCounters("oidc_proxy.refresh.", refreshOutcomes),

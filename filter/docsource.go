@@ -33,7 +33,8 @@ type fetchEnv struct {
 type docSource struct {
 	env      *fetchEnv
 	kind     string // "discovery" or "jwks": the metric and the log name
-	key      string // in shared data; the lease is key+".lease"
+	key      string // in shared data (sharedDiscovery, sharedJWKS)
+	leaseKey string // its fetch lease (sharedFetchLease)
 	target   target
 	maxBytes int
 	parse    func(body []byte) error // adopts a document; an error keeps the one in use
@@ -42,7 +43,7 @@ type docSource struct {
 	busy bool      // a fetch is under way
 }
 
-func (d *docSource) lease() string { return d.key + ".lease" }
+func (d *docSource) lease() string { return d.leaseKey }
 
 // take adopts a document fetched at at. On success the backoff is forgotten: the server
 // answers again.

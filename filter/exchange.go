@@ -193,7 +193,7 @@ func (b *broker) adoptExchanged(r *config.Route, key engine.FlightKey, tr *oidc.
 
 // exchangeDone counts and logs an exchange's outcome and finishes its flight.
 func (b *broker) exchangeDone(r *config.Route, res *flightResult, payload []byte, keep time.Duration, finish func(*flightResult, []byte, time.Duration)) {
-	outcome := map[uint8]string{engine.FlightOK: "ok", engine.FlightDenied: "denied", engine.FlightTransient: "transient"}[res.status]
+	outcome := map[engine.FlightStatus]string{engine.FlightOK: "ok", engine.FlightDenied: "denied", engine.FlightTransient: "transient"}[res.status]
 	if outcome == "" {
 		outcome = "failed"
 	}

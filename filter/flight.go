@@ -81,7 +81,7 @@ const minPark = 2 * time.Second
 
 // flightResult is a flight's outcome as one VM sees it.
 type flightResult struct {
-	status uint8  // engine.FlightOK, engine.FlightEnded, ...
+	status engine.FlightStatus
 	code   string // the provider's error code, if it gave one
 	value  any    // the decoded result when status is engine.FlightOK
 	err    error  // why it failed, for the log (in the VM that ran it)

@@ -147,7 +147,7 @@ func (r *flightReq) paused() bool {
 }
 
 // answered: continued once with status, fresh as said, and its stream is going on.
-func (r *flightReq) answered(t *testing.T, status uint8, fresh bool) {
+func (r *flightReq) answered(t *testing.T, status engine.FlightStatus, fresh bool) {
 	t.Helper()
 	if r.n != 1 || r.res.status != status || r.fresh != fresh {
 		t.Fatalf("request %d: continued %d times with %+v fresh %v; want once with status %d fresh %v", r.id, r.n, r.res, r.fresh, status, fresh)

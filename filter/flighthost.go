@@ -20,7 +20,7 @@ func newFlights(p *pluginContext, max int) *flights {
 		// One queue per VM (in Envoy the last registration of a name owns it), so the name is random.
 		// Envoy keeps a registered queue for the life of the process: a reloaded plugin
 		// leaves its old, empty queues behind.
-		name := "oidc-proxy/" + p.cfg.Provider.Issuer + "/flights/" + hex.EncodeToString(id[:])
+		name := queueName(p.cfg.Provider.Issuer, hex.EncodeToString(id[:]))
 		if q, err := proxywasm.RegisterSharedQueue(name); err == nil {
 			fl.queue = q
 		} else {

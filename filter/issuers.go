@@ -30,7 +30,7 @@ func newIssuers(cfg *config.Config, m *bearerMetrics, rootID uint32) *issuers {
 		t := target{cluster: bi.Cluster, authority: bi.Authority, timeout: cfg.Provider.Timeout}
 		// The namespace names what is fetched, not the issuer's name in this config, so
 		// another plugin configuration with the same issuer and JWKS shares the keys.
-		o := keySourceOptions{ns: "oidc-proxy/bearer/" + bi.Issuer + "|" + bi.JWKSURI,
+		o := keySourceOptions{scope: "bearer|" + bi.Issuer + "|" + bi.JWKSURI,
 			jwksURI: bi.JWKSURI, issuer: bi.Issuer, algorithms: bi.Algorithms, rootID: rootID,
 			discoveryTarget: t, jwksTarget: t,
 			server: "issuer", logPrefix: "bearer issuer " + bi.Name + ": ",

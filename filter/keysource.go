@@ -43,7 +43,7 @@ type keySource struct {
 // keySourceOptions say where a key source fetches and how it reports. They are fixed when
 // the configuration is loaded.
 type keySourceOptions struct {
-	ns         string // shared-data namespace: ns+"/discovery", ns+"/jwks", ns+"/jwks.refetch"
+	scope      string // shared-data scope (sharedkeys.go) of its discovery, JWKS and refetch records
 	jwksURI    string // the configured JWKS URL
 	issuer     string // whose discovery document is at issuer/.well-known/openid-configuration
 	algorithms []string
@@ -74,10 +74,10 @@ func newKeySource(cfg *config.Config, o keySourceOptions) *keySource {
 	env := &fetchEnv{server: o.server, logPrefix: o.logPrefix, count: o.count,
 		refresh: cfg.Provider.MetadataRefreshInterval, leaseTTL: cfg.Provider.Timeout + 2*time.Second}
 	ks := &keySource{o: o, env: env, url: o.jwksURI, minRefetch: cfg.Provider.JWKSMinRefetchInterval}
-	ks.jwks = &docSource{env: env, kind: "jwks", key: o.ns + "/jwks", target: o.jwksTarget,
+	ks.jwks = &docSource{env: env, kind: "jwks", key: sharedJWKS.key(o.scope), leaseKey: sharedFetchLease.key("jwks", o.scope), target: o.jwksTarget,
 		maxBytes: cfg.Limits.MaxJWKSBytes, parse: ks.parseJWKS}
 	if o.discover != nil {
-		ks.discovery = &docSource{env: env, kind: "discovery", key: o.ns + "/discovery", target: o.discoveryTarget,
+		ks.discovery = &docSource{env: env, kind: "discovery", key: sharedDiscovery.key(o.scope), leaseKey: sharedFetchLease.key("discovery", o.scope), target: o.discoveryTarget,
 			maxBytes: cfg.Limits.MaxTokenResponseBytes, parse: ks.parseDiscovery}
 	}
 	return ks
@@ -220,7 +220,7 @@ func (ks *keySource) refetch(now time.Time, owner uint32, done func(error)) {
 	}
 	if !ks.refetchWanted && !ks.jwks.busy {
 		interval := ks.minRefetch
-		if !claimInterval(ks.o.ns+"/jwks.refetch", now, interval) {
+		if !claimInterval(sharedJWKSRefetch.key(ks.o.scope), now, interval) {
 			ks.o.refetchLimited.Increment(1)
 			auditInfo("jwks_refetch_limited", "issuer", ks.o.name, "min_interval", interval)
 			done(nil)

@@ -25,7 +25,7 @@ type provider struct {
 func newProvider(cfg *config.Config, m *metrics, rootID uint32) *provider {
 	pc := cfg.Provider
 	pr := &provider{cfg: cfg}
-	o := keySourceOptions{ns: "oidc-proxy/" + pc.Issuer, issuer: pc.Issuer,
+	o := keySourceOptions{scope: pc.Issuer, issuer: pc.Issuer,
 		algorithms: cfg.JWT.Algorithms, rootID: rootID,
 		discoveryTarget: pr.providerTarget(), jwksTarget: pr.jwksTarget(),
 		server: "provider", logPrefix: "", name: pc.Issuer, count: m.callout, refetchLimited: m.refetchLimited}

@@ -42,8 +42,10 @@ const (
 	// endedPark is how long a refusal (invalid_grant) stays parked.
 	endedPark = 10 * time.Second
 	// maxRefreshHops bounds the refreshes one request may chain (a parked result that is
-	// itself due again).
-	maxRefreshHops = 2
+	// itself due again: each is a later issue of the session, so a chain ends by itself; the
+	// bound is a safety net). A cookie k refreshes old walks k parked results (short tokens,
+	// parked for refreshPark) before its real refresh.
+	maxRefreshHops = 8
 	// retryAfter is the Retry-After of a 503 after a transient refresh failure, in seconds.
 	retryAfter = 2
 )
@@ -52,15 +54,24 @@ const (
 // Pause while a refresh is under way; the request resumes (or gets an answer) when it ends.
 func (h *httpContext) freshen(ls *liveSession, wantID bool, hops int, then func(*liveSession) types.Action) types.Action {
 	p := h.p
-	if hops >= maxRefreshHops || !engine.RefreshDue(p.cfg.Session, ls.s, p.now(), wantID) {
+	if !engine.RefreshDue(p.cfg.Session, ls.s, p.now(), wantID) {
 		return then(ls)
+	}
+	if hops >= maxRefreshHops {
+		if h.tokensUsable(ls, p.now()) {
+			return then(ls)
+		}
+		// Never forward an expired token: the browser tries again in a moment.
+		return h.retryLater(&flightResult{status: engine.FlightTransient, err: errString("filter: too many parked refresh results in a row, the last one expired")})
 	}
 	// Keyed by the refresh token and when the session was issued: requests that carry the same
 	// cookie share one refresh, and a session refreshed since (by a provider that does not
 	// rotate refresh tokens, the same refresh token) is refreshed anew, not handed the parked
 	// result it came from again.
-	key := engine.NewFlightKey("oidc-proxy refresh v2", p.cfg.Provider.Issuer, ls.s.RefreshToken,
-		strconv.FormatInt(ls.s.IssuedAt.UnixNano(), 10))
+	// IssuedAt in whole seconds, as the cookie keeps it: the session a VM parked in memory and
+	// the same session opened from a cookie or from shared data name the same flight.
+	key := engine.NewFlightKey("oidc-proxy refresh v3", p.cfg.Provider.Issuer, ls.s.RefreshToken,
+		strconv.FormatInt(ls.s.IssuedAt.Unix(), 10))
 	return p.broker.flights.join(h.contextID, key, p.broker.refreshSpec(ls.s, key), func(res *flightResult, fresh bool) types.Action {
 		return h.onRefreshed(ls, res, fresh, wantID, hops, then)
 	})

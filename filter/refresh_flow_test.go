@@ -463,3 +463,37 @@ func TestRefreshWithoutRotationShortTokens(t *testing.T) {
 		cookies = lhCookies(l.responseCookies(r.id))
 	}
 }
+
+// TestRefreshChainNeverServesExpired: a request with a cookie two refreshes old picks up the
+// results parked for it (each already expired: short tokens, a provider that does not rotate)
+// and goes on to a real refresh; it is never forwarded an expired access token. With the hop
+// bound at 2 it was forwarded at-2, which had expired.
+func TestRefreshChainNeverServesExpired(t *testing.T) {
+	l := newLH(t, func(c map[string]any) { c["session"] = map[string]any{"refresh_margin": "20s"} })
+	l.ready()
+	s0 := l.login("/app/", func(nonce string) string {
+		return tokenBody(map[string]any{"access_token": "at-0", "token_type": "Bearer", "expires_in": 4,
+			"refresh_token": "rt-fixed", "id_token": l.idToken(l.claims(nonce))})
+	})
+	l.inRequest()
+	refresh := func(cookies, at string) string {
+		t.Helper()
+		r := l.request("GET", "/api/x", "cookie", cookies)
+		cs := l.host.GetCalloutAttributesFromContext(r.id)
+		if r.local != nil || len(cs) != 1 {
+			t.Fatalf("%s: status %d, %d callouts, want a refresh at the provider", at, r.status(), len(cs))
+		}
+		l.answer(cs[0], "200", "application/json", tokenBody(map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": 4}))
+		if got := l.upstream(r.id, "x-forwarded-access-token"); got != at {
+			t.Fatalf("forwarded %q, want %q", got, at)
+		}
+		return lhCookies(l.responseCookies(r.id))
+	}
+	l.advance(3 * time.Second) // the clock's offset from the login
+	s1 := refresh(s0, "at-1")  // parked under s0's key
+	l.advance(8 * time.Second)
+	refresh(s1, "at-2") // parked under s1's key
+	l.advance(13 * time.Second)
+	// The first cookie again: s0 -> at-1 (parked, expired) -> at-2 (parked, expired) -> a refresh.
+	refresh(s0, "at-3")
+}

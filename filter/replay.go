@@ -28,7 +28,7 @@ var replaySet = engine.DigestSet{Slots: 64, MaxPerSlot: 4096}
 var errReplayed = errors.New("filter: login state already used")
 
 func newReplayGuard(issuer string) *replayGuard {
-	return &replayGuard{prefix: "oidc-proxy/" + issuer + "/used-state/", set: replaySet}
+	return &replayGuard{prefix: sharedUsedState.slots(issuer), set: replaySet}
 }
 
 // use records the value as used until expires and reports errReplayed if it was used before.

@@ -40,8 +40,7 @@ type signedOutList struct {
 }
 
 func newSignedOutList(issuer string) *signedOutList {
-	ns := "oidc-proxy/" + issuer + "/signed-out"
-	return &signedOutList{list: &replayGuard{prefix: ns + "/", set: replaySet}, genKey: ns + ".gen"}
+	return &signedOutList{list: &replayGuard{prefix: sharedSignedOut.slots(issuer), set: replaySet}, genKey: sharedSignedOutGen.key(issuer)}
 }
 
 // add refuses ls's session from now until until, on every VM of this Envoy.

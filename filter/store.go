@@ -45,8 +45,9 @@ import (
 // next used, a login state single use per Envoy. Nobody is signed out because the store is
 // down. Each failure counts oidc_proxy.store.error, each operation done without the store
 // oidc_proxy.store.fallback, and a warning "store unavailable" is logged (at most every
-// storeWarnEvery per VM). After a failure the VM skips the store for storeBackoff, so requests
-// do not each wait for its timeout; the deny poll keeps probing it.
+// storeWarnEvery per VM). After a failure the VM skips the store for storeBackoff for
+// sign-out writes and login states, so requests do not each wait for its timeout; refreshes
+// and the deny poll keep asking it.
 
 // storeOutcomes are the counters oidc_proxy.store.<outcome>:
 //
@@ -106,12 +107,11 @@ type remoteStore struct {
 
 func newRemoteStore(p *pluginContext) *remoteStore {
 	cfg := p.cfg.Store
-	ns := "oidc-proxy/" + p.cfg.Provider.Issuer + "/store/"
 	return &remoteStore{
 		p: p, cfg: cfg,
 		t:       target{cluster: cfg.Cluster, authority: cfg.Authority, timeout: cfg.Timeout},
-		revKey:  ns + "rev",
-		pollKey: ns + "poll",
+		revKey:  sharedStoreRev.key(p.cfg.Provider.Issuer),
+		pollKey: sharedStorePoll.key(p.cfg.Provider.Issuer),
 		m:       defineCounters("oidc_proxy.store.", storeOutcomes),
 	}
 }
@@ -124,6 +124,10 @@ func (s *remoteStore) failed(op string, err error) {
 	now := s.p.now()
 	count(s.m, "error")
 	s.downUntil = now.Add(storeBackoff)
+	// A lease may be what failed (etcd restored without it): grant new ones after the backoff.
+	for k := range s.leases {
+		s.leases[k].id = ""
+	}
 	if now.Sub(s.lastWarn) >= storeWarnEvery {
 		s.lastWarn = now
 		logAt(levelWarn, "store unavailable: going ahead without it (per-Envoy single flight and deny list)", "op", op, "err", err)
@@ -146,6 +150,9 @@ func (s *remoteStore) call(path, body string, done func(gjson.Result, error)) {
 				msg = gjson.GetBytes(r.body, "error").String()
 			}
 			err = errors.New("store: HTTP " + strconv.Itoa(r.status) + ": " + strconv.Quote(truncate(msg, 200)))
+			if strings.Contains(msg, "lease not found") {
+				err = errors.Join(errLeaseGone, err)
+			}
 		}
 		if err == nil && !gjson.ValidBytes(r.body) {
 			err = errors.New("store: the answer is not JSON")
@@ -213,6 +220,42 @@ func (s *remoteStore) lease(k leaseKind, done func(id string, err error)) {
 	})
 }
 
+// leased sends a call that writes under a lease of kind k and hands done its answer. When the
+// store says the lease is gone (etcd restored without it, or its TTL ran out on a clock
+// jump), it grants a new lease and sends the call once more.
+func (s *remoteStore) leased(k leaseKind, send func(id string, answer func(gjson.Result, error)), done func(gjson.Result, error)) {
+	var attempt func(first bool)
+	attempt = func(first bool) {
+		s.lease(k, func(id string, err error) {
+			if err != nil {
+				done(gjson.Result{}, err)
+				return
+			}
+			send(id, func(r gjson.Result, err error) {
+				if first && errors.Is(err, errLeaseGone) {
+					if s.leases[k].id == id {
+						s.leases[k].id = ""
+					}
+					attempt(false)
+					return
+				}
+				done(r, err)
+			})
+		})
+	}
+	attempt(true)
+}
+
+// put writes value at key under a lease of kind k.
+func (s *remoteStore) put(k leaseKind, key, value string, done func(error)) {
+	s.leased(k, func(id string, answer func(gjson.Result, error)) {
+		s.call("/v3/kv/put", `{"key":"`+b64(key)+`","value":"`+b64(value)+`","lease":"`+id+`"}`, answer)
+	}, func(_ gjson.Result, err error) { done(err) })
+}
+
+// errLeaseGone is the store refusing a write because its lease does not exist.
+var errLeaseGone = errors.New("store: the lease is gone")
+
 func (s *remoteStore) leaseTimes(k leaseKind) (ttl, reuse time.Duration) {
 	switch k {
 	case leaseFlights:
@@ -268,12 +311,12 @@ func (s *remoteStore) flightKey(k engine.FlightKey) string { return s.cfg.Key("f
 
 // runFlight runs f, which this VM leads in its Envoy, for every replica: it claims the flight
 // in the store and runs it, or takes the result another replica parked there, or waits for it.
+//
+// A refresh asks the store even within storeBackoff of a failure: refreshes are rare (one
+// per session per access token lifetime), and one refreshed alone while the store answers
+// again can be a second refresh with a spent token at a provider that detects reuse. What a
+// store that does not answer costs is store.timeout, once per refresh.
 func (s *remoteStore) runFlight(fl *flights, f *flight, finish func(*flightResult, []byte, time.Duration)) {
-	if !s.up(s.p.now()) {
-		s.fallback()
-		f.spec.run(finish)
-		return
-	}
 	f.remote = &remoteFlight{key: s.flightKey(f.key), finish: finish}
 	s.claimFlight(fl, f, absent(f.remote.key))
 }
@@ -283,39 +326,36 @@ func (s *remoteStore) runFlight(fl *flights, f *flight, finish func(*flightResul
 func (s *remoteStore) claimFlight(fl *flights, f *flight, compare string) {
 	rf := f.remote
 	rf.tries++
-	s.lease(leaseFlights, func(id string, err error) {
-		if err != nil {
-			s.goAlone(f, "lease", err)
+	s.leased(leaseFlights, func(id string, answer func(gjson.Result, error)) {
+		lease := engine.EncodeSlot([]*engine.SlotEntry{{Key: f.key, State: engine.EntryLease, Exp: s.p.now().Add(f.spec.lease)}})
+		s.call("/v3/kv/txn", createTxn(rf.key, compare, string(lease), id), answer)
+	}, func(r gjson.Result, err error) {
+		if !fl.current(f) {
 			return
 		}
-		now := s.p.now()
-		lease := engine.EncodeSlot([]*engine.SlotEntry{{Key: f.key, State: engine.EntryLease, Exp: now.Add(f.spec.lease)}})
-		s.call("/v3/kv/txn", createTxn(rf.key, compare, string(lease), id), func(r gjson.Result, err error) {
-			if !fl.current(f) {
-				return
-			}
-			if err != nil {
-				s.goAlone(f, "claim", err)
-				return
-			}
-			if r.Get("succeeded").Bool() {
-				count(s.m, "refresh_led")
-				f.remote = nil
-				f.spec.run(s.publish(f, rf))
-				return
-			}
-			s.onRecord(fl, f, r.Get("responses.0.response_range.kvs.0"))
-		})
+		if err != nil {
+			s.goAlone(f, "claim", err)
+			return
+		}
+		if r.Get("succeeded").Bool() {
+			count(s.m, "refresh_led")
+			f.remote = nil
+			f.spec.run(s.publish(f, rf))
+			return
+		}
+		s.onRecord(fl, f, r.Get("responses.0.response_range.kvs.0"))
 	})
 }
 
-// goAlone runs f without the store, after a failed call.
+// goAlone runs f without waiting for the store, after a failed call. The result is still
+// put in the store, if it answers by then: a claim that timed out here may have been written
+// there, and the other replicas then wait for this replica's result.
 func (s *remoteStore) goAlone(f *flight, op string, err error) {
 	s.failed(op, err)
 	s.fallback()
-	finish := f.remote.finish
+	rf := f.remote
 	f.remote = nil
-	f.spec.run(finish)
+	f.spec.run(s.publish(f, rf))
 }
 
 // onRecord acts on f's record as read from the store: a result is taken, another replica's
@@ -349,6 +389,7 @@ func (s *remoteStore) onRecord(fl *flights, f *flight, kv gjson.Result) {
 		rf.rev, rf.next = kv.Get("mod_revision").String(), now.Add(storeFlightPoll)
 		fl.setFast(true)
 	default: // an expired lease or result: take it over
+		// audit events: refresh_takeover
 		auditInfo(f.spec.kind+"_takeover", "key", f.key.String()[:8], "reason", "replica_lease_expired")
 		s.claimFlight(fl, f, unchanged(rf.key, kv.Get("mod_revision").String()))
 	}
@@ -385,17 +426,11 @@ func (s *remoteStore) publish(f *flight, rf *remoteFlight) func(*flightResult, [
 			payload = nil
 		}
 		v := engine.EncodeSlot([]*engine.SlotEntry{{Key: f.key, State: engine.EntryResult, Status: res.status, Exp: now.Add(keep), Code: res.code, Payload: payload}})
-		s.lease(leaseFlights, func(id string, err error) {
+		s.put(leaseFlights, rf.key, string(v), func(err error) {
 			if err != nil {
+				// The others take the flight over when this replica's lease expires.
 				s.failed("publish", err)
-				return
 			}
-			s.call("/v3/kv/put", `{"key":"`+b64(rf.key)+`","value":"`+b64(string(v))+`","lease":"`+id+`"}`, func(_ gjson.Result, err error) {
-				if err != nil {
-					// The others take the flight over when this replica's lease expires.
-					s.failed("publish", err)
-				}
-			})
 		})
 	}
 }
@@ -425,18 +460,11 @@ func (s *remoteStore) deny(kind, value string, until time.Time) {
 	key := s.cfg.Key("d/", kind, "/", denyDigest(value))
 	val := strconv.FormatInt(until.UnixNano(), 10)
 	s.later(func() {
-		s.lease(leaseDeny, func(id string, err error) {
+		s.put(leaseDeny, key, val, func(err error) {
 			if err != nil {
 				s.failed("deny", err)
 				s.fallback()
-				return
 			}
-			s.call("/v3/kv/put", `{"key":"`+b64(key)+`","value":"`+b64(val)+`","lease":"`+id+`"}`, func(_ gjson.Result, err error) {
-				if err != nil {
-					s.failed("deny", err)
-					s.fallback()
-				}
-			})
 		})
 	})
 }
@@ -464,6 +492,12 @@ func (s *remoteStore) tick(now time.Time) {
 			return
 		}
 		next := r.Get("header.revision").Int() + 1
+		if next < from {
+			// The store's history is younger than what this Envoy read: etcd was replaced or
+			// restored. Read everything again.
+			s.resetRev()
+			return
+		}
 		kvs := r.Get("kvs").Array()
 		if r.Get("more").Bool() && len(kvs) > 0 {
 			next = max(kvs[len(kvs)-1].Get("mod_revision").Int(), from+1)
@@ -524,6 +558,13 @@ func (s *remoteStore) readRev() int64 {
 	return n
 }
 
+// resetRev makes the next poll read every deny entry.
+func (s *remoteStore) resetRev() {
+	if err := setShared(s.revKey, []byte("0")); err != nil {
+		logAt(levelWarn, "shared data write failed", "key", s.revKey, "err", err)
+	}
+}
+
 // writeRev moves the revision read up to forward (never back: two polls may overlap).
 func (s *remoteStore) writeRev(rev int64) {
 	err := updateShared(s.revKey, func(v []byte) ([]byte, error) {
@@ -557,26 +598,20 @@ func (s *remoteStore) useOnce(h *httpContext, value string, then, replayed func(
 			_ = proxywasm.ResumeHttpRequest()
 		}
 	}
-	s.lease(leaseStates, func(id string, err error) {
-		if err != nil {
+	s.leased(leaseStates, func(id string, answer func(gjson.Result, error)) {
+		s.call("/v3/kv/txn", createTxn(key, absent(key), "1", id), answer)
+	}, func(r gjson.Result, err error) {
+		switch {
+		case err != nil:
 			s.failed("state", err)
 			s.fallback()
 			resume(then)
-			return
+		case r.Get("succeeded").Bool():
+			resume(then)
+		default:
+			count(s.m, "state_replayed")
+			resume(replayed)
 		}
-		s.call("/v3/kv/txn", createTxn(key, absent(key), "1", id), func(r gjson.Result, err error) {
-			switch {
-			case err != nil:
-				s.failed("state", err)
-				s.fallback()
-				resume(then)
-			case r.Get("succeeded").Bool():
-				resume(then)
-			default:
-				count(s.m, "state_replayed")
-				resume(replayed)
-			}
-		})
 	})
 	return types.ActionPause
 }

@@ -5,13 +5,14 @@
 //
 // # What runs
 //
-// A Rig is the embedded OpenID Provider (e2e/op), the demo app (e2e/demoapp), a bearer token
-// issuer of its own (an httptest server publishing a JWKS, keys generated per run) and one
-// Envoy process (e2e/envoy, the shipped envoy.yaml, two workers) in front of the app, all on
-// loopback. Browser sessions come from one real login through Envoy and the provider's form;
-// the session it sets is opened with the configured key and sealed again under fresh session
-// ids (Minter), so each copy is a distinct session cookie the plugin must open and cache, as
-// it would another user's.
+// A Rig is the load rig shared with tools/benchenvoy (e2e/envoyrig: the embedded OpenID
+// Provider, a bearer token issuer publishing a JWKS with keys generated per run, the session
+// key), the demo app (e2e/demoapp) and one Envoy process (e2e/envoy, the shipped envoy.yaml,
+// two workers) in front of the app, all on loopback. Browser sessions come from one real
+// login through Envoy and the provider's form; the session it sets is opened with the
+// configured key and sealed again under fresh session ids (internal/sessionmint), so each
+// copy is a distinct session cookie the plugin must open and cache, as it would another
+// user's.
 //
 // The tests are skipped unless asked for: SOAK=1 (make soak) runs TestEnvoySoak,
 // ENVOY_FIGURES=1 (make bench, scripts/envoy-figures.sh) runs TestEnvoyFigures. Memory is

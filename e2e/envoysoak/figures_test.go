@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoyrig"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/testplugin"
 )
 
@@ -112,7 +113,7 @@ func TestEnvoyFigures(t *testing.T) {
 	}
 	var next, failed atomic.Int64
 	var firstFail atomic.Value
-	client := noRedirects(nil)
+	client := noRedirects()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range 4 {
@@ -120,7 +121,7 @@ func TestEnvoyFigures(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := next.Add(1) - 1; j < sessions; j = next.Add(1) - 1 {
-				status, loc, err := get(ctx, client, e.URL+"/app1/figures", cookies[j])
+				status, loc, err := envoyrig.Navigate(ctx, client, e.URL+"/app1/figures", "Cookie", cookies[j])
 				if err != nil || status != 200 {
 					failed.Add(1)
 					firstFail.CompareAndSwap(nil, fmt.Sprintf("%d %q %v", status, loc, err))
@@ -151,7 +152,7 @@ func TestEnvoyFigures(t *testing.T) {
 	rep.line("| exec -> bearer route serving (first valid token answered 200), median | %s |", ms(median(bearer)))
 	rep.line("| Envoy's CPU time (user + system) when the plugin first served, median | %s |", ms(median(cpu)))
 	rep.line("| each start: ready / serving / bearer | %s |", perStart(ready, serving, bearer))
-	rep.line("| 503s before serving, each start: navigation / bearer (polled every 10 ms) | %s / %s |", strings.Join(notReady, ", "), strings.Join(bearerNotReady, ", "))
+	rep.line("| 503s before serving, each start: navigation / bearer (polled every 5 ms) | %s / %s |", strings.Join(notReady, ", "), strings.Join(bearerNotReady, ", "))
 	rep.line("| Envoy VmRSS without the Wasm filter | %s |", MiB(mBase.RSS))
 	rep.line("| Envoy VmRSS, plugin serving, 0 sessions | **%s** |", MiB(m0.RSS))
 	rep.line("| Envoy VmRSS after 10,000 distinct sessions (each sent once) | **%s** |", MiB(m10k.RSS))

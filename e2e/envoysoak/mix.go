@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoyrig"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/sessionmint"
 )
 
 // The kinds of request in the mix.
@@ -36,7 +38,7 @@ var kindNames = [kinds]string{"warm session", "cold session", "bearer (cached)",
 type Soak struct {
 	rig    *Rig
 	base   string
-	minter *Minter
+	minter *sessionmint.Minter
 	client *http.Client
 	warm   []string // Cookie headers of the cached sessions
 	hits   []string
@@ -52,7 +54,7 @@ type Soak struct {
 // NewSoak logs in once through the provider, mints 100 warm sessions and signs the bearer
 // tokens.
 func (r *Rig) NewSoak(ctx context.Context, base string) (*Soak, error) {
-	s := &Soak{rig: r, base: base, client: noRedirects(nil)}
+	s := &Soak{rig: r, base: base, client: noRedirects()}
 	var err error
 	var first string
 	if s.minter, first, err = r.NewMinter(ctx, base); err != nil {
@@ -67,14 +69,14 @@ func (r *Rig) NewSoak(ctx context.Context, base string) (*Soak, error) {
 		s.warm = append(s.warm, c)
 	}
 	for i := range 50 {
-		t, err := r.iss.token("rs", fmt.Sprint("hit-", i), time.Now().Add(time.Hour))
+		t, err := r.bearerToken("rs", fmt.Sprint("hit-", i), time.Now().Add(time.Hour))
 		if err != nil {
 			return nil, err
 		}
 		s.hits = append(s.hits, t)
 	}
 	for i := range 20 {
-		t, err := r.iss.token("ed", fmt.Sprint("forged-", i), time.Now().Add(time.Hour))
+		t, err := r.bearerToken("ed", fmt.Sprint("forged-", i), time.Now().Add(time.Hour))
 		if err != nil {
 			return nil, err
 		}
@@ -88,7 +90,7 @@ func (r *Rig) NewSoak(ctx context.Context, base string) (*Soak, error) {
 func (s *Soak) refreshMisses() error {
 	m := make([]string, 0, 200)
 	for i := range 200 {
-		t, err := s.rig.iss.token("ed", fmt.Sprint("miss-", i), time.Now().Add(-time.Second))
+		t, err := s.rig.bearerToken("ed", fmt.Sprint("miss-", i), time.Now().Add(-time.Second))
 		if err != nil {
 			return err
 		}
@@ -142,14 +144,13 @@ func (s *Soak) one(ctx context.Context, i int) {
 	case k < 99:
 		s.count[LoginStart].Add(1)
 		s.done.Add(1)
-		status, loc, err := navigate(ctx, s.client, s.base+"/app1/soak")
+		status, loc, err := envoyrig.Navigate(ctx, s.client, s.base+"/app1/soak")
 		if err != nil || status != http.StatusFound || !strings.HasPrefix(loc, s.rig.OP.Endpoints().Authorize) {
 			s.fail(LoginStart, fmt.Sprintf("%d %q %v", status, loc, err))
 		}
 	default:
 		s.count[Login].Add(1)
-		jar, _ := cookiejar.New(nil)
-		n, err := s.rig.login(ctx, s.base, jar, s.client.Transport)
+		_, n, err := envoyrig.Login(ctx, s.client.Transport, s.rig.OP, s.base, "/app1/soak")
 		s.done.Add(int64(n))
 		if err != nil {
 			s.fail(Login, err.Error())

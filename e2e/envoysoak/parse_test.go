@@ -36,38 +36,13 @@ func TestCompileTimes(t *testing.T) {
 	}
 }
 
-func TestWithoutWasm(t *testing.T) {
-	doc := map[string]any{"static_resources": map[string]any{"listeners": []any{map[string]any{
-		"filter_chains": []any{map[string]any{"filters": []any{map[string]any{"typed_config": map[string]any{
-			"http_filters": []any{map[string]any{"name": "envoy.filters.http.wasm"}, map[string]any{"name": "envoy.filters.http.router"}},
-		}}}}}}}}}
-	if err := withoutWasm(doc); err != nil {
-		t.Fatal(err)
-	}
-	hf := list(list(list(list(doc["static_resources"], "listeners")[0], "filter_chains")[0], "filters")[0].(map[string]any)["typed_config"], "http_filters")
-	if len(hf) != 1 || hf[0].(map[string]any)["name"] != "envoy.filters.http.router" {
-		t.Errorf("http_filters after: %v, want the router only", hf)
-	}
-	if err := withoutWasm(doc); err == nil {
-		t.Error("a bootstrap without a Wasm filter: no error")
-	}
-}
-
-func TestReadMemoryAndCPUTime(t *testing.T) {
+func TestReadMemory(t *testing.T) {
 	m, err := ReadMemory(os.Getpid())
 	if err != nil {
 		t.Skipf("no /proc here: %v", err)
 	}
 	if m.RSS < 1<<20 || m.HWM < m.RSS {
 		t.Errorf("this process: VmRSS %d, VmHWM %d bytes: implausible", m.RSS, m.HWM)
-	}
-	// Spin until the kernel has counted a tick of this process's CPU time (at most 5 s).
-	var c time.Duration
-	for end := time.Now().Add(5 * time.Second); c == 0 && err == nil && time.Now().Before(end); {
-		c, err = CPUTime(os.Getpid())
-	}
-	if err != nil || c <= 0 {
-		t.Errorf("CPUTime of a process that spun: %v, %v", c, err)
 	}
 	if _, err := ReadMemory(-1); err == nil {
 		t.Error("ReadMemory of no process: no error")

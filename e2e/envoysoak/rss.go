@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Memory is a process's resident memory, from /proc/PID/status.
@@ -52,32 +51,4 @@ func ReadMemory(pid int) (Memory, error) {
 		return Memory{}, fmt.Errorf("envoysoak: /proc/%d/status has no VmRSS", pid)
 	}
 	return m, nil
-}
-
-// CPUTime is the user and system CPU time process pid has used, from /proc/PID/stat (in
-// clock ticks of 1/100 s, the kernel's USER_HZ on Linux).
-func CPUTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) is in parentheses and may hold spaces: fields after the
-	// last ')' are state (3), ..., utime (14), stime (15).
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, fmt.Errorf("envoysoak: /proc/%d/stat: no command name", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("envoysoak: /proc/%d/stat: %d fields", pid, len(f))
-	}
-	var ticks uint64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("envoysoak: /proc/%d/stat: %w", pid, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }

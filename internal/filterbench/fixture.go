@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/sessionmint"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/state"
 )
 
@@ -68,8 +69,7 @@ type Fixture struct {
 	rsa    *rsa.PrivateKey
 	ec     *ecdsa.PrivateKey
 	ed     ed25519.PrivateKey
-	sealer *state.Sealer
-	codec  state.CookieCodec
+	sealer *sessionmint.Sealer // also seals the login states (its state.Sealer)
 
 	// Tokens a session carries, minted once: a 1.5 KB RS256 access token, a 1.1 KB RS256
 	// ID token and an 800-character opaque refresh token.
@@ -91,7 +91,7 @@ const (
 
 // New loads the keys and mints the session's tokens.
 func New() (*Fixture, error) {
-	f := &Fixture{codec: state.CookieCodec{Name: CookieName}}
+	f := &Fixture{}
 	var err error
 	load := func(name string) crypto.PrivateKey {
 		if err != nil {
@@ -115,11 +115,7 @@ func New() (*Fixture, error) {
 		return nil, err
 	}
 	f.rsa, f.ec, f.ed = rk.(*rsa.PrivateKey), ek.(*ecdsa.PrivateKey), dk.(ed25519.PrivateKey)
-	secret, err := base64.RawURLEncoding.DecodeString(keySecret)
-	if err != nil {
-		return nil, err
-	}
-	if f.sealer, err = state.NewSealer([]state.Key{{ID: KeyID, Secret: secret}}, rand.Reader); err != nil {
+	if f.sealer, err = sessionmint.NewSealer(KeyID, keySecret); err != nil {
 		return nil, err
 	}
 	now := time.Now()
@@ -322,27 +318,11 @@ func (f *Fixture) SessionCookie(i int, accessExpiry time.Time) string {
 		IDTokenExpiry: now.Add(time.Hour), AccessTokenExpiry: accessExpiry,
 		AuthTime: f.authTime, IssuedAt: now.Add(-time.Minute), Expiry: now.Add(24 * time.Hour),
 	}
-	plain, err := s.MarshalBinary()
+	c, err := f.sealer.Cookie(s)
 	if err != nil {
 		panic(err)
 	}
-	sealed, err := f.sealer.Seal(state.PurposeSession, CookieName, plain, s.Expiry)
-	if err != nil {
-		panic(err)
-	}
-	chunks, err := f.codec.Split(sealed)
-	if err != nil {
-		panic(err)
-	}
-	var b strings.Builder
-	b.WriteString("_ga=GA1.2.1820512345.1700000000; theme=dark")
-	for _, c := range chunks {
-		b.WriteString("; ")
-		b.WriteString(c.Name)
-		b.WriteByte('=')
-		b.WriteString(c.Value)
-	}
-	return b.String()
+	return "_ga=GA1.2.1820512345.1700000000; theme=dark; " + c
 }
 
 // LoginState returns a sealed state parameter for a login started now with the fixture's nonce

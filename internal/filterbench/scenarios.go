@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/bench/noopplugin"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/noopshim"
 )
 
 // A Scenario is one row of the report: a kind of request, prepared the same way for both
@@ -203,7 +203,7 @@ func Names(sc []*Scenario) string {
 // Shim configures the no-op plugin to make a warm session request's host calls with no logic
 // between them: read all request headers (proxy_get_header_map_pairs), increment Metric, and
 // set each of Set (proxy_replace_header_map_value).
-type Shim = noopplugin.Shim
+type Shim = noopshim.Config
 
 // WarmShim is the shim for the fixture's warm session request: the six headers the filter
 // forwards for it (four claim headers, the access token and the ID token).

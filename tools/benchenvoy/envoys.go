@@ -1,46 +1,8 @@
 package main
 
-import (
-	"errors"
-)
-
 // The Envoy configurations of the rows. Every one is the shipped envoy.yaml rendered by
 // e2e/envoy (the same connection manager settings, router, cluster stanzas), with the Wasm
-// filter replaced by the peer's filter, or removed for "no filter".
-
-// withFilters replaces the Wasm HTTP filter of the rendered bootstrap by filters (none: the
-// router alone).
-func withFilters(filters ...map[string]any) func(map[string]any) error {
-	return func(doc map[string]any) error {
-		found := false
-		for _, l := range objects(doc["static_resources"], "listeners") {
-			for _, fc := range objects(l, "filter_chains") {
-				for _, f := range objects(fc, "filters") {
-					tc, _ := f["typed_config"].(map[string]any)
-					if tc == nil {
-						continue
-					}
-					var out []any
-					for _, h := range objects(tc, "http_filters") {
-						if h["name"] == "envoy.filters.http.wasm" {
-							found = true
-							for _, x := range filters {
-								out = append(out, x)
-							}
-							continue
-						}
-						out = append(out, h)
-					}
-					tc["http_filters"] = out
-				}
-			}
-		}
-		if !found {
-			return errors.New("benchenvoy: the bootstrap has no envoy.filters.http.wasm filter to replace")
-		}
-		return nil
-	}
-}
+// filter replaced by the peer's filter, or removed for "no filter" (envoyrig.WithFilters).
 
 // addSecrets adds static generic secrets (name -> value) to the bootstrap.
 func addSecrets(doc map[string]any, secrets map[string]string) {
@@ -116,17 +78,4 @@ func jwtAuthnFilter(iss string) map[string]any {
 			},
 		},
 	}
-}
-
-// objects is m[key] as a list of objects, when m is an object.
-func objects(m any, key string) []map[string]any {
-	o, _ := m.(map[string]any)
-	l, _ := o[key].([]any)
-	var out []map[string]any
-	for _, x := range l {
-		if y, ok := x.(map[string]any); ok {
-			out = append(out, y)
-		}
-	}
-	return out
 }

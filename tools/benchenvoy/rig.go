@@ -14,18 +14,17 @@ import (
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoyrig"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/sessionmint"
 )
 
 // rig is everything the rows run on: the embedded provider, the bearer issuer, the app, the
 // Envoy processes (each with one worker) and oauth2-proxy, with one logged-in session for
 // each of them.
 type rig struct {
-	provider *op.Server
-	iss      *issuer
-	app      *upstream
-	key      stack.Key
+	*envoyrig.Rig // the provider, the bearer issuer, the session key
+	app           *upstream
 
 	none, plugin, oauth2, jwt, o2pEdge *envoy.Envoy
 	noop, shim, shimGet, shimRead      *envoy.Envoy // the floor rows (nil without -noop-wasm)
@@ -36,7 +35,7 @@ type rig struct {
 	altReady map[string]time.Duration
 
 	pluginCookie, oauth2Cookie, o2pCookie string // Cookie headers from real logins
-	minter                                *minter
+	minter                                *sessionmint.Minter
 	token                                 string // the bearer token of the "hit" rows
 
 	// ready are the plugin's start times (Envoy's exec to the first protected navigation
@@ -61,26 +60,22 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 		}
 	}()
 	var err error
-	if r.provider, err = op.Start(op.Config{ClientID: stack.ClientID, ClientSecret: stack.ClientSecret,
-		AccessTokenLifetime: time.Hour, IDTokenLifetime: time.Hour}); err != nil {
+	if r.Rig, err = envoyrig.New(false); err != nil {
 		return nil, err
 	}
-	r.closers = append(r.closers, func() { r.provider.Close() })
-	if r.iss, err = newIssuer(); err != nil {
-		return nil, err
-	}
-	r.closers = append(r.closers, r.iss.Close)
+	r.closers = append(r.closers, r.Rig.Close)
 	if r.app, err = startUpstream(); err != nil {
 		return nil, err
 	}
 	r.closers = append(r.closers, r.app.Close)
-	if r.key, err = stack.NewKey("k1"); err != nil {
+	if r.token, err = token(r.Iss, "hit"); err != nil {
 		return nil, err
 	}
-	if r.token, err = r.iss.token("hit"); err != nil {
-		return nil, err
+	clusters := r.Clusters()
+	login := func(base string) (string, error) {
+		c, _, err := envoyrig.Login(ctx, nil, r.OP, base, "/app/page")
+		return c, err
 	}
-	clusters := map[string]string{"oidc": r.provider.Issuer(), "issuers": r.iss.URL()}
 	start := func(name string, b envoy.Bootstrap) (*envoy.Envoy, error) {
 		b.Clusters, b.Upstream = clusters, r.app.url
 		if b.WasmPath == "" {
@@ -95,13 +90,13 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 		return e, nil
 	}
 
-	if r.none, err = start("no filter", envoy.Bootstrap{Edit: withFilters()}); err != nil {
+	if r.none, err = start("no filter", envoy.Bootstrap{Edit: envoyrig.WithFilters()}); err != nil {
 		return nil, err
 	}
 	if err := r.startPlugin(ctx, o, start); err != nil {
 		return nil, err
 	}
-	if r.pluginCookie, err = browserLogin(ctx, r.provider, r.plugin.URL, "/app/page"); err != nil {
+	if r.pluginCookie, err = login(r.plugin.URL); err != nil {
 		return nil, err
 	}
 	if len(o.alt) > 0 {
@@ -116,28 +111,28 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := r.waitServing(ctx, e.URL); err != nil {
+			if err := r.waitServing(ctx, e, t0); err != nil {
 				return nil, err
 			}
 			r.alt[a[0]], r.altReady[a[0]] = e, time.Since(t0)
 		}
 	}
-	if r.minter, err = newMinter(r.key, r.pluginCookie); err != nil {
+	if r.minter, err = sessionmint.FromLogin(r.Key.ID, r.Key.Secret, r.pluginCookie); err != nil {
 		return nil, err
 	}
 
-	ep := r.provider.Endpoints()
+	ep := r.OP.Endpoints()
 	oauth2 := envoy.Bootstrap{Edit: func(doc map[string]any) error {
 		hmac := make([]byte, 32)
 		rand.Read(hmac)
 		addSecrets(doc, map[string]string{"oauth2-token": stack.ClientSecret,
 			"oauth2-hmac": base64.StdEncoding.EncodeToString(hmac)})
-		return withFilters(oauth2Filter(ep.Authorize, ep.Token, stack.ClientID))(doc)
+		return envoyrig.WithFilters(oauth2Filter(ep.Authorize, ep.Token, stack.ClientID))(doc)
 	}}
 	if r.oauth2, err = start("oauth2", oauth2); err != nil {
 		return nil, err
 	}
-	if r.oauth2Cookie, err = browserLogin(ctx, r.provider, r.oauth2.URL, "/app/page"); err != nil {
+	if r.oauth2Cookie, err = login(r.oauth2.URL); err != nil {
 		return nil, fmt.Errorf("envoy's oauth2 filter: %w", err)
 	}
 
@@ -170,7 +165,7 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 		}
 	}
 
-	if r.jwt, err = start("jwt_authn", envoy.Bootstrap{Edit: withFilters(jwtAuthnFilter(r.iss.URL()))}); err != nil {
+	if r.jwt, err = start("jwt_authn", envoy.Bootstrap{Edit: envoyrig.WithFilters(jwtAuthnFilter(r.Iss.URL()))}); err != nil {
 		return nil, err
 	}
 
@@ -179,20 +174,20 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 		if err != nil {
 			return nil, err
 		}
-		if r.o2p, err = startOAuth2Proxy(ctx, o.oauth2Proxy, r.provider.Issuer(), stack.ClientID, stack.ClientSecret,
+		if r.o2p, err = startOAuth2Proxy(ctx, o.oauth2Proxy, r.OP.Issuer(), stack.ClientID, stack.ClientSecret,
 			"http://"+edge+"/oauth2/callback", r.app.url); err != nil {
 			return nil, err
 		}
 		r.closers = append(r.closers, r.o2p.Close)
 		e, err := envoy.Start(ctx, envoy.Config{Bootstrap: envoy.Bootstrap{Listen: edge, WasmPath: o.wasm,
-			Clusters: clusters, Upstream: r.o2p.url, Edit: withFilters()}, Concurrency: 1, LogWriter: o.log,
+			Clusters: clusters, Upstream: r.o2p.url, Edit: envoyrig.WithFilters()}, Concurrency: 1, LogWriter: o.log,
 			StatsFlushInterval: "5s", LogLevel: "warning"})
 		if err != nil {
 			return nil, fmt.Errorf("envoy (in front of oauth2-proxy): %w", err)
 		}
 		r.closers = append(r.closers, func() { e.Close() })
 		r.o2pEdge = e
-		if r.o2pCookie, err = browserLogin(ctx, r.provider, e.URL, "/app/page"); err != nil {
+		if r.o2pCookie, err = login(e.URL); err != nil {
 			return nil, fmt.Errorf("oauth2-proxy: %w", err)
 		}
 	}
@@ -200,7 +195,7 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 	return r, nil
 }
 
-// warmShim configures e2e/bench/noopplugin to make the host calls the plugin makes for a warm
+// warmShim configures internal/noopplugin to make the host calls the plugin makes for a warm
 // session, with nothing between them: read all request headers, increment a counter, and set
 // the six headers it forwards (four claim headers as in internal/filterbench, and this
 // session's own access and ID tokens).
@@ -210,8 +205,8 @@ func (r *rig) warmShim() map[string]any {
 		{"x-auth-request-email", "demo@example.com"},
 		{"x-auth-request-groups", "engineering,oncall,grafana-editors"},
 		{"x-auth-request-preferred-username", "demo"},
-		{"x-forwarded-access-token", r.minter.template.AccessToken},
-		{"x-forwarded-id-token", r.minter.template.IDToken},
+		{"x-forwarded-access-token", r.minter.Template.AccessToken},
+		{"x-forwarded-id-token", r.minter.Template.IDToken},
 	}}
 }
 
@@ -221,18 +216,10 @@ func (r *rig) warmShim() map[string]any {
 var selectedHeaders = []string{":method", ":path", ":authority", "cookie", "authorization",
 	"accept", "sec-fetch-mode", "x-requested-with"}
 
-// pluginConfig is `make run`'s configuration (stack.PluginConfig: the embedded provider,
-// tokens forwarded as X-Forwarded-Access-Token and X-Forwarded-Id-Token, /healthz passed
-// through) plus a bearer route for /api/ accepting the issuer's RS256 tokens for bearerAudience.
+// pluginConfig is the rig's plugin configuration (envoyrig.Rig.PluginConfig: `make run`'s, plus
+// a bearer route for /api/ accepting the issuer's RS256 tokens for bearerAudience).
 func (r *rig) pluginConfig() ([]byte, error) {
-	cfg := stack.PluginConfig(r.provider.Issuer(), []stack.Key{r.key})
-	cfg["bearer_issuers"] = []any{map[string]any{
-		"name": "bench", "issuer": r.iss.URL(), "insecure_allow_http": true, "discovery": false,
-		"jwks_uri": r.iss.URL() + "/jwks", "cluster": "issuers", "audiences": []any{bearerAudience},
-	}}
-	cfg["routes"] = []any{map[string]any{"name": "api", "match": map[string]any{"prefix": "/api/"},
-		"auth": "bearer", "bearer_issuers": []any{"bench"}}}
-	return json.Marshal(cfg)
+	return json.Marshal(r.PluginConfig("bench", bearerAudience))
 }
 
 // startPlugin starts the plugin's Envoy o.starts times (keeping the last), each time timing
@@ -249,11 +236,11 @@ func (r *rig) startPlugin(ctx context.Context, o rigOptions, start func(string, 
 		if err != nil {
 			return err
 		}
-		if err := r.waitServing(ctx, e.URL); err != nil {
+		if err := r.waitServing(ctx, e, t0); err != nil {
 			return err
 		}
 		r.ready = append(r.ready, time.Since(t0))
-		if cpu, err := processCPU(e.PID()); err == nil {
+		if cpu, err := envoyrig.ProcessCPU(e.PID()); err == nil {
 			r.startCPU = append(r.startCPU, cpu)
 		}
 		if i < max(o.starts, 1)-1 {
@@ -266,53 +253,12 @@ func (r *rig) startPlugin(ctx context.Context, o rigOptions, start func(string, 
 	return nil
 }
 
-func (r *rig) waitServing(ctx context.Context, base string) error {
-	c := &http.Client{Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	try := func(path, header, value string, want int, loc string) (bool, error) {
-		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
-		req.Header.Set("Accept", "text/html")
-		req.Header.Set("Sec-Fetch-Mode", "navigate")
-		if header != "" {
-			req.Header.Set(header, value)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return false, nil
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		switch {
-		case resp.StatusCode == want && strings.HasPrefix(resp.Header.Get("Location"), loc):
-			return true, nil
-		case resp.StatusCode == http.StatusServiceUnavailable:
-			return false, nil
-		}
-		return false, fmt.Errorf("plugin at %s: %s answered %d %q while starting", base, path, resp.StatusCode, resp.Header.Get("Location"))
-	}
-	for _, step := range []struct {
-		path, header, value string
-		want                int
-		loc                 string
-	}{
-		{"/app/page", "", "", http.StatusFound, r.provider.Endpoints().Authorize},
-		{"/api/data", "Authorization", "Bearer " + r.token, http.StatusOK, ""},
-	} {
-		for {
-			done, err := try(step.path, step.header, step.value, step.want, step.loc)
-			if err != nil {
-				return err
-			}
-			if done {
-				break
-			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("plugin at %s did not serve %s: %w", base, step.path, ctx.Err())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	return nil
+// waitServing waits until the plugin's Envoy e (started at t0) serves: a protected navigation
+// answered 302 to the provider, then a bearer token accepted.
+func (r *rig) waitServing(ctx context.Context, e *envoy.Envoy, t0 time.Time) error {
+	_, err := envoyrig.WaitServing(ctx, e.URL, e.PID(), t0, envoyrig.Probes{Page: "/app/page",
+		Authorize: r.OP.Endpoints().Authorize, API: "/api/data", Token: r.token})
+	return err
 }
 
 // verify sends one request of a row (variant i) through Envoy with net/http and checks that the app

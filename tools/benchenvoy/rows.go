@@ -43,7 +43,7 @@ func (v *variants) sessions(r *rig, conc, n int) ([]string, error) {
 	if s, ok := v.memo[k]; ok && len(s) >= n {
 		return s, nil
 	}
-	s, err := r.minter.mintN(fmt.Sprintf("bench-r%d-c%d", v.run, conc), n)
+	s, err := r.minter.MintN(fmt.Sprintf("bench-r%d-c%d", v.run, conc), n)
 	v.memo[k] = s
 	return s, err
 }
@@ -53,7 +53,7 @@ func (v *variants) tokens(r *rig, conc, n int) ([]string, error) {
 	if s, ok := v.memo[k]; ok && len(s) >= n {
 		return s, nil
 	}
-	s, err := r.iss.tokens(fmt.Sprintf("bench-r%d-c%d", v.run, conc), n)
+	s, err := tokens(r.Iss, fmt.Sprintf("bench-r%d-c%d", v.run, conc), n)
 	v.memo[k] = s
 	return s, err
 }

@@ -120,7 +120,7 @@ func (r *report) writeCalibration(w io.Writer, native, wasm map[string]*bench) {
 		return
 	}
 	plugin, _ := group(r.plugin)
-	fmt.Fprintln(w, "\n## Calibration: this machine vs DESIGN.md's wasm cost model")
+	fmt.Fprintln(w, "\n## Calibration: this machine vs RATIONALE.md's wasm cost model")
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Medians; \"ok\" when native, wasm and their ratio are all within %.1fx of the model.\n\n", r.tolerance)
 	fmt.Fprintln(w, "| operation | model native | native | model wasm | wasm | model ratio | ratio | verdict |")

@@ -28,18 +28,15 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoy"
-	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/envoyrig"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
@@ -90,7 +87,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err := s.WaitReady(startCtx); err != nil {
 		return err
 	}
-	cookie, err := login(startCtx, s.OP, s.URL)
+	cookie, _, err := envoyrig.Login(startCtx, nil, s.OP, s.URL, "/")
 	if err != nil {
 		return err
 	}
@@ -103,7 +100,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	bare, err := envoy.Start(startCtx, envoy.Config{Concurrency: 1, Bootstrap: envoy.Bootstrap{
 		WasmPath: wasm, Upstream: s.AppURL, Clusters: map[string]string{"oidc": s.OP.Issuer()},
-		Edit: withoutWasm,
+		Edit: envoyrig.WithFilters(),
 	}})
 	if err != nil {
 		return err
@@ -180,7 +177,7 @@ func (r row) measure(ctx context.Context, o options) (time.Duration, time.Durati
 		conns[i] = c
 	}
 	frame := []byte(strings.Repeat("x", o.size))
-	cpu0, err := processCPU(r.pid)
+	cpu0, err := envoyrig.ProcessCPU(r.pid)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -206,7 +203,7 @@ func (r row) measure(ctx context.Context, o options) (time.Duration, time.Durati
 	}
 	wg.Wait()
 	wall := time.Since(t0)
-	cpu1, err := processCPU(r.pid)
+	cpu1, err := envoyrig.ProcessCPU(r.pid)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -281,109 +278,6 @@ func withEcho(app http.Handler) http.Handler {
 			}
 		}
 	})
-}
-
-// withoutWasm removes the Wasm filter from the rendered bootstrap (the router stays).
-func withoutWasm(doc map[string]any) error {
-	ls, _ := doc["static_resources"].(map[string]any)["listeners"].([]any)
-	for _, l := range ls {
-		for _, fc := range l.(map[string]any)["filter_chains"].([]any) {
-			for _, f := range fc.(map[string]any)["filters"].([]any) {
-				tc, _ := f.(map[string]any)["typed_config"].(map[string]any)
-				hf, _ := tc["http_filters"].([]any)
-				var keep []any
-				for _, h := range hf {
-					if h.(map[string]any)["name"] != "envoy.filters.http.wasm" {
-						keep = append(keep, h)
-					}
-				}
-				if len(keep) == len(hf) {
-					return errors.New("no envoy.filters.http.wasm filter to remove")
-				}
-				tc["http_filters"] = keep
-			}
-		}
-	}
-	return nil
-}
-
-// login signs in through the plugin as a browser: a navigation (302 to the provider), the
-// provider's form, then the callback and its redirects; it returns the Cookie header for base.
-func login(ctx context.Context, provider *op.Server, base string) (string, error) {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	get := func(u string) (*http.Response, error) {
-		req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Accept", "text/html")
-		req.Header.Set("Sec-Fetch-Mode", "navigate")
-		resp, err := c.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp, nil
-	}
-	resp, err := get(base + "/")
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusFound {
-		return "", fmt.Errorf("login: the navigation got %d, not a redirect to the provider", resp.StatusCode)
-	}
-	next, err := provider.LoginAs(ctx, nil, resp.Header.Get("Location"), op.DemoUsername, op.DemoPassword)
-	if err != nil {
-		return "", err
-	}
-	for range 4 {
-		if resp, err = get(next); err != nil {
-			return "", err
-		}
-		if resp.StatusCode == http.StatusOK {
-			u, _ := url.Parse(base)
-			var parts []string
-			for _, k := range jar.Cookies(u) {
-				parts = append(parts, k.Name+"="+k.Value)
-			}
-			return strings.Join(parts, "; "), nil
-		}
-		loc, err := resp.Location()
-		if err != nil {
-			return "", fmt.Errorf("login: %s answered %d", next, resp.StatusCode)
-		}
-		next = loc.String()
-	}
-	return "", errors.New("login: too many redirects")
-}
-
-// processCPU is the CPU time the process's threads have run: the first field of each
-// /proc/PID/task/*/schedstat, in nanoseconds (Linux).
-func processCPU(pid int) (time.Duration, error) {
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	if err != nil || len(tasks) == 0 {
-		return 0, fmt.Errorf("no /proc/%d/task/*/schedstat: %v", pid, err)
-	}
-	var total time.Duration
-	for _, t := range tasks {
-		b, err := os.ReadFile(t)
-		if err != nil {
-			continue // the thread ended
-		}
-		f := strings.Fields(string(b))
-		if len(f) == 0 {
-			continue
-		}
-		n, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		total += time.Duration(n)
-	}
-	return total, nil
 }
 
 func median(xs []float64) float64 {

@@ -3,7 +3,7 @@
 // click and stops on Ctrl-C.
 //
 // To put the plugin in front of your own app and provider instead, render an Envoy bootstrap
-// for them with e2e/cmd/bootstrap.
+// for them with cmd/envoy-bootstrap.
 package main
 
 import (

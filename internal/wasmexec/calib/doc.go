@@ -1,4 +1,4 @@
-// Package calib holds calibration benchmarks: the operations of DESIGN.md's
+// Package calib holds calibration benchmarks: the operations of RATIONALE.md's
 // "wasm cost model" (signature verification, AEAD open, hashing, compare,
 // JSON), measured on the standard library and golang.org/x/crypto exactly as
 // plugin.wasm links them. `make bench` runs them natively and in wasm side by

@@ -1,4 +1,4 @@
-// Command bootstrap writes an Envoy bootstrap that puts plugin.wasm in front of your own app,
+// Command envoy-bootstrap writes an Envoy bootstrap that puts plugin.wasm in front of your own app,
 // and can run it.
 //
 // The bootstrap is the shipped envoy.yaml with your plugin configuration, your provider, your
@@ -6,7 +6,7 @@
 // first with package config, so every problem is reported with its JSON path before Envoy
 // ever sees it.
 //
-//	go run ./e2e/cmd/bootstrap -plugin-config my.json -provider https://login.example.com \
+//	go run ./cmd/envoy-bootstrap -plugin-config my.json -provider https://login.example.com \
 //	    -upstream http://127.0.0.1:3000 -env OIDC_CLIENT_SECRET -o envoy.local.yaml
 //	.cache/envoy/envoy -c envoy.local.yaml
 //
@@ -37,7 +37,7 @@ import (
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "bootstrap:", err)
+			fmt.Fprintln(os.Stderr, "envoy-bootstrap:", err)
 		}
 		os.Exit(1)
 	}
@@ -61,7 +61,7 @@ type options struct {
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
-	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
+	fs := flag.NewFlagSet("envoy-bootstrap", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.pluginConfig, "plugin-config", "", "the plugin's JSON configuration `file` (its provider cluster must be \"oidc\")")
 	fs.StringVar(&o.provider, "provider", "", "base `URL` of the provider (the \"oidc\" cluster); https keeps TLS with SNI = host")

@@ -1,6 +1,7 @@
 // Package noopplugin is the benchmarks' floor plugin, shared by its wasm build (e2e/bench/noop)
 // and the native side (filter/bench_test.go), so both sides measure the same code. It imports
-// only the SDK and encoding/json, so it adds nothing to the floor it measures.
+// only the SDK, encoding/json and internal/noopshim (a type), so it adds nothing to the floor
+// it measures.
 //
 // Without a Shim in its plugin configuration every callback is the SDK's default. With one, it
 // makes the host calls a warm session request makes, with no logic between them: read all
@@ -13,17 +14,12 @@ import (
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/internal/noopshim"
 )
 
-// Shim is the plugin configuration that turns the shim on.
-type Shim struct {
-	Set    [][2]string `json:"set"`
-	Metric string      `json:"metric"`
-	// Get, when set, reads only these request headers, one proxy_get_header_map_value each,
-	// instead of all of them with one proxy_get_header_map_pairs: what reading only the
-	// headers a request needs would cost (tools/benchenvoy's "shim, selected headers" row).
-	Get []string `json:"get,omitempty"`
-}
+// Shim is the plugin configuration that turns the shim on (internal/noopshim).
+type Shim = noopshim.Config
 
 // VM is the plugin's VM context.
 type VM struct{ types.DefaultVMContext }
