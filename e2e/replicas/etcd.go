@@ -137,6 +137,22 @@ func (e *Etcd) Kill() {
 	e.cmd = nil
 }
 
+// Pause stops etcd with SIGSTOP: connections are accepted (by the kernel) and never answered,
+// as a stalled store looks. Resume (SIGCONT) lets it go on with what queued meanwhile.
+func (e *Etcd) Pause() error { return e.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused etcd.
+func (e *Etcd) Resume() error { return e.signal(syscall.SIGCONT) }
+
+func (e *Etcd) signal(sig syscall.Signal) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cmd == nil {
+		return errors.New("replicas: etcd is not running")
+	}
+	return e.cmd.Process.Signal(sig)
+}
+
 // Close kills etcd and removes its data folder.
 func (e *Etcd) Close() {
 	e.Kill()

@@ -88,9 +88,47 @@ func TestStore(t *testing.T) {
 			t.Errorf("the session of the first callback on replica 1: %d", r.status)
 		}
 	})
+	t.Run("store_stalled", func(t *testing.T) {
+		storeStalled(t, d)
+	})
 	t.Run("store_down", func(t *testing.T) {
 		storeDown(t, d)
 	})
+}
+
+// storeStalled pauses etcd (it accepts connections and answers nothing: every call times out
+// after store.timeout): requests to one replica still refresh once per session and nobody is
+// signed out; resumed, etcd answers what queued meanwhile, and bursts over all replicas get
+// one refresh each.
+func storeStalled(t *testing.T, d *deployment) {
+	user := newBrowser(t)
+	user.login(d.OP, d.replicas[0].URL, "/app1/")
+	d.allServe(t, user, "a session before etcd stalled")
+	fallback, _ := d.replicas[0].Metric("oidc_proxy.store.fallback")
+	if err := d.etcd.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	defer func() {
+		if !resumed {
+			d.etcd.Resume()
+		}
+	}()
+	time.Sleep(600 * time.Millisecond)
+	d.allServe(t, user, "a session with etcd stalled")
+	refreshRounds(t, d, d.replicas[0].URL, "store stalled, requests to one replica", 0, 3)
+	f, _ := d.replicas[0].Metric("oidc_proxy.store.fallback")
+	t.Logf("figure: with etcd stalled, replica 0 counted store.fallback +%d", f-fallback)
+	if f <= fallback {
+		t.Errorf("oidc_proxy.store.fallback did not rise on replica 0 (%d) while etcd was stalled", f)
+	}
+	if err := d.etcd.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	resumed = true
+	front := d.front(t, 3, false)
+	refreshRounds(t, d, front.URL, "store resumed, 3 replicas, round robin", 3, 3)
+	d.allServe(t, user, "the session from before etcd stalled, after it resumed")
 }
 
 // storeDown kills etcd in the middle of use: a signed-in user is not signed out by it, a
