@@ -2,13 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/op"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/replicas"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/stack"
 )
 
@@ -23,93 +23,42 @@ import (
 // the proxy of this run ($E2E_PROXY). e2e/replicas runs the same with two and three Envoys
 // behind a real balancer; these are the quick checks of each package test run.
 
-// etcdServer is a real etcd on loopback (scripts/ensure-etcd.sh installs it).
-type etcdServer struct {
-	URL  string
-	cmd  *exec.Cmd
-	dir  string
-	args []string
-}
-
-// startEtcd starts etcd in a temporary directory and waits until it answers; the test skips
-// when etcd is not installed.
-func startEtcd(t testing.TB) *etcdServer {
+// startEtcd starts a real etcd (e2e/replicas.StartEtcd) for the test; the test skips when etcd
+// is not installed (scripts/ensure-etcd.sh, which make test runs first).
+func startEtcd(t testing.TB) *replicas.Etcd {
 	t.Helper()
-	bin, err := exec.LookPath("etcd")
-	if err != nil {
-		t.Skip("etcd is not installed (bash scripts/ensure-etcd.sh)")
+	if _, err := replicas.EtcdBinary(); err != nil {
+		t.Skip(err)
 	}
-	client, peer := freePort(t), freePort(t)
-	e := &etcdServer{URL: "http://" + client, dir: t.TempDir()}
-	e.args = []string{"--name", "e2e", "--data-dir", e.dir,
-		"--listen-client-urls", e.URL, "--advertise-client-urls", e.URL,
-		"--listen-peer-urls", "http://" + peer, "--initial-advertise-peer-urls", "http://" + peer,
-		"--initial-cluster", "e2e=http://" + peer, "--logger", "zap", "--log-level", "error"}
-	e.cmd = exec.Command(bin, e.args...)
-	e.start(t)
-	t.Cleanup(e.stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	e, err := replicas.StartEtcd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
 	return e
 }
 
-func (e *etcdServer) start(t testing.TB) {
+// restartEtcd starts a killed etcd again; wiped, without its data.
+func restartEtcd(t testing.TB, e *replicas.Etcd, wipe bool) {
 	t.Helper()
-	e.cmd = exec.Command(e.cmd.Path, e.args...)
-	e.cmd.Stdout, e.cmd.Stderr = io.Discard, io.Discard
-	if err := e.cmd.Start(); err != nil {
+	if wipe {
+		if err := e.Wipe(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Post(e.URL+"/v3/kv/range", "application/json", strings.NewReader(`{"key":"AA=="}`))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("etcd did not answer: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// replace stops etcd and starts an empty one on the same address (a store restored from
-// nothing), whose revisions start again at 1.
-func (e *etcdServer) replace(t testing.TB) {
-	t.Helper()
-	e.stop()
-	old := e.dir
-	e.dir = t.TempDir()
-	for i, a := range e.args {
-		if a == old {
-			e.args[i] = e.dir
-		}
-	}
-	e.start(t)
-}
-
-func (e *etcdServer) stop() {
-	if e.cmd != nil && e.cmd.Process != nil {
-		_ = e.cmd.Process.Kill()
-		_ = e.cmd.Wait()
-	}
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // storeStack starts the stack with a store (prefix unique to the test) and a second replica.
-func storeStack(t *testing.T, e *etcdServer, o stack.Options) (*stack.Stack, *proxy.Proxy) {
+func storeStack(t *testing.T, etcdURL string, o stack.Options) (*stack.Stack, *proxy.Proxy) {
 	t.Helper()
-	o.Clusters = map[string]string{"etcd": e.URL}
+	o.Clusters = map[string]string{"etcd": etcdURL}
 	configure := o.Configure
 	o.Configure = func(cfg map[string]any) {
 		cfg["store"] = map[string]any{"kind": "etcd", "cluster": "etcd", "prefix": "e2e/" + t.Name() + "/",
@@ -142,7 +91,7 @@ func storeRefreshOptions() stack.Options {
 func TestStoreOneRefreshAcrossReplicas(t *testing.T) {
 	e := startEtcd(t)
 	short, long := storeShort, 2*time.Minute
-	s, rp := storeStack(t, e, storeRefreshOptions())
+	s, rp := storeStack(t, e.URL, storeRefreshOptions())
 	for round := range 5 {
 		s.OP.SetLifetimes(short, short, 0)
 		b := newBrowser(t)
@@ -177,7 +126,7 @@ func TestStoreOneRefreshAcrossReplicas(t *testing.T) {
 // on the other within a second; a login state used on one replica is refused on the other.
 func TestStoreSignOutOnEveryReplica(t *testing.T) {
 	e := startEtcd(t)
-	s, rp := storeStack(t, e, stack.Options{VMs: 2})
+	s, rp := storeStack(t, e.URL, stack.Options{VMs: 2})
 	replica := rp.URL
 	b := newBrowser(t)
 	callback, final := b.login(s, "/app1/")
@@ -222,7 +171,7 @@ func TestStoreSignOutOnEveryReplica(t *testing.T) {
 // sign-out still reaches the other replica.
 func TestStoreReplaced(t *testing.T) {
 	e := startEtcd(t)
-	s, rp := storeStack(t, e, stack.Options{VMs: 2})
+	s, rp := storeStack(t, e.URL, stack.Options{VMs: 2})
 	signOut := func(round string) {
 		t.Helper()
 		b := newBrowser(t)
@@ -242,7 +191,8 @@ func TestStoreReplaced(t *testing.T) {
 	for i := range 3 { // the deny poll's revision moves well past what a new etcd starts at
 		signOut(fmt.Sprintf("before, %d", i))
 	}
-	e.replace(t)
+	e.Kill()
+	restartEtcd(t, e, true)
 	time.Sleep(3 * time.Second) // past the store's backoff after the failed polls
 	signOut("after")
 }
@@ -270,7 +220,7 @@ func TestStoreSlowClaim(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	short, long := storeShort, 2*time.Minute
-	s, rp := storeStack(t, &etcdServer{URL: slow.URL}, storeRefreshOptions())
+	s, rp := storeStack(t, slow.URL, storeRefreshOptions())
 	b := newBrowser(t)
 	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
 		t.Fatalf("login: %d %.300s", final.status, final.body)
@@ -298,8 +248,8 @@ func TestStoreSlowClaim(t *testing.T) {
 func TestStoreDownNobodySignedOut(t *testing.T) {
 	e := startEtcd(t)
 	short, long := storeShort, 2*time.Minute
-	s, _ := storeStack(t, e, storeRefreshOptions())
-	e.stop()
+	s, _ := storeStack(t, e.URL, storeRefreshOptions())
+	e.Kill()
 	s.OP.SetLifetimes(short, short, 0)
 	b := newBrowser(t)
 	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
@@ -319,7 +269,7 @@ func TestStoreDownNobodySignedOut(t *testing.T) {
 	if !strings.Contains(logText(s), "store unavailable") {
 		t.Error("no 'store unavailable' log line")
 	}
-	e.start(t)
+	restartEtcd(t, e, false)
 	ok, _ := s.Metric("oidc_proxy.store.ok")
 	deadline := time.Now().Add(10 * time.Second)
 	for {

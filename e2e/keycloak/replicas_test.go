@@ -29,8 +29,9 @@ import (
 // session).
 func TestReplicasStore(t *testing.T) {
 	needSuite(t)
-	const rounds, parallel = 3, 20
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// 10 judged rounds with the store (the count); 3 rounds without, as a figure.
+	const rounds, unjudged, parallel = 10, 3, 20
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	etcd, err := replicas.StartEtcd(ctx)
 	if err != nil {
@@ -98,9 +99,9 @@ func TestReplicasStore(t *testing.T) {
 	}
 
 	ps = kcReplicas(ctx, t, addrs[2:4], settings, nil, "")
-	refreshes, failed, good = kcRounds(ctx, t, ps, clientID, secret, rounds, parallel, false)
+	refreshes, failed, good = kcRounds(ctx, t, ps, clientID, secret, unjudged, parallel, false)
 	t.Logf("figure: Keycloak (Revoke Refresh Token), no store, 2 replicas, requests alternating (not judged): %d rounds of %d parallel requests: %d refreshes, %d failed refreshes, %d/%d answers good",
-		rounds, parallel, refreshes, failed, good, rounds*parallel)
+		unjudged, parallel, refreshes, failed, good, unjudged*parallel)
 }
 
 // kcReplicas starts replicas of the plugin at addrs with one configuration (so one key ring),

@@ -124,6 +124,17 @@ func (e *Etcd) Start(ctx context.Context) error {
 	}
 }
 
+// Wipe removes a killed etcd's data: the next Start serves an empty store, whose revisions
+// start again at 1 (a store replaced, or restored from nothing).
+func (e *Etcd) Wipe() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cmd != nil {
+		return errors.New("replicas: Wipe of a running etcd")
+	}
+	return os.RemoveAll(filepath.Join(e.dir, "data"))
+}
+
 // Kill stops etcd with SIGKILL and waits until it has exited.
 func (e *Etcd) Kill() {
 	e.mu.Lock()
