@@ -85,28 +85,35 @@ func storeRefreshOptions() stack.Options {
 	}
 }
 
+// storeLoginDue logs a new browser in with tokens of storeShort and waits until they are due
+// for a refresh; tokens issued from then on live long.
+func storeLoginDue(t *testing.T, s *stack.Stack) *browser {
+	t.Helper()
+	s.OP.SetLifetimes(storeShort, storeShort, 0)
+	b := newBrowser(t)
+	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
+		t.Fatalf("login: %d %.300s\n%s", final.status, final.body, logText(s))
+	}
+	s.OP.SetLifetimes(2*time.Minute, 2*time.Minute, 0)
+	time.Sleep(storeShort/2 + 100*time.Millisecond)
+	return b
+}
+
 // TestStoreOneRefreshAcrossReplicas: 20 parallel requests of one session spread over two
 // replicas just when its access token needs refreshing reach the provider (which rotates
 // refresh tokens and revokes the grant on reuse) once, and all get the refreshed token.
 func TestStoreOneRefreshAcrossReplicas(t *testing.T) {
 	e := startEtcd(t)
-	short, long := storeShort, 2*time.Minute
 	s, rp := storeStack(t, e.URL, storeRefreshOptions())
 	for round := range 5 {
-		s.OP.SetLifetimes(short, short, 0)
-		b := newBrowser(t)
-		if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
-			t.Fatalf("round %d: login: %d %.300s\n%s", round, final.status, final.body, logText(s))
-		}
-		s.OP.SetLifetimes(long, long, 0)
-		time.Sleep(short/2 + 100*time.Millisecond)
+		b := storeLoginDue(t, s)
 		before := s.OP.Counts()
 		results := rfFetchSpread(b, []string{s.URL, rp.URL}, "/api/whoami", 20)
 		after := s.OP.Counts()
 		if n, reuse := after.Refresh-before.Refresh, after.RefreshReuse-before.RefreshReuse; n != 1 || reuse != 0 {
 			t.Fatalf("round %d: %d refreshes and %d reuses at the provider; want 1 and 0\n%s", round, n, reuse, logText(s))
 		}
-		rfCheckOneFresh(t, fmt.Sprintf("round %d", round), results, short)
+		rfCheckOneFresh(t, fmt.Sprintf("round %d", round), results, storeShort)
 	}
 	sum := func(name string) int64 {
 		a, _ := s.Metric(name)
@@ -219,14 +226,8 @@ func TestStoreSlowClaim(t *testing.T) {
 		w.Write(answer)
 	}))
 	t.Cleanup(slow.Close)
-	short, long := storeShort, 2*time.Minute
 	s, rp := storeStack(t, slow.URL, storeRefreshOptions())
-	b := newBrowser(t)
-	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
-		t.Fatalf("login: %d %.300s", final.status, final.body)
-	}
-	s.OP.SetLifetimes(long, long, 0)
-	time.Sleep(short/2 + 100*time.Millisecond)
+	b := storeLoginDue(t, s)
 	before := s.OP.Counts()
 	first := make(chan response, 1)
 	go func() { first <- newBrowserWithCookies(t, b, s).api(s.URL + "/api/whoami") }()
@@ -247,22 +248,15 @@ func TestStoreSlowClaim(t *testing.T) {
 // fallback is counted, and when it is back it is used again.
 func TestStoreDownNobodySignedOut(t *testing.T) {
 	e := startEtcd(t)
-	short, long := storeShort, 2*time.Minute
 	s, _ := storeStack(t, e.URL, storeRefreshOptions())
 	e.Kill()
-	s.OP.SetLifetimes(short, short, 0)
-	b := newBrowser(t)
-	if _, final := b.login(s, "/app1/"); final.status != http.StatusFound {
-		t.Fatalf("login with the store down: %d %.300s", final.status, final.body)
-	}
-	s.OP.SetLifetimes(long, long, 0)
-	time.Sleep(short/2 + 100*time.Millisecond)
+	b := storeLoginDue(t, s) // the login too, with the store down
 	before := s.OP.Counts()
 	results := rfFetchAll(b, s, "/api/whoami", 20)
 	if n := s.OP.Counts().Refresh - before.Refresh; n != 1 {
 		t.Errorf("%d refreshes with the store down; want 1 (per-Envoy single flight)", n)
 	}
-	rfCheckOneFresh(t, "store down", results, short)
+	rfCheckOneFresh(t, "store down", results, storeShort)
 	if n, _ := s.Metric("oidc_proxy.store.fallback"); n == 0 {
 		t.Errorf("oidc_proxy.store.fallback = 0 with the store down\n%s", logText(s))
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/e2e/proxy"
 )
 
 // Etcd is a one-member etcd v3 cluster on loopback with a data folder of its own: the store
@@ -62,11 +63,11 @@ func StartEtcd(ctx context.Context) (*Etcd, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := freeAddr()
+	client, err := proxy.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	peer, err := freeAddr()
+	peer, err := proxy.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -229,15 +230,6 @@ func memDir() string {
 		return "/dev/shm"
 	}
 	return ""
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
