@@ -140,8 +140,19 @@ func run(o options) error {
 	defer r.Close()
 	logf("setup %v; plugin serving %v after Envoy's exec (median of %d starts)", time.Since(t0).Round(time.Millisecond),
 		median(r.ready).Round(time.Millisecond), len(r.ready))
+	plugin := median(r.ready)
 	for _, a := range o.alt {
-		logf("variant %s (%s): serving %v after Envoy's exec (one start)", a[0], a[1], r.altReady[a[0]].Round(time.Millisecond))
+		d := median(r.altReady[a[0]])
+		logf("variant %s (%s): serving %v after Envoy's exec (median of %d starts; %.2fx the plugin's)",
+			a[0], a[1], d.Round(time.Millisecond), len(r.altReady[a[0]]), float64(d)/float64(plugin))
+	}
+	if len(r.noopReady) > 0 {
+		d := median(r.noopReady)
+		logf("no-op plugin: serving %v after Envoy's exec (median of %d starts); the plugin takes %.2fx that",
+			d.Round(time.Millisecond), len(r.noopReady), float64(plugin)/float64(d))
+		for _, a := range o.alt {
+			logf("variant %s takes %.2fx the no-op plugin's start", a[0], float64(median(r.altReady[a[0]]))/float64(d))
+		}
 	}
 
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {

@@ -31,9 +31,11 @@ type rig struct {
 	noop, shim, shimGet, shimRead      *envoy.Envoy // the floor rows (nil without -noop-wasm)
 	o2p                                *oauth2Proxy
 	// alt are other builds of the plugin (-variant name=path), same configuration, for
-	// before/after rows in one run; altReady their start times (one start each).
-	alt      map[string]*envoy.Envoy
-	altReady map[string]time.Duration
+	// before/after rows in one run; altReady their start times, noopReady the no-op plugin's,
+	// each timed as often as the plugin's and interleaved with its starts (startPlugin).
+	alt       map[string]*envoy.Envoy
+	altReady  map[string][]time.Duration
+	noopReady []time.Duration
 
 	pluginCookie, oauth2Cookie, o2pCookie string // Cookie headers from real logins
 	minter                                *minter
@@ -109,9 +111,8 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.alt, r.altReady = map[string]*envoy.Envoy{}, map[string]time.Duration{}
+		r.alt = map[string]*envoy.Envoy{}
 		for _, a := range o.alt {
-			t0 := time.Now()
 			e, err := start("plugin "+a[0], envoy.Bootstrap{WasmPath: a[1], PluginConfig: cfg})
 			if err != nil {
 				return nil, err
@@ -119,7 +120,7 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 			if err := r.waitServing(ctx, e.URL); err != nil {
 				return nil, err
 			}
-			r.alt[a[0]], r.altReady[a[0]] = e, time.Since(t0)
+			r.alt[a[0]] = e
 		}
 	}
 	if r.minter, err = newMinter(r.key, r.pluginCookie); err != nil {
@@ -237,33 +238,81 @@ func (r *rig) pluginConfig() ([]byte, error) {
 
 // startPlugin starts the plugin's Envoy o.starts times (keeping the last), each time timing
 // Envoy's exec to the plugin serving: a protected navigation answered 302 to the provider,
-// then a bearer token accepted.
+// then a bearer token accepted. After each of the plugin's starts it times one start of each
+// variant (the same way) and of the no-op plugin (exec to a request answered by the app
+// through it), so that all start times come from the same moments of the machine's load.
 func (r *rig) startPlugin(ctx context.Context, o rigOptions, start func(string, envoy.Bootstrap) (*envoy.Envoy, error)) error {
 	cfg, err := r.pluginConfig()
 	if err != nil {
 		return err
 	}
-	for i := range max(o.starts, 1) {
+	r.altReady = map[string][]time.Duration{}
+	timed := func(name string, b envoy.Bootstrap, serving func(context.Context, string) error) (*envoy.Envoy, time.Duration, error) {
 		t0 := time.Now()
-		e, err := start("plugin", envoy.Bootstrap{WasmPath: o.wasm, PluginConfig: cfg})
+		e, err := start(name, b)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := serving(ctx, e.URL); err != nil {
+			return nil, 0, err
+		}
+		return e, time.Since(t0), nil
+	}
+	discard := func(e *envoy.Envoy) {
+		e.Close()
+		r.closers = r.closers[:len(r.closers)-1]
+	}
+	for i := range max(o.starts, 1) {
+		e, d, err := timed("plugin", envoy.Bootstrap{WasmPath: o.wasm, PluginConfig: cfg}, r.waitServing)
 		if err != nil {
 			return err
 		}
-		if err := r.waitServing(ctx, e.URL); err != nil {
-			return err
-		}
-		r.ready = append(r.ready, time.Since(t0))
+		r.ready = append(r.ready, d)
 		if cpu, err := processCPU(e.PID()); err == nil {
 			r.startCPU = append(r.startCPU, cpu)
 		}
 		if i < max(o.starts, 1)-1 {
-			e.Close()
-			r.closers = r.closers[:len(r.closers)-1]
-			continue
+			discard(e)
+		} else {
+			r.plugin = e
 		}
-		r.plugin = e
+		for _, a := range o.alt {
+			e, d, err := timed("plugin "+a[0], envoy.Bootstrap{WasmPath: a[1], PluginConfig: cfg}, r.waitServing)
+			if err != nil {
+				return err
+			}
+			r.altReady[a[0]] = append(r.altReady[a[0]], d)
+			discard(e)
+		}
+		if o.noopWasm != "" {
+			e, d, err := timed("no-op plugin", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: []byte("{}")}, waitPassing)
+			if err != nil {
+				return err
+			}
+			r.noopReady = append(r.noopReady, d)
+			discard(e)
+		}
 	}
 	return nil
+}
+
+// waitPassing waits until a request through the Envoy at base reaches the app (200).
+func waitPassing(ctx context.Context, base string) error {
+	c := &http.Client{Timeout: 10 * time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/app/page", nil)
+		if resp, err := c.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("no-op plugin at %s did not pass a request: %w", base, ctx.Err())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (r *rig) waitServing(ctx context.Context, base string) error {
