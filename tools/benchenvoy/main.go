@@ -127,11 +127,14 @@ func run(o options) error {
 		defer f.Close()
 		logw = f
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	// The timed starts (the plugin's, each variant's and the no-op's, -starts times each) take
+	// up to about 20 s each on a loaded machine: the budgets grow with them.
+	startsBudget := time.Duration(max(o.starts, 1)*(len(o.alt)+2)) * 20 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute+startsBudget)
 	defer cancel()
 	load0 := loadavg()
 	logf("starting the provider, the app, the Envoy processes and oauth2-proxy; logging in through each")
-	setup, cancelSetup := context.WithTimeout(ctx, 3*time.Minute)
+	setup, cancelSetup := context.WithTimeout(ctx, 3*time.Minute+startsBudget)
 	r, err := newRig(setup, rigOptions{wasm: o.wasm, alt: o.alt, oauth2Proxy: o.oauth2Proxy, noopWasm: o.noopWasm, starts: o.starts, log: logw})
 	cancelSetup()
 	if err != nil {
