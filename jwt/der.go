@@ -1,11 +1,11 @@
 package jwt
 
 // The DER forms of private keys (PKCS #8, PKCS #1, SEC 1) and the public key of an X.509
-// certificate, read and written with cryptobyte: all that signing keys need of crypto/x509,
-// whose certificate machinery (with encoding/asn1's reflection) would otherwise cost
-// plugin.wasm about 400 KB of code. The rules follow crypto/x509's for these forms: DER
-// integers, trailing members of a SEQUENCE ignored where x509 ignores them, private scalars
-// with missing or extra leading zeros tolerated, RSA keys checked with Validate.
+// certificate: all that signing keys need of crypto/x509, whose certificate machinery (with
+// encoding/asn1's reflection) would otherwise cost plugin.wasm about 400 KB of code. The rules
+// follow crypto/x509's for these forms: DER (derbytes.go), trailing members of a SEQUENCE
+// ignored where x509 ignores them, private scalars with missing or extra leading zeros
+// tolerated, RSA keys checked with Validate. der_test.go holds them to x509's answers.
 
 import (
 	"crypto"
@@ -13,22 +13,19 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	encasn1 "encoding/asn1"
 	"errors"
 	"math/big"
-
-	"golang.org/x/crypto/cryptobyte"
-	"golang.org/x/crypto/cryptobyte/asn1"
 )
 
-var (
-	oidRSA     = encasn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-	oidECDSA   = encasn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
-	oidEd25519 = encasn1.ObjectIdentifier{1, 3, 101, 112}
-	oidP224    = encasn1.ObjectIdentifier{1, 3, 132, 0, 33}
-	oidP256    = encasn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
-	oidP384    = encasn1.ObjectIdentifier{1, 3, 132, 0, 34}
-	oidP521    = encasn1.ObjectIdentifier{1, 3, 132, 0, 35}
+// The OIDs read and written, as the contents of their DER encoding.
+const (
+	oidRSA     = "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01" // 1.2.840.113549.1.1.1
+	oidECDSA   = "\x2a\x86\x48\xce\x3d\x02\x01"         // 1.2.840.10045.2.1
+	oidEd25519 = "\x2b\x65\x70"                         // 1.3.101.112
+	oidP224    = "\x2b\x81\x04\x00\x21"                 // 1.3.132.0.33
+	oidP256    = "\x2a\x86\x48\xce\x3d\x03\x01\x07"     // 1.2.840.10045.3.1.7
+	oidP384    = "\x2b\x81\x04\x00\x22"                 // 1.3.132.0.34
+	oidP521    = "\x2b\x81\x04\x00\x23"                 // 1.3.132.0.35
 )
 
 var (
@@ -37,127 +34,136 @@ var (
 	errUnknownCurve = errors.New("unknown elliptic curve")
 )
 
-func curveOf(oid encasn1.ObjectIdentifier) elliptic.Curve {
-	switch {
-	case oid.Equal(oidP224):
+func curveOf(oid string) elliptic.Curve {
+	switch oid {
+	case oidP224:
 		return elliptic.P224()
-	case oid.Equal(oidP256):
+	case oidP256:
 		return elliptic.P256()
-	case oid.Equal(oidP384):
+	case oidP384:
 		return elliptic.P384()
-	case oid.Equal(oidP521):
+	case oidP521:
 		return elliptic.P521()
 	}
 	return nil
 }
 
-func oidOf(c elliptic.Curve) (encasn1.ObjectIdentifier, bool) {
+func oidOf(c elliptic.Curve) string {
 	switch c {
 	case elliptic.P224():
-		return oidP224, true
+		return oidP224
 	case elliptic.P256():
-		return oidP256, true
+		return oidP256
 	case elliptic.P384():
-		return oidP384, true
+		return oidP384
 	case elliptic.P521():
-		return oidP521, true
+		return oidP521
 	}
-	return nil, false
+	return ""
 }
 
-// algorithmIdentifier reads an AlgorithmIdentifier: the OID and the parameters' full DER
-// ("" when absent).
-func algorithmIdentifier(s *cryptobyte.String) (encasn1.ObjectIdentifier, cryptobyte.String, bool) {
-	var ai, params cryptobyte.String
-	var oid encasn1.ObjectIdentifier
-	if !s.ReadASN1(&ai, asn1.SEQUENCE) || !ai.ReadASN1ObjectIdentifier(&oid) {
-		return nil, nil, false
+// algorithmIdentifier reads an AlgorithmIdentifier: the OID and the parameters' element
+// (empty when absent).
+func algorithmIdentifier(d *derInput) (string, derInput, bool) {
+	ai, ok := d.read(tagSequence)
+	if !ok {
+		return "", nil, false
 	}
-	if !ai.Empty() && !ai.ReadAnyASN1Element(&params, nil) {
-		return nil, nil, false
+	oid, ok := ai.oid()
+	if !ok {
+		return "", nil, false
+	}
+	params := ai
+	if len(ai) > 0 {
+		if _, _, ok := ai.element(); !ok {
+			return "", nil, false
+		}
+		params = params[:len(params)-len(ai)]
 	}
 	return oid, params, true
 }
 
+// wellFormedNext reports whether what follows the members read from a SEQUENCE is empty or
+// starts with a whole element: x509 (encoding/asn1) reads the header of the element after an
+// optional member, though it ignores the elements themselves.
+func wellFormedNext(d derInput) bool {
+	if len(d) == 0 {
+		return true
+	}
+	_, _, ok := d.element()
+	return ok
+}
+
 // parsePKCS8 reads a PKCS #8 PrivateKeyInfo holding an RSA, ECDSA or Ed25519 key.
 func parsePKCS8(der []byte) (crypto.Signer, error) {
-	s := cryptobyte.String(der)
-	var info, key cryptobyte.String
+	in := derInput(der)
+	info, ok := in.read(tagSequence)
 	var version int
-	if !s.ReadASN1(&info, asn1.SEQUENCE) || !info.ReadASN1Integer(&version) {
+	if !ok || !info.smallInt(&version) {
 		return nil, errDER
 	}
 	oid, params, ok := algorithmIdentifier(&info)
-	if !ok || !info.ReadASN1(&key, asn1.OCTET_STRING) {
+	if !ok {
 		return nil, errDER
 	}
-	switch {
-	case oid.Equal(oidRSA):
+	key, ok := info.read(tagOctetString)
+	if !ok {
+		return nil, errDER
+	}
+	switch oid {
+	case oidRSA:
 		k, err := parsePKCS1(key)
 		if err != nil {
 			return nil, errors.New("RSA private key in PKCS #8: " + err.Error())
 		}
 		return k, nil
-	case oid.Equal(oidECDSA):
-		var curve encasn1.ObjectIdentifier
-		if !params.ReadASN1ObjectIdentifier(&curve) {
-			curve = nil
+	case oidECDSA:
+		curve, ok := params.oid()
+		if !ok {
+			curve = ""
 		}
 		k, err := parseSEC1(curve, key)
 		if err != nil {
 			return nil, errors.New("EC private key in PKCS #8: " + err.Error())
 		}
 		return k, nil
-	case oid.Equal(oidEd25519):
-		var seed cryptobyte.String
-		if len(params) != 0 || !key.ReadASN1(&seed, asn1.OCTET_STRING) || !key.Empty() || len(seed) != ed25519.SeedSize {
+	case oidEd25519:
+		seed, ok := key.read(tagOctetString)
+		if len(params) != 0 || !ok || len(key) != 0 || len(seed) != ed25519.SeedSize {
 			return nil, errors.New("invalid Ed25519 private key")
 		}
 		return ed25519.NewKeyFromSeed(seed), nil
 	}
-	return nil, errors.New("PKCS #8 holds a key of unknown algorithm " + oid.String())
-}
-
-// wellFormedNext reports whether what follows the members read from a SEQUENCE is empty or
-// starts with a whole element: x509 (encoding/asn1) reads the header of the element after an
-// optional member, though it ignores the elements themselves.
-func wellFormedNext(s cryptobyte.String) bool {
-	var e cryptobyte.String
-	return s.Empty() || s.ReadAnyASN1Element(&e, nil)
+	return nil, errors.New("PKCS #8 holds a key of an unsupported algorithm")
 }
 
 // parsePKCS1 reads a PKCS #1 RSAPrivateKey (two primes or more) and validates it.
 func parsePKCS1(der []byte) (*rsa.PrivateKey, error) {
-	s := cryptobyte.String(der)
-	var seq cryptobyte.String
-	if !s.ReadASN1(&seq, asn1.SEQUENCE) {
+	in := derInput(der)
+	seq, ok := in.read(tagSequence)
+	if !ok {
 		return nil, errDER
 	}
-	if !s.Empty() {
+	if len(in) != 0 {
 		return nil, errTrailing
 	}
-	var version int
-	n, e, d, p, q := new(big.Int), 0, new(big.Int), new(big.Int), new(big.Int)
+	var version, e int
+	n, d, p, q := new(big.Int), new(big.Int), new(big.Int), new(big.Int)
 	dp, dq, qinv := new(big.Int), new(big.Int), new(big.Int)
-	if !seq.ReadASN1Integer(&version) || !seq.ReadASN1Integer(n) || !seq.ReadASN1Integer(&e) ||
-		!seq.ReadASN1Integer(d) || !seq.ReadASN1Integer(p) || !seq.ReadASN1Integer(q) ||
-		!seq.ReadASN1Integer(dp) || !seq.ReadASN1Integer(dq) || !seq.ReadASN1Integer(qinv) {
+	if !seq.smallInt(&version) || !seq.bigInt(n) || !seq.smallInt(&e) || !seq.bigInt(d) ||
+		!seq.bigInt(p) || !seq.bigInt(q) || !seq.bigInt(dp) || !seq.bigInt(dq) || !seq.bigInt(qinv) {
 		return nil, errDER
 	}
 	if version > 1 {
 		return nil, errors.New("unsupported private key version")
 	}
 	primes := []*big.Int{p, q}
-	if seq.PeekASN1Tag(asn1.SEQUENCE) {
-		var others cryptobyte.String
-		if !seq.ReadASN1(&others, asn1.SEQUENCE) {
-			return nil, errDER
-		}
-		for !others.Empty() {
-			var info cryptobyte.String
+	if seq.peek(tagSequence) {
+		others, _ := seq.read(tagSequence)
+		for len(others) > 0 {
+			info, ok := others.read(tagSequence)
 			prime, exp, coeff := new(big.Int), new(big.Int), new(big.Int)
-			if !others.ReadASN1(&info, asn1.SEQUENCE) || !info.ReadASN1Integer(prime) ||
-				!info.ReadASN1Integer(exp) || !info.ReadASN1Integer(coeff) {
+			if !ok || !info.bigInt(prime) || !info.bigInt(exp) || !info.bigInt(coeff) {
 				return nil, errDER
 			}
 			if prime.Sign() <= 0 {
@@ -183,33 +189,36 @@ func parsePKCS1(der []byte) (*rsa.PrivateKey, error) {
 	return k, nil
 }
 
-// parseSEC1 reads a SEC 1 ECPrivateKey; curve (from PKCS #8's parameters), when not nil,
-// overrides the curve named inside.
-func parseSEC1(curve encasn1.ObjectIdentifier, der []byte) (*ecdsa.PrivateKey, error) {
-	s := cryptobyte.String(der)
-	var seq, scalar cryptobyte.String
+// parseSEC1 reads a SEC 1 ECPrivateKey; curve (the DER contents of the OID in PKCS #8's
+// parameters), when not "", overrides the curve named inside.
+func parseSEC1(curve string, der []byte) (*ecdsa.PrivateKey, error) {
+	in := derInput(der)
+	seq, ok := in.read(tagSequence)
 	var version int
-	if !s.ReadASN1(&seq, asn1.SEQUENCE) || !seq.ReadASN1Integer(&version) || !seq.ReadASN1(&scalar, asn1.OCTET_STRING) {
+	if !ok || !seq.smallInt(&version) {
+		return nil, errDER
+	}
+	scalar, ok := seq.read(tagOctetString)
+	if !ok {
 		return nil, errDER
 	}
 	if version != 1 {
 		return nil, errors.New("unknown EC private key version")
 	}
-	if seq.PeekASN1Tag(asn1.Tag(0).Constructed().ContextSpecific()) {
-		var params cryptobyte.String
-		var inner encasn1.ObjectIdentifier
-		if !seq.ReadASN1(&params, asn1.Tag(0).Constructed().ContextSpecific()) || !params.ReadASN1ObjectIdentifier(&inner) {
+	if seq.peek(tagExplicit0) {
+		params, _ := seq.read(tagExplicit0)
+		inner, ok := params.oid()
+		if !ok {
 			return nil, errDER
 		}
-		if curve == nil {
+		if curve == "" {
 			curve = inner
 		}
 	}
-	if seq.PeekASN1Tag(asn1.Tag(1).Constructed().ContextSpecific()) {
+	if seq.peek(tagExplicit1) {
 		// The public key: x509 reads it (and so refuses a malformed one) without using it.
-		var pub cryptobyte.String
-		var bits encasn1.BitString
-		if !seq.ReadASN1(&pub, asn1.Tag(1).Constructed().ContextSpecific()) || !pub.ReadASN1BitString(&bits) {
+		pub, _ := seq.read(tagExplicit1)
+		if _, _, ok := pub.bitString(); !ok {
 			return nil, errDER
 		}
 	}
@@ -231,28 +240,23 @@ func parseSEC1(curve encasn1.ObjectIdentifier, der []byte) (*ecdsa.PrivateKey, e
 	return ecdsa.ParseRawPrivateKey(c, raw)
 }
 
-// marshalPKCS8 writes an RSA, ECDSA or Ed25519 private key as PKCS #8 DER.
+// marshalPKCS8 writes an RSA, ECDSA or Ed25519 private key as PKCS #8 DER, as
+// x509.MarshalPKCS8PrivateKey does.
 func marshalPKCS8(signer crypto.Signer) ([]byte, error) {
-	var oid, curveOID encasn1.ObjectIdentifier
-	var inner []byte
+	var algorithm, inner []byte
 	switch k := signer.(type) {
 	case *rsa.PrivateKey:
 		if len(k.Primes) != 2 {
 			return nil, errors.New("PKCS #8 of a multi-prime RSA key")
 		}
 		k.Precompute()
-		var b cryptobyte.Builder
-		b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1Int64(0)
-			for _, v := range []*big.Int{k.N, big.NewInt(int64(k.E)), k.D, k.Primes[0], k.Primes[1],
-				k.Precomputed.Dp, k.Precomputed.Dq, k.Precomputed.Qinv} {
-				b.AddASN1BigInt(v)
-			}
-		})
-		inner, oid = b.BytesOrPanic(), oidRSA
+		inner = derElement(tagSequence, derUint(new(big.Int)), derUint(k.N), derUint(big.NewInt(int64(k.E))),
+			derUint(k.D), derUint(k.Primes[0]), derUint(k.Primes[1]),
+			derUint(k.Precomputed.Dp), derUint(k.Precomputed.Dq), derUint(k.Precomputed.Qinv))
+		algorithm = derElement(tagSequence, derElement(tagOID, []byte(oidRSA)), derElement(tagNull))
 	case *ecdsa.PrivateKey:
-		var ok bool
-		if curveOID, ok = oidOf(k.Curve); !ok {
+		curve := oidOf(k.Curve)
+		if curve == "" {
 			return nil, errUnknownCurve
 		}
 		d, err := k.Bytes()
@@ -263,80 +267,69 @@ func marshalPKCS8(signer crypto.Signer) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		var b cryptobyte.Builder
-		b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1Int64(1)
-			b.AddASN1OctetString(d)
-			b.AddASN1(asn1.Tag(1).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-				b.AddASN1BitString(pub)
-			})
-		})
-		inner, oid = b.BytesOrPanic(), oidECDSA
+		inner = derElement(tagSequence, derUint(big.NewInt(1)), derElement(tagOctetString, d),
+			derElement(tagExplicit1, derElement(tagBitString, []byte{0}, pub)))
+		algorithm = derElement(tagSequence, derElement(tagOID, []byte(oidECDSA)), derElement(tagOID, []byte(curve)))
 	case ed25519.PrivateKey:
-		var b cryptobyte.Builder
-		b.AddASN1OctetString(k.Seed())
-		inner, oid = b.BytesOrPanic(), oidEd25519
+		inner = derElement(tagOctetString, k.Seed())
+		algorithm = derElement(tagSequence, derElement(tagOID, []byte(oidEd25519)))
 	default:
 		return nil, errors.New("PKCS #8 of an unsupported key type")
 	}
-	var b cryptobyte.Builder
-	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1Int64(0)
-		b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1ObjectIdentifier(oid)
-			switch {
-			case oid.Equal(oidRSA):
-				b.AddASN1NULL()
-			case curveOID != nil:
-				b.AddASN1ObjectIdentifier(curveOID)
-			}
-		})
-		b.AddASN1OctetString(inner)
-	})
-	return b.Bytes()
+	return derElement(tagSequence, derUint(new(big.Int)), algorithm, derElement(tagOctetString, inner)), nil
 }
 
 // certificatePublicKey reads the subject public key of an X.509 certificate (DER): an RSA,
 // ECDSA (named curve, uncompressed point) or Ed25519 key. Nothing else of the certificate is
 // interpreted beyond its outer structure.
 func certificatePublicKey(der []byte) (crypto.PublicKey, error) {
-	s := cryptobyte.String(der)
-	var cert, tbs, spki cryptobyte.String
-	if !s.ReadASN1(&cert, asn1.SEQUENCE) || !s.Empty() || !cert.ReadASN1(&tbs, asn1.SEQUENCE) ||
-		!cert.SkipASN1(asn1.SEQUENCE) || !cert.SkipASN1(asn1.BIT_STRING) || !cert.Empty() {
+	in := derInput(der)
+	cert, ok := in.read(tagSequence)
+	if !ok || len(in) != 0 {
 		return nil, errors.New("malformed certificate")
 	}
-	if !tbs.SkipOptionalASN1(asn1.Tag(0).Constructed().ContextSpecific()) || !tbs.SkipASN1(asn1.INTEGER) ||
-		!tbs.SkipASN1(asn1.SEQUENCE) || !tbs.SkipASN1(asn1.SEQUENCE) || !tbs.SkipASN1(asn1.SEQUENCE) ||
-		!tbs.SkipASN1(asn1.SEQUENCE) || !tbs.ReadASN1(&spki, asn1.SEQUENCE) {
+	tbs, ok := cert.read(tagSequence)
+	if !ok || !cert.skip(tagSequence) || !cert.skip(tagBitString) || len(cert) != 0 {
+		return nil, errors.New("malformed certificate")
+	}
+	if !tbs.skipOptional(tagExplicit0) || !tbs.skip(tagInteger) || !tbs.skip(tagSequence) ||
+		!tbs.skip(tagSequence) || !tbs.skip(tagSequence) || !tbs.skip(tagSequence) {
+		return nil, errors.New("malformed tbsCertificate")
+	}
+	spki, ok := tbs.read(tagSequence)
+	if !ok {
 		return nil, errors.New("malformed tbsCertificate")
 	}
 	oid, params, ok := algorithmIdentifier(&spki)
-	var bits encasn1.BitString
-	if !ok || !spki.ReadASN1BitString(&bits) || bits.BitLength%8 != 0 {
+	var bits []byte
+	var bitLen int
+	if ok {
+		bits, bitLen, ok = spki.bitString()
+	}
+	if !ok || bitLen%8 != 0 {
 		return nil, errors.New("malformed subject public key info")
 	}
-	key := cryptobyte.String(bits.Bytes)
-	switch {
-	case oid.Equal(oidRSA):
-		var seq cryptobyte.String
+	key := derInput(bits)
+	switch oid {
+	case oidRSA:
+		seq, ok := key.read(tagSequence)
 		n, e := new(big.Int), 0
-		if !params.SkipASN1(asn1.NULL) || !params.Empty() || !key.ReadASN1(&seq, asn1.SEQUENCE) || !key.Empty() ||
-			!seq.ReadASN1Integer(n) || !seq.ReadASN1Integer(&e) || !seq.Empty() || n.Sign() <= 0 || e <= 0 {
+		if !ok || len(key) != 0 || !params.skip(tagNull) || len(params) != 0 ||
+			!seq.bigInt(n) || !seq.smallInt(&e) || len(seq) != 0 || n.Sign() <= 0 || e <= 0 {
 			return nil, errors.New("malformed RSA public key")
 		}
 		return &rsa.PublicKey{N: n, E: e}, nil
-	case oid.Equal(oidECDSA):
-		var curve encasn1.ObjectIdentifier
-		if !params.ReadASN1ObjectIdentifier(&curve) || curveOf(curve) == nil {
+	case oidECDSA:
+		curve, ok := params.oid()
+		if !ok || curveOf(curve) == nil {
 			return nil, errUnknownCurve
 		}
 		return ecdsa.ParseUncompressedPublicKey(curveOf(curve), key)
-	case oid.Equal(oidEd25519):
+	case oidEd25519:
 		if len(params) != 0 || len(key) != ed25519.PublicKeySize {
 			return nil, errors.New("malformed Ed25519 public key")
 		}
 		return append(ed25519.PublicKey(nil), key...), nil
 	}
-	return nil, errors.New("public key of unknown algorithm " + oid.String())
+	return nil, errors.New("public key of an unsupported algorithm")
 }

@@ -8,7 +8,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
+	"math/big"
 	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // derOracle is crypto/x509, the reader der.go replaces in plugin.wasm: both must read the same
@@ -31,7 +36,7 @@ func derOurs(form string, der []byte) (crypto.Signer, error) {
 	case "pkcs1":
 		return parsePKCS1(der)
 	default:
-		return parseSEC1(nil, der)
+		return parseSEC1("", der)
 	}
 }
 
@@ -183,6 +188,85 @@ func FuzzParsePrivateKeyDER(f *testing.F) {
 		}
 		if !got.(interface{ Equal(crypto.PrivateKey) bool }).Equal(want) {
 			t.Fatal("a different key than crypto/x509's")
+		}
+	})
+}
+
+// TestOIDConstants: the OIDs' DER contents are encoding/asn1's.
+func TestOIDConstants(t *testing.T) {
+	for want, oid := range map[string]asn1.ObjectIdentifier{
+		oidRSA: {1, 2, 840, 113549, 1, 1, 1}, oidECDSA: {1, 2, 840, 10045, 2, 1}, oidEd25519: {1, 3, 101, 112},
+		oidP224: {1, 3, 132, 0, 33}, oidP256: {1, 2, 840, 10045, 3, 1, 7}, oidP384: {1, 3, 132, 0, 34}, oidP521: {1, 3, 132, 0, 35},
+	} {
+		der, err := asn1.Marshal(oid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(der[2:]); got != want {
+			t.Errorf("%v: %x, asn1 %x", oid, want, got)
+		}
+	}
+}
+
+// FuzzDERInput: derInput reads what cryptobyte reads, and refuses what it refuses.
+func FuzzDERInput(f *testing.F) {
+	for _, c := range derCases(f) {
+		f.Add(c.der)
+	}
+	f.Add([]byte{0x02, 0x01, 0x80})
+	f.Add([]byte{0x06, 0x03, 0x2b, 0x65, 0x70})
+	f.Add([]byte{0x03, 0x02, 0x01, 0x02})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		var tag cbasn1.Tag
+		var body cryptobyte.String
+		cs := cryptobyte.String(der)
+		ok := cs.ReadAnyASN1(&body, &tag)
+		d := derInput(der)
+		gtag, gbody, gok := d.element()
+		if ok != gok || ok && (byte(tag) != gtag || !bytes.Equal(body, gbody) || len(cs) != len(d)) {
+			t.Fatalf("element: %v %x %x, cryptobyte %v %x %x", gok, gtag, []byte(gbody), ok, byte(tag), []byte(body))
+		}
+		var n big.Int
+		cs = cryptobyte.String(der)
+		d = derInput(der)
+		if ok, gok := cs.ReadASN1Integer(&n), d.bigInt(new(big.Int)); ok != gok {
+			t.Fatalf("big INTEGER: %v, cryptobyte %v", gok, ok)
+		} else if ok {
+			var g big.Int
+			d = derInput(der)
+			d.bigInt(&g)
+			if g.Cmp(&n) != 0 {
+				t.Fatalf("big INTEGER %v, cryptobyte %v", &g, &n)
+			}
+		}
+		var i64 int64
+		var gi int
+		di := derInput(der)
+		s := cryptobyte.String(der)
+		if ok, gok := s.ReadASN1Int64WithTag(&i64, cbasn1.INTEGER), di.smallInt(&gi); ok != gok || ok && int64(gi) != i64 {
+			t.Fatalf("INTEGER %v %d, cryptobyte %v %d", gok, gi, ok, i64)
+		}
+	})
+}
+
+// FuzzDEROIDAndBitString: oid and bitString accept what cryptobyte accepts.
+func FuzzDEROIDAndBitString(f *testing.F) {
+	f.Add([]byte{0x06, 0x03, 0x2b, 0x65, 0x70})
+	f.Add([]byte{0x06, 0x05, 0x88, 0x80, 0x80, 0x80, 0x01})
+	f.Add([]byte{0x03, 0x02, 0x01, 0x02})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		var oid asn1.ObjectIdentifier
+		d := derInput(der)
+		cs := cryptobyte.String(der)
+		if _, gok := d.oid(); gok != cs.ReadASN1ObjectIdentifier(&oid) {
+			t.Fatalf("OID %x: %v, cryptobyte the opposite", der, gok)
+		}
+		var bits asn1.BitString
+		d = derInput(der)
+		b, n, gok := d.bitString()
+		cs = cryptobyte.String(der)
+		if ok := cs.ReadASN1BitString(&bits); ok != gok || ok && (!bytes.Equal(b, bits.Bytes) || n != bits.BitLength) {
+			t.Fatalf("BIT STRING %x: %v, cryptobyte %v", der, gok, ok)
 		}
 	})
 }

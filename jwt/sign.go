@@ -348,7 +348,7 @@ func privatePEM(text []byte) (crypto.Signer, error) {
 	case "RSA PRIVATE KEY":
 		k, err = parsePKCS1(block.Bytes)
 	case "EC PRIVATE KEY":
-		k, err = parseSEC1(nil, block.Bytes)
+		k, err = parseSEC1("", block.Bytes)
 	default:
 		return nil, fmt.Errorf("%w: PEM block %s is not a private key (want PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)", ErrInvalidKey, quote(block.Type))
 	}
