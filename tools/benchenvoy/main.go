@@ -143,18 +143,20 @@ func run(o options) error {
 	defer r.Close()
 	logf("setup %v; plugin serving %v after Envoy's exec (median of %d starts)", time.Since(t0).Round(time.Millisecond),
 		median(r.ready).Round(time.Millisecond), len(r.ready))
-	plugin := median(r.ready)
+	plugin, pluginCPU := median(r.ready), median(r.startCPU)
 	for _, a := range o.alt {
-		d := median(r.altReady[a[0]])
-		logf("variant %s (%s): serving %v after Envoy's exec (median of %d starts; %.2fx the plugin's)",
-			a[0], a[1], d.Round(time.Millisecond), len(r.altReady[a[0]]), float64(d)/float64(plugin))
+		d, cpu := median(r.altReady[a[0]]), median(r.altStartCPU[a[0]])
+		logf("variant %s (%s): serving %v after Envoy's exec, %v of Envoy CPU (medians of %d starts; %.2fx and %.2fx the plugin's)",
+			a[0], a[1], d.Round(time.Millisecond), cpu.Round(time.Millisecond), len(r.altReady[a[0]]),
+			float64(d)/float64(plugin), float64(cpu)/float64(pluginCPU))
 	}
 	if len(r.noopReady) > 0 {
-		d := median(r.noopReady)
-		logf("no-op plugin: serving %v after Envoy's exec (median of %d starts); the plugin takes %.2fx that",
-			d.Round(time.Millisecond), len(r.noopReady), float64(plugin)/float64(d))
+		d, cpu := median(r.noopReady), median(r.noopStartCPU)
+		logf("no-op plugin: serving %v after Envoy's exec, %v of Envoy CPU (medians of %d starts); the plugin takes %.2fx and %.2fx that",
+			d.Round(time.Millisecond), cpu.Round(time.Millisecond), len(r.noopReady), float64(plugin)/float64(d), float64(pluginCPU)/float64(cpu))
 		for _, a := range o.alt {
-			logf("variant %s takes %.2fx the no-op plugin's start", a[0], float64(median(r.altReady[a[0]]))/float64(d))
+			logf("variant %s takes %.2fx the no-op plugin's start, %.2fx its CPU", a[0],
+				float64(median(r.altReady[a[0]]))/float64(d), float64(median(r.altStartCPU[a[0]]))/float64(cpu))
 		}
 	}
 

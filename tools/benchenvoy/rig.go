@@ -36,6 +36,10 @@ type rig struct {
 	alt       map[string]*envoy.Envoy
 	altReady  map[string][]time.Duration
 	noopReady []time.Duration
+	// altStartCPU and noopStartCPU are Envoy's CPU time by then: less moved by the machine's
+	// other load than the wall-clock times.
+	altStartCPU  map[string][]time.Duration
+	noopStartCPU []time.Duration
 
 	pluginCookie, oauth2Cookie, o2pCookie string // Cookie headers from real logins
 	minter                                *minter
@@ -246,7 +250,7 @@ func (r *rig) startPlugin(ctx context.Context, o rigOptions, start func(string, 
 	if err != nil {
 		return err
 	}
-	r.altReady = map[string][]time.Duration{}
+	r.altReady, r.altStartCPU = map[string][]time.Duration{}, map[string][]time.Duration{}
 	timed := func(name string, b envoy.Bootstrap, serving func(context.Context, string) error) (*envoy.Envoy, time.Duration, error) {
 		t0 := time.Now()
 		e, err := start(name, b)
@@ -282,6 +286,9 @@ func (r *rig) startPlugin(ctx context.Context, o rigOptions, start func(string, 
 				return err
 			}
 			r.altReady[a[0]] = append(r.altReady[a[0]], d)
+			if cpu, err := processCPU(e.PID()); err == nil {
+				r.altStartCPU[a[0]] = append(r.altStartCPU[a[0]], cpu)
+			}
 			discard(e)
 		}
 		if o.noopWasm != "" {
@@ -290,6 +297,9 @@ func (r *rig) startPlugin(ctx context.Context, o rigOptions, start func(string, 
 				return err
 			}
 			r.noopReady = append(r.noopReady, d)
+			if cpu, err := processCPU(e.PID()); err == nil {
+				r.noopStartCPU = append(r.noopStartCPU, cpu)
+			}
 			discard(e)
 		}
 	}
