@@ -24,5 +24,4 @@ trap 'rm -f "$tmp"' EXIT
 # shellcheck disable=SC2086 # WASMOPT_FLAGS is a list of flags
 "$wasm_opt" --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int \
   --enable-mutable-globals $flags "$file" -o "$tmp"
-mv "$tmp" "$file"
-trap - EXIT
+cat "$tmp" >"$file" # not mv: FILE keeps its mode (mktemp's file is 0600)
