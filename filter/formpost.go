@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"mime"
 	"strings"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
@@ -41,7 +40,7 @@ func (h *httpContext) formPostCallback() types.Action {
 			msg: "The sign-in response must be a form post (login.response_mode is " + cfg.Login.ResponseMode + ")."})
 	}
 	ct, _ := proxywasm.GetHttpRequestHeader("content-type")
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
+	if !isFormContentType(ct) {
 		return h.respond(failure{status: 400, code: "invalid_request", reason: "bad_callback",
 			msg: "The sign-in response must be an application/x-www-form-urlencoded form."})
 	}

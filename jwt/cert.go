@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/sha1" //nolint:gosec // x5t is SHA-1 by definition (RFC 7515 4.1.7); it names, it does not protect
 	"crypto/sha256"
-	"crypto/x509"
 	"fmt"
 )
 
@@ -24,11 +23,11 @@ func (k *SigningKey) WithCertificate(der []byte) (*SigningKey, error) {
 	if len(der) > maxCertificate {
 		return nil, fmt.Errorf("%w: certificate over %d bytes", ErrInvalidKey, maxCertificate)
 	}
-	cert, err := x509.ParseCertificate(der)
+	key, err := certificatePublicKey(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not an X.509 certificate (%v)", ErrInvalidKey, err)
 	}
-	pub, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	pub, ok := key.(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(k.signer.Public()) {
 		return nil, fmt.Errorf("%w: the certificate holds another public key than the private key", ErrInvalidKey)
 	}

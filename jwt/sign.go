@@ -8,7 +8,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -122,13 +121,9 @@ func NewHMACSigningKey(alg Algorithm, secret []byte) (*SigningKey, error) {
 // ParsePKCS8 reads back a key written by MarshalPKCS8 (such as a generated
 // DPoP key shared between VMs), with the given alg and its thumbprint as kid.
 func ParsePKCS8(der []byte, alg Algorithm) (*SigningKey, error) {
-	k, err := x509.ParsePKCS8PrivateKey(der)
+	signer, err := parsePKCS8(der)
 	if err != nil {
 		return nil, fmt.Errorf("%w: PKCS #8: %v", ErrInvalidKey, err)
-	}
-	signer, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("%w: unsupported PKCS #8 key %T", ErrInvalidKey, k)
 	}
 	return newSigningKey(signer, alg, "")
 }
@@ -138,7 +133,7 @@ func (k *SigningKey) MarshalPKCS8() ([]byte, error) {
 	if k.signer == nil {
 		return nil, fmt.Errorf("%w: an HMAC key has no PKCS #8 form", ErrInvalidKey)
 	}
-	return x509.MarshalPKCS8PrivateKey(k.signer)
+	return marshalPKCS8(k.signer)
 }
 
 func newSigningKey(signer crypto.Signer, alg Algorithm, kid string) (*SigningKey, error) {
@@ -344,27 +339,23 @@ func privatePEM(text []byte) (crypto.Signer, error) {
 		return nil, fmt.Errorf("%w: encrypted PEM is not supported (give the key unencrypted, from a secret)", ErrInvalidKey)
 	}
 	var (
-		k   any
+		k   crypto.Signer
 		err error
 	)
 	switch block.Type {
 	case "PRIVATE KEY":
-		k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+		k, err = parsePKCS8(block.Bytes)
 	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		k, err = parsePKCS1(block.Bytes)
 	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(block.Bytes)
+		k, err = parseSEC1("", block.Bytes)
 	default:
 		return nil, fmt.Errorf("%w: PEM block %s is not a private key (want PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY)", ErrInvalidKey, quote(block.Type))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: PEM %s: %v", ErrInvalidKey, block.Type, err)
 	}
-	signer, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("%w: unsupported private key type %T", ErrInvalidKey, k)
-	}
-	return signer, nil
+	return k, nil
 }
 
 // privateJWK reads a private JWK; its public members must match the private

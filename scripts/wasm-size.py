@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # Code bytes of a Go wasm module by package, from its code and name sections (go tool nm
 # cannot read wasm). Usage: python3 scripts/wasm-size.py plugin.wasm [top N]
+# wasm-opt drops the name section: measure a module built with `make build WASMOPT_FLAGS=`.
 import sys, collections
 data=open(sys.argv[1],'rb').read()
 def leb(b,i):

@@ -127,11 +127,14 @@ func run(o options) error {
 		defer f.Close()
 		logw = f
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	// The timed starts (the plugin's, each variant's and the no-op's, -starts times each) take
+	// up to about 20 s each on a loaded machine: the budgets grow with them.
+	startsBudget := time.Duration(max(o.starts, 1)*(len(o.alt)+2)) * 20 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute+startsBudget)
 	defer cancel()
 	load0 := loadavg()
 	logf("starting the provider, the app, the Envoy processes and oauth2-proxy; logging in through each")
-	setup, cancelSetup := context.WithTimeout(ctx, 3*time.Minute)
+	setup, cancelSetup := context.WithTimeout(ctx, 3*time.Minute+startsBudget)
 	r, err := newRig(setup, rigOptions{wasm: o.wasm, alt: o.alt, oauth2Proxy: o.oauth2Proxy, noopWasm: o.noopWasm, starts: o.starts, log: logw})
 	cancelSetup()
 	if err != nil {
@@ -140,8 +143,21 @@ func run(o options) error {
 	defer r.Close()
 	logf("setup %v; plugin serving %v after Envoy's exec (median of %d starts)", time.Since(t0).Round(time.Millisecond),
 		median(r.ready).Round(time.Millisecond), len(r.ready))
+	plugin, pluginCPU := median(r.ready), median(r.startCPU)
 	for _, a := range o.alt {
-		logf("variant %s (%s): serving %v after Envoy's exec (one start)", a[0], a[1], r.altReady[a[0]].Round(time.Millisecond))
+		d, cpu := median(r.altReady[a[0]]), median(r.altStartCPU[a[0]])
+		logf("variant %s (%s): serving %v after Envoy's exec, %v of Envoy CPU (medians of %d starts; %.2fx and %.2fx the plugin's)",
+			a[0], a[1], d.Round(time.Millisecond), cpu.Round(time.Millisecond), len(r.altReady[a[0]]),
+			float64(d)/float64(plugin), float64(cpu)/float64(pluginCPU))
+	}
+	if len(r.noopReady) > 0 {
+		d, cpu := median(r.noopReady), median(r.noopStartCPU)
+		logf("no-op plugin: serving %v after Envoy's exec, %v of Envoy CPU (medians of %d starts); the plugin takes %.2fx and %.2fx that",
+			d.Round(time.Millisecond), cpu.Round(time.Millisecond), len(r.noopReady), float64(plugin)/float64(d), float64(pluginCPU)/float64(cpu))
+		for _, a := range o.alt {
+			logf("variant %s takes %.2fx the no-op plugin's start, %.2fx its CPU", a[0],
+				float64(median(r.altReady[a[0]]))/float64(d), float64(median(r.altStartCPU[a[0]]))/float64(cpu))
+		}
 	}
 
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {

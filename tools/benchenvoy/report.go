@@ -175,6 +175,18 @@ func (p report) targets(w func(string, ...any)) {
 		w("| plugin serving ≤ 2 s after Envoy starts | | %v (median of %d starts; %v of Envoy CPU) | %s |\n",
 			got.Round(time.Millisecond), len(p.rig.ready), median(p.rig.startCPU).Round(time.Millisecond),
 			verdict(got.Seconds(), 2))
+		if len(p.rig.noopReady) > 0 {
+			floor, floorCPU := median(p.rig.noopReady), median(p.rig.noopStartCPU)
+			cpu := median(p.rig.startCPU)
+			w("| plugin start ≤ 1.5x the no-op plugin's (%v; %v of CPU) | | %.2fx (CPU %.2fx) | %s |\n", floor.Round(time.Millisecond),
+				floorCPU.Round(time.Millisecond), float64(got)/float64(floor), float64(cpu)/float64(floorCPU), verdict(float64(got)/float64(floor), 1.5))
+			for _, a := range p.opts.alt {
+				d, c := median(p.rig.altReady[a[0]]), median(p.rig.altStartCPU[a[0]])
+				w("| (variant %s: start %v, %.2fx the no-op's, %.2fx the plugin's; CPU %v, %.2fx the no-op's, %.2fx the plugin's) | | | |\n", a[0],
+					d.Round(time.Millisecond), float64(d)/float64(floor), float64(d)/float64(got),
+					c.Round(time.Millisecond), float64(c)/float64(floorCPU), float64(c)/float64(cpu))
+			}
+		}
 	}
 	w("\nA ratio is (this row's CPU minus no filter's) ÷ (the peer's minus no filter's), the median of the\n")
 	w("runs' ratios. The start is from Envoy's exec to a protected navigation answered 302 to the\n")

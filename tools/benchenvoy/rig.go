@@ -30,9 +30,15 @@ type rig struct {
 	noop, shim, shimGet, shimRead      *envoy.Envoy // the floor rows (nil without -noop-wasm)
 	o2p                                *oauth2Proxy
 	// alt are other builds of the plugin (-variant name=path), same configuration, for
-	// before/after rows in one run; altReady their start times (one start each).
-	alt      map[string]*envoy.Envoy
-	altReady map[string]time.Duration
+	// before/after rows in one run; altReady their start times, noopReady the no-op plugin's,
+	// each timed as often as the plugin's and interleaved with its starts (startPlugin).
+	alt       map[string]*envoy.Envoy
+	altReady  map[string][]time.Duration
+	noopReady []time.Duration
+	// altStartCPU and noopStartCPU are Envoy's CPU time by then: less moved by the machine's
+	// other load than the wall-clock times.
+	altStartCPU  map[string][]time.Duration
+	noopStartCPU []time.Duration
 
 	pluginCookie, oauth2Cookie, o2pCookie string // Cookie headers from real logins
 	minter                                *sessionmint.Minter
@@ -104,17 +110,16 @@ func newRig(ctx context.Context, o rigOptions) (*rig, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.alt, r.altReady = map[string]*envoy.Envoy{}, map[string]time.Duration{}
+		r.alt = map[string]*envoy.Envoy{}
 		for _, a := range o.alt {
-			t0 := time.Now()
 			e, err := start("plugin "+a[0], envoy.Bootstrap{WasmPath: a[1], PluginConfig: cfg})
 			if err != nil {
 				return nil, err
 			}
-			if err := r.waitServing(ctx, e, t0); err != nil {
+			if err := r.waitServing(ctx, e, time.Now()); err != nil {
 				return nil, err
 			}
-			r.alt[a[0]], r.altReady[a[0]] = e, time.Since(t0)
+			r.alt[a[0]] = e
 		}
 	}
 	if r.minter, err = sessionmint.FromLogin(r.Key.ID, r.Key.Secret, r.pluginCookie); err != nil {
@@ -224,31 +229,66 @@ func (r *rig) pluginConfig() ([]byte, error) {
 
 // startPlugin starts the plugin's Envoy o.starts times (keeping the last), each time timing
 // Envoy's exec to the plugin serving: a protected navigation answered 302 to the provider,
-// then a bearer token accepted.
+// then a bearer token accepted. After each of the plugin's starts it times one start of each
+// variant (the same way) and of the no-op plugin (exec to a request answered by the app
+// through it), so that all start times come from the same moments of the machine's load.
 func (r *rig) startPlugin(ctx context.Context, o rigOptions, start func(string, envoy.Bootstrap) (*envoy.Envoy, error)) error {
 	cfg, err := r.pluginConfig()
 	if err != nil {
 		return err
 	}
-	for i := range max(o.starts, 1) {
+	r.altReady, r.altStartCPU = map[string][]time.Duration{}, map[string][]time.Duration{}
+	timed := func(name string, b envoy.Bootstrap, serving func(context.Context, *envoy.Envoy, time.Time) error) (*envoy.Envoy, time.Duration, error) {
 		t0 := time.Now()
-		e, err := start("plugin", envoy.Bootstrap{WasmPath: o.wasm, PluginConfig: cfg})
+		e, err := start(name, b)
+		if err != nil {
+			return nil, 0, err
+		}
+		if err := serving(ctx, e, t0); err != nil {
+			return nil, 0, err
+		}
+		return e, time.Since(t0), nil
+	}
+	discard := func(e *envoy.Envoy) {
+		e.Close()
+		r.closers = r.closers[:len(r.closers)-1]
+	}
+	for i := range max(o.starts, 1) {
+		e, d, err := timed("plugin", envoy.Bootstrap{WasmPath: o.wasm, PluginConfig: cfg}, r.waitServing)
 		if err != nil {
 			return err
 		}
-		if err := r.waitServing(ctx, e, t0); err != nil {
-			return err
-		}
-		r.ready = append(r.ready, time.Since(t0))
+		r.ready = append(r.ready, d)
 		if cpu, err := envoyrig.ProcessCPU(e.PID()); err == nil {
 			r.startCPU = append(r.startCPU, cpu)
 		}
 		if i < max(o.starts, 1)-1 {
-			e.Close()
-			r.closers = r.closers[:len(r.closers)-1]
-			continue
+			discard(e)
+		} else {
+			r.plugin = e
 		}
-		r.plugin = e
+		for _, a := range o.alt {
+			e, d, err := timed("plugin "+a[0], envoy.Bootstrap{WasmPath: a[1], PluginConfig: cfg}, r.waitServing)
+			if err != nil {
+				return err
+			}
+			r.altReady[a[0]] = append(r.altReady[a[0]], d)
+			if cpu, err := envoyrig.ProcessCPU(e.PID()); err == nil {
+				r.altStartCPU[a[0]] = append(r.altStartCPU[a[0]], cpu)
+			}
+			discard(e)
+		}
+		if o.noopWasm != "" {
+			e, d, err := timed("no-op plugin", envoy.Bootstrap{WasmPath: o.noopWasm, PluginConfig: []byte("{}")}, waitPassing)
+			if err != nil {
+				return err
+			}
+			r.noopReady = append(r.noopReady, d)
+			if cpu, err := envoyrig.ProcessCPU(e.PID()); err == nil {
+				r.noopStartCPU = append(r.noopStartCPU, cpu)
+			}
+			discard(e)
+		}
 	}
 	return nil
 }
@@ -259,6 +299,25 @@ func (r *rig) waitServing(ctx context.Context, e *envoy.Envoy, t0 time.Time) err
 	_, err := envoyrig.WaitServing(ctx, e.URL, e.PID(), t0, envoyrig.Probes{Page: "/app/page",
 		Authorize: r.OP.Endpoints().Authorize, API: "/api/data", Token: r.token})
 	return err
+}
+
+// waitPassing waits until a request through the no-op plugin's Envoy e reaches the app (200).
+func waitPassing(ctx context.Context, e *envoy.Envoy, _ time.Time) error {
+	c := &http.Client{Timeout: 10 * time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", e.URL+"/app/page", nil)
+		if resp, err := c.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("no-op plugin at %s did not pass a request: %w", e.URL, ctx.Err())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // verify sends one request of a row (variant i) through Envoy with net/http and checks that the app
