@@ -204,12 +204,9 @@ func TestStoreReplaced(t *testing.T) {
 	signOut("after")
 }
 
-// TestStoreSlowClaim: a replica whose claim of a refresh times out (etcd applied it but
-// answered late) refreshes alone, and still puts its result in the store: the other replica,
-// which found that claim there, takes the result instead of refreshing with the spent token.
-func TestStoreSlowClaim(t *testing.T) {
-	e := startEtcd(t)
-	var txns atomic.Int32
+// slowEtcd is e behind a proxy that holds each answer for delay(path) after etcd gave it.
+func slowEtcd(t *testing.T, e *replicas.Etcd, delay func(path string) time.Duration) string {
+	t.Helper()
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		resp, err := http.Post(e.URL+r.URL.Path, "application/json", bytes.NewReader(body))
@@ -219,14 +216,59 @@ func TestStoreSlowClaim(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		answer, _ := io.ReadAll(resp.Body)
-		if r.URL.Path == "/v3/kv/txn" && txns.Add(1) == 2 { // the first refresh's claim (the login's state is the first)
-			time.Sleep(time.Second) // past store.timeout (500 ms)
-		}
+		time.Sleep(delay(r.URL.Path))
 		w.WriteHeader(resp.StatusCode)
 		w.Write(answer)
 	}))
 	t.Cleanup(slow.Close)
-	s, rp := storeStack(t, slow.URL, storeRefreshOptions())
+	return slow.URL
+}
+
+// TestStoreLeaseOutlivesRequest: two callbacks wait for the same lease grant; the request
+// that caused the grant goes away before etcd answers; the other still completes. (The grant
+// was sent from the first request's context, whose answer the SDK drops with it: the second
+// waited for ever.)
+func TestStoreLeaseOutlivesRequest(t *testing.T) {
+	e := startEtcd(t)
+	slow := slowEtcd(t, e, func(path string) time.Duration {
+		if path == "/v3/lease/grant" {
+			return 400 * time.Millisecond // within store.timeout (500 ms)
+		}
+		return 0
+	})
+	s := start(t, stack.Options{VMs: 1, Clusters: map[string]string{"etcd": slow}, Configure: func(cfg map[string]any) {
+		cfg["store"] = map[string]any{"kind": "etcd", "cluster": "etcd", "prefix": "e2e/" + t.Name() + "/", "timeout": "500ms"}
+	}})
+	a, b := newBrowser(t), newBrowser(t)
+	cbA := providerLogin(t, s, a.authorize(s, "/app1/"))
+	cbB := providerLogin(t, s, b.authorize(s, "/app1/"))
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	go func() { // the first callback's browser gives up while the lease is being granted
+		req, _ := http.NewRequestWithContext(ctx, "GET", cbA, nil)
+		if resp, err := a.c.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if r := b.get(cbB); r.status != http.StatusFound || !setsSession(r) {
+		t.Fatalf("the second callback: %d, session set %v; body %.300s\n%s", r.status, setsSession(r), r.body, logText(s))
+	}
+}
+
+// TestStoreSlowClaim: a replica whose claim of a refresh times out (etcd applied it but
+// answered late) refreshes alone, and still puts its result in the store: the other replica,
+// which found that claim there, takes the result instead of refreshing with the spent token.
+func TestStoreSlowClaim(t *testing.T) {
+	e := startEtcd(t)
+	var txns atomic.Int32
+	slow := slowEtcd(t, e, func(path string) time.Duration {
+		if path == "/v3/kv/txn" && txns.Add(1) == 2 { // the first refresh's claim (the login's state is the first)
+			return time.Second // past store.timeout (500 ms)
+		}
+		return 0
+	})
+	s, rp := storeStack(t, slow, storeRefreshOptions())
 	b := storeLoginDue(t, s)
 	before := s.OP.Counts()
 	first := make(chan response, 1)

@@ -204,6 +204,15 @@ func (s *remoteStore) lease(k leaseKind, done func(id string, err error)) {
 	if len(l.waiting) > 1 {
 		return // a grant is out
 	}
+	// The grant goes out from the root context: its waiters may be several requests, and an
+	// answer sent to the one that caused it would be dropped with that request. Each waiter
+	// then runs in the root context (useOnce makes its request current again).
+	s.later(func() { s.grant(l, ttl) })
+}
+
+// grant asks for a lease of ttl for l and hands it to l's waiters.
+func (s *remoteStore) grant(l *storeLease, ttl time.Duration) {
+	now := s.p.now()
 	s.call("/v3/lease/grant", `{"TTL":"`+strconv.FormatInt(int64(ttl/time.Second), 10)+`"}`, func(r gjson.Result, err error) {
 		id := r.Get("ID").String()
 		if err == nil && (id == "" || id == "0") {
