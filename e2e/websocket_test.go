@@ -188,7 +188,7 @@ func TestWebSocketUpgradeOnBearerRoute(t *testing.T) {
 	before := e.up.count()
 	r := e.bearerGet(t, "/api/rs/ws", e.token(t, rs, nil), upgrade...)
 	if r.status == http.StatusUnauthorized || e.up.count() != before+1 {
-		t.Fatalf("an upgrade with a valid bearer token: %d, %d request(s) reached the app", r.status, e.up.count()-before)
+		t.Fatalf("an upgrade with a valid bearer token: %d, %d request(s) reached the app; %v %.300s", r.status, e.up.count()-before, r.header, r.body)
 	}
 	if got := e.up.since(before)[0].Get("X-Auth-Request-User"); got != "api-user-rs" {
 		t.Errorf("the app got X-Auth-Request-User %q", got)

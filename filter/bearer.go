@@ -98,7 +98,7 @@ func (h *httpContext) checkBearer(route *config.Route, token string, retried boo
 		p.bearer.m.reject(rejectReason(err))
 		return h.respond(invalidToken(err))
 	}
-	if !it.ready() {
+	if !it.readyNow(p.now()) {
 		p.bearer.m.reject("not_ready")
 		return h.respond(failure{challenge: true, status: 503, code: "temporarily_unavailable", retryAfter: 2,
 			msg: "The token issuer's keys are not available yet. Try again in a moment.", err: it.notReadyReason()})

@@ -86,6 +86,15 @@ func newKeySource(cfg *config.Config, o keySourceOptions) *keySource {
 // ready reports whether tokens can be verified.
 func (ks *keySource) ready() bool { return ks.verifier != nil }
 
+// readyNow is ready, after adopting what another VM of this Envoy fetched into shared data
+// since this VM's last tick: a request that reaches this VM first is not answered 503 for it.
+func (ks *keySource) readyNow(now time.Time) bool {
+	if !ks.ready() {
+		ks.adoptShared(now)
+	}
+	return ks.ready()
+}
+
 // failure is why the last fetch failed, or nil when it succeeded: this VM's own, else the one
 // another VM recorded in the fetch lease (the VM that fetched may not be the one asked).
 func (ks *keySource) failure() error {

@@ -3,7 +3,6 @@ package filter
 import (
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/config"
 	"github.com/oidc-proxy-wasm/oidc-proxy-wasm/oidc"
@@ -88,16 +87,6 @@ func (pr *provider) adoptMetadata(body []byte) (string, error) {
 // ready reports whether requests that need the provider can be served: both its metadata
 // and its keys are in.
 func (pr *provider) ready() bool { return pr.md != nil && pr.keySource.ready() }
-
-// readyNow is ready, after adopting what other VMs published in shared data: a request
-// reaching a VM whose tick has not yet looked there is served rather than told to wait.
-// It sends no callout.
-func (pr *provider) readyNow(now time.Time) bool {
-	if !pr.ready() {
-		pr.adoptShared(now)
-	}
-	return pr.ready()
-}
 
 // notReadyReason explains, for the 503 page and the log, why the provider is not ready.
 func (pr *provider) notReadyReason() string {
